@@ -1,0 +1,223 @@
+"""Version 1 of the facts the CRM publishes on `crm.events`."""
+
+from datetime import date
+from typing import Literal, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from contracts.base import ContractModel
+from contracts.common_v1 import (
+    AbuseCategory,
+    Child,
+    ConferenceKind,
+    Decision,
+    DocumentRef,
+    Participant,
+    Person,
+    Venue,
+)
+
+ResponseKind = Literal["attending", "apologies", "deputy"]
+ExclusionGround = Literal[
+    "risk_of_violence",
+    "risk_to_child",
+    "harm_to_participant_wellbeing",
+    "under_influence",
+    "police_investigation",
+    "legal_advice",
+    "confidential_third_party_information",
+    "child_request",
+    "other",
+]
+ReportSection = Literal[
+    "voice_of_child",
+    "family_strengths",
+    "developmental_needs",
+    "parental_capacity",
+    "wider_factors",
+]
+PlanEndReason = Literal["transferred_out", "turned_18", "died", "became_looked_after", "other"]
+
+
+class ConferenceRequested(ContractModel):
+    """`crm.conference.requested.v1`: a conference was requested and scheduled."""
+
+    conference_id: str = Field(min_length=1, description="The CRM's conference id.")
+    kind: ConferenceKind = Field(description="Initial, review or transfer-in.")
+    scheduled_start: AwareDatetime = Field(description="Start time, RFC 3339 with an offset.")
+    venue: Venue = Field(description="Where and how people attend.")
+    chair: Person = Field(description="The independent chair.")
+    children: list[Child] = Field(min_length=1, description="The children it concerns.")
+    participants: list[Participant] = Field(
+        default_factory=list, description="Everyone the CRM invites besides the chair."
+    )
+    strategy_discussion_date: date | None = Field(
+        default=None,
+        description="Initial: date of the strategy discussion that started the section 47 "
+        "enquiry (required for `initial`).",
+    )
+    section47_start_date: date | None = Field(
+        default=None, description="Initial: the date the section 47 enquiry started."
+    )
+    transfer_notice_date: date | None = Field(
+        default=None,
+        description="Transfer-in: date of written notice of the move (required for "
+        "`transfer_in`).",
+    )
+    previous_conference_id: str | None = Field(
+        default=None, description="Review: the previous conference (required for `review`)."
+    )
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Self:
+        required = {
+            ConferenceKind.INITIAL: "strategy_discussion_date",
+            ConferenceKind.TRANSFER_IN: "transfer_notice_date",
+            ConferenceKind.REVIEW: "previous_conference_id",
+        }[ConferenceKind(self.kind)]
+        if getattr(self, required) is None:
+            raise ValueError(f"a {self.kind} conference needs {required}")
+        return self
+
+
+class ConferenceRescheduled(ContractModel):
+    """`crm.conference.rescheduled.v1`: the conference moved."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    scheduled_start: AwareDatetime = Field(description="The new start time.")
+    reason: str = Field(description="Why it moved.")
+
+
+class ConferenceCancelled(ContractModel):
+    """`crm.conference.cancelled.v1`: the conference will not take place."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    reason: str = Field(description="Why it was cancelled.")
+
+
+class ParticipantAdded(ContractModel):
+    """`crm.participant.added.v1`: someone was added to the invitation list."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    participant: Participant = Field(description="The person added.")
+
+
+class Supporter(ContractModel):
+    """A supporter a family member will bring."""
+
+    name: str = Field(min_length=1, description="The supporter's name.")
+    relationship: str = Field(description="Their relationship to the family member.")
+
+
+class InvitationResponded(ContractModel):
+    """`crm.invitation.responded.v1`: an invitee answered."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    person_id: str = Field(min_length=1, description="Who answered.")
+    response: ResponseKind = Field(description="Attending, apologies, or a deputy attends.")
+    deputy: Participant | None = Field(default=None, description="The deputy, for `deputy`.")
+    supporter: Supporter | None = Field(default=None, description="A supporter they will bring.")
+    needs_interpreter: bool | None = Field(default=None, description="Needs an interpreter.")
+    language: str | None = Field(default=None, description="Language for the interpreter.")
+
+
+class ExclusionDecided(ContractModel):
+    """`crm.exclusion.decided.v1`: the chair decided to exclude a family member."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    person_id: str = Field(min_length=1, description="Who is excluded.")
+    decided_by: str = Field(min_length=1, description="person_id of the chair who decided.")
+    decided_at: AwareDatetime = Field(description="When the chair decided.")
+    scope: Literal["whole", "part"] = Field(description="The whole conference or part of it.")
+    part_description: str | None = Field(
+        default=None, description="Which part, required for `part`."
+    )
+    grounds: list[ExclusionGround] = Field(min_length=1, description="At least one ground.")
+    reason: str = Field(description="The chair's written reason.")
+    alternative_arrangements: list[str] = Field(
+        default_factory=list, description="How the person will still be heard."
+    )
+    withhold_reports: bool = Field(
+        default=False, description="The chair ordered reports withheld from the person."
+    )
+
+
+class ReportSubmitted(ContractModel):
+    """`crm.report.submitted.v1`: an agency (or family member) submitted a report."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    report_id: str = Field(min_length=1, description="The CRM's report id.")
+    author_person_id: str = Field(min_length=1, description="Who wrote it.")
+    agency: str = Field(min_length=1, description="The author's agency (or `family`).")
+    submitted_at: AwareDatetime = Field(description="When it was submitted.")
+    document: DocumentRef = Field(description="The shareable document.")
+    restricted_document: DocumentRef | None = Field(
+        default=None, description="The restricted part, for the chair only."
+    )
+    shareable_with_family: bool = Field(
+        default=True, description="False when the whole report is withheld before the conference."
+    )
+    sections: list[ReportSection] = Field(
+        default_factory=list, description="Which checklist sections it covers."
+    )
+
+
+class ConferenceHeld(ContractModel):
+    """`crm.conference.held.v1`: the conference took place."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    held_on: date = Field(description="The date it was held.")
+    attended: list[str] = Field(default_factory=list, description="person_ids who attended.")
+
+
+class ChildOutcome(ContractModel):
+    """The chair's decision for one child."""
+
+    child_id: str = Field(min_length=1, description="The child.")
+    decision: Decision = Field(description="Plan, child in need plan, or no further action.")
+    categories: list[AbuseCategory] = Field(
+        default_factory=list, description="Categories of abuse, one or more for a plan."
+    )
+    reason: str = Field(default="", description="The chair's reasons.")
+
+
+class Recommendation(ContractModel):
+    """One professional's recommendation for one child."""
+
+    person_id: str = Field(min_length=1, description="Who recommended.")
+    agency: str = Field(description="Their agency.")
+    child_id: str = Field(min_length=1, description="For which child.")
+    decision: Decision = Field(description="What they recommended.")
+
+
+class OutcomeDecided(ContractModel):
+    """`crm.outcome.decided.v1`: the chair recorded the outcome."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    decided_at: AwareDatetime = Field(description="When the chair decided.")
+    decided_by: str = Field(min_length=1, description="person_id of the chair.")
+    children: list[ChildOutcome] = Field(min_length=1, description="One decision per child.")
+    recommendations: list[Recommendation] = Field(
+        default_factory=list, description="Each professional's recommendation per child."
+    )
+    lead_social_worker: str | None = Field(
+        default=None, description="person_id of the lead social worker (key worker)."
+    )
+    core_group: list[str] = Field(default_factory=list, description="person_ids in the core group.")
+    inquorate_reason: str | None = Field(
+        default=None, description="Why the chair decided although the conference was inquorate."
+    )
+    correction_reason: str | None = Field(
+        default=None,
+        description="Required when the conference already has a recorded outcome: this "
+        "decision supersedes it.",
+    )
+
+
+class PlanEnded(ContractModel):
+    """`crm.plan.ended.v1`: a plan ended outside a conference."""
+
+    child_id: str = Field(min_length=1, description="The child.")
+    ended_on: date = Field(description="The date the plan ended.")
+    reason: PlanEndReason = Field(description="Why it ended.")
+    recorded_by: str = Field(min_length=1, description="person_id who recorded it.")

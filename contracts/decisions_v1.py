@@ -1,0 +1,104 @@
+"""Version 1 of the facts the decisions service publishes on `decisions.events`."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import ContractModel
+from contracts.common_v1 import AbuseCategory, Decision
+from contracts.crm_v1 import PlanEndReason
+
+CensusCategory = Literal["NEG", "PHY", "EMO", "SAB", "MUL"]
+PlanType = Literal["child_protection", "unborn_child_protection", "child_in_need"]
+
+
+class RecordedChildOutcome(ContractModel):
+    """The recorded decision for one child."""
+
+    child_id: str = Field(description="The child.")
+    decision: Decision = Field(description="The chair's decision.")
+    categories: list[AbuseCategory] = Field(description="Categories of abuse (plans only).")
+    census_category: CensusCategory | None = Field(
+        description="The census code: NEG, PHY, EMO, SAB, or MUL for more than one; null "
+        "without a plan."
+    )
+
+
+class Dissent(ContractModel):
+    """A recommendation the decision differs from."""
+
+    person_id: str = Field(description="Who recommended otherwise.")
+    child_id: str = Field(description="For which child.")
+    recommended: Decision = Field(description="What they recommended.")
+
+
+class OutcomeRecorded(ContractModel):
+    """`decisions.outcome.recorded.v1`: the outcome is on record."""
+
+    conference_id: str = Field(description="The conference.")
+    record_id: str = Field(description="This record; a correction gets a new one.")
+    children: list[RecordedChildOutcome] = Field(description="One decision per child.")
+    dissent: list[Dissent] = Field(description="Recommendations the decision differs from.")
+    quorate: bool = Field(description="The conference was quorate.")
+    supersedes: str | None = Field(description="The record this one corrects, or null.")
+
+
+class PlanStarted(ContractModel):
+    """`decisions.plan.started.v1`: a plan started (for the NHS CP-IS and the census)."""
+
+    plan_id: str = Field(description="The plan.")
+    child_id: str = Field(description="The child.")
+    nhs_number: str | None = Field(default=None, description="The child's NHS number, if known.")
+    plan_type: PlanType = Field(description="The kind of plan.")
+    start_date: date = Field(description="The conference date.")
+    category: CensusCategory | None = Field(description="Census category for protection plans.")
+    lead_social_worker: str | None = Field(default=None, description="person_id of the key worker.")
+    conference_id: str | None = Field(default=None, description="The conference that started it.")
+    tenant: str | None = Field(default=None, description="The council's LA code (for CP-IS).")
+
+
+class PlanEnded(ContractModel):
+    """`decisions.plan.ended.v1`: a plan ended."""
+
+    plan_id: str = Field(description="The plan.")
+    child_id: str = Field(description="The child.")
+    plan_type: PlanType = Field(description="The kind of plan.")
+    end_date: date = Field(description="The date it ended.")
+    reason: PlanEndReason | Literal["review_decision"] = Field(description="Why it ended.")
+    nhs_number: str | None = Field(default=None, description="The child's NHS number, if known.")
+
+
+class PlanCategoryChanged(ContractModel):
+    """`decisions.plan.category_changed.v1`: a review changed a plan's category."""
+
+    plan_id: str = Field(description="The plan.")
+    child_id: str = Field(description="The child.")
+    from_: CensusCategory = Field(alias="from", description="The category before.")
+    to: CensusCategory = Field(description="The category now.")
+    on: date = Field(description="The review date.")
+
+
+class CoreGroupDue(ContractModel):
+    """`decisions.core_group.due.v1`: the first core group meeting is due."""
+
+    conference_id: str = Field(description="The conference.")
+    due_by: date = Field(description="Within 10 working days of the conference.")
+    members: list[str] = Field(description="person_ids in the core group.")
+
+
+class ReviewDue(ContractModel):
+    """`decisions.review.due.v1`: the next review conference is due (the CRM schedules it)."""
+
+    plan_id: str = Field(description="The plan.")
+    child_id: str = Field(description="The child.")
+    due_by: date = Field(description="The review must be held by this date.")
+    conference_id: str | None = Field(default=None, description="The conference that set it.")
+
+
+class ReviewOverdue(ContractModel):
+    """`decisions.review.overdue.v1`: no review was held by the due date."""
+
+    plan_id: str = Field(description="The plan.")
+    child_id: str = Field(description="The child.")
+    due_by: date = Field(description="The date missed.")

@@ -1,0 +1,87 @@
+"""Version 1 of the facts the reports service publishes on `reports.events`."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import ContractModel
+from contracts.invitations_v1 import InviteeRole
+
+
+class ReportRequested(ContractModel):
+    """`reports.report.requested.v1`: an agency was asked for its report."""
+
+    conference_id: str = Field(description="The conference.")
+    request_id: str = Field(description="Id of this request.")
+    agency: str = Field(description="The agency asked.")
+    author_person_id: str = Field(description="Who is asked to write it.")
+    due_to_chair: date = Field(description="The report reaches the chair by this date.")
+    share_with_family_by: date = Field(description="The report is shared with the family by then.")
+    short_notice: bool = Field(description="The chair's deadline had passed when requested.")
+
+
+class ReportReceived(ContractModel):
+    """`reports.report.received.v1`: a report arrived."""
+
+    conference_id: str = Field(description="The conference.")
+    request_id: str | None = Field(
+        description="The request it answers; null for an agency never asked."
+    )
+    report_id: str = Field(description="The report.")
+    agency: str = Field(description="The author's agency.")
+    received_at: datetime = Field(description="When it was submitted.")
+    on_time: bool = Field(description="Received by the chair's deadline.")
+    missing_sections: list[str] = Field(description="Checklist sections it does not cover.")
+
+
+class ReportShared(ContractModel):
+    """`reports.report.shared.v1`: a report was made available to one recipient."""
+
+    conference_id: str = Field(description="The conference.")
+    report_id: str = Field(description="The report.")
+    recipient_person_id: str = Field(description="Who receives it.")
+    recipient_role: InviteeRole = Field(description="Their role.")
+    document_uri: str = Field(description="The document they may see.")
+    includes_restricted: bool = Field(description="True only for the chair.")
+    shared_at: datetime = Field(description="When it was shared.")
+    on_time: bool = Field(description="Shared by `share_with_family_by` (chair: by the deadline).")
+
+
+class ReportWithheld(ContractModel):
+    """`reports.report.withheld.v1`: a report was withheld from a family recipient."""
+
+    conference_id: str = Field(description="The conference.")
+    report_id: str = Field(description="The report.")
+    recipient_person_id: str = Field(description="Who does not receive it.")
+    reason: Literal["not_shareable_before_conference", "chair_ordered"] = Field(
+        description="Why it was withheld."
+    )
+
+
+class ReminderSent(ContractModel):
+    """`reports.reminder.sent.v1`: an author was reminded of their deadline."""
+
+    conference_id: str = Field(description="The conference.")
+    request_id: str = Field(description="The request.")
+    author_person_id: str = Field(description="Who was reminded.")
+    due_to_chair: date = Field(description="Their deadline.")
+
+
+class ReportOverdue(ContractModel):
+    """`reports.report.overdue.v1`: a report missed the chair's deadline."""
+
+    conference_id: str = Field(description="The conference.")
+    request_id: str = Field(description="The request.")
+    agency: str = Field(description="The agency that is late.")
+    due_to_chair: date = Field(description="The deadline missed.")
+    notify: list[str] = Field(description="person_ids told: author, social worker, chair.")
+
+
+class ReadinessAssessed(ContractModel):
+    """`reports.readiness.assessed.v1`: the chair's summary at the deadline."""
+
+    conference_id: str = Field(description="The conference.")
+    received: list[str] = Field(description="Agencies whose reports arrived.")
+    missing: list[str] = Field(description="Agencies whose reports are missing.")
+    family_shared_on_time: bool = Field(description="Every shareable report reached the family.")

@@ -1,0 +1,97 @@
+"""Starting and stopping services on a broker: one, all three, or in memory."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from faststream.rabbit import RabbitBroker, TestRabbitBroker
+
+from services.decisions.main import DEFINITION as DECISIONS
+from services.invitations.main import DEFINITION as INVITATIONS
+from services.reports.main import DEFINITION as REPORTS
+from shared.calendar import WorkingDayCalendar
+from shared.clock import Clock
+from shared.runtime import ServiceDefinition, ServiceRuntime
+from shared.settings import Settings
+
+DEFINITIONS: dict[str, ServiceDefinition] = {
+    d.name: d for d in (INVITATIONS, REPORTS, DECISIONS)
+}
+
+
+@dataclass
+class Running:
+    """Services running on one broker."""
+
+    broker: RabbitBroker
+    runtimes: list[ServiceRuntime]
+    in_memory: bool
+
+    def runtime(self, name: str) -> ServiceRuntime:
+        """One of the running services."""
+        return next(r for r in self.runtimes if r.name == name)
+
+
+def build_broker(settings: Settings) -> RabbitBroker:
+    """A broker for the services; FastStream logs through our JSON logging."""
+    return RabbitBroker(
+        settings.amqp_url,
+        logger=logging.getLogger("faststream"),
+        graceful_timeout=15.0,
+        fail_fast=True,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    names: Sequence[str],
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    in_memory: bool = False,
+    broker: RabbitBroker | None = None,
+) -> AsyncIterator[Running]:
+    """Run the named services until the block ends, then stop them gracefully.
+
+    A caller may pass its own broker with extra subscribers already on it (the demo's
+    timeline does).
+    """
+    broker = broker or build_broker(settings)
+    calendar = WorkingDayCalendar()
+    runtimes = [ServiceRuntime(DEFINITIONS[n], settings, clock, calendar) for n in names]
+    for runtime in runtimes:
+        broker.include_router(runtime.router())
+    for runtime in runtimes:
+        await runtime.prepare(broker)
+    async with contextlib.AsyncExitStack() as stack:
+        if in_memory:
+            broker = await stack.enter_async_context(TestRabbitBroker(broker))
+        else:
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+        for runtime in runtimes:
+            stack.push_async_callback(runtime.stop)
+        for runtime in runtimes:
+            await runtime.start_background(broker, in_memory=in_memory)
+        # Stop consuming first, so in-flight messages finish before the relay's last flush.
+        stack.push_async_callback(_stop_consuming, broker)
+        yield Running(broker, runtimes, in_memory)
+
+
+async def _stop_consuming(broker: RabbitBroker) -> None:
+    for subscriber in broker.subscribers:
+        with contextlib.suppress(Exception):
+            await subscriber.stop()
+
+
+async def serve(names: Sequence[str], settings: Settings) -> None:
+    """Run services until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(names, settings):
+        await stop.wait()

@@ -1,0 +1,59 @@
+"""The `convene` command."""
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from contracts.export import export
+from services.app import DEFINITIONS, serve
+from shared.logging import configure_logging
+from shared.settings import Settings
+
+app = typer.Typer(help="Convene: child protection conference services.", no_args_is_help=True)
+contracts_app = typer.Typer(help="The message contract.", no_args_is_help=True)
+app.add_typer(contracts_app, name="contracts")
+
+
+@app.command()
+def run(
+    service: Annotated[str, typer.Argument(help="invitations, reports, decisions or all")],
+) -> None:
+    """Run one service (or all three in one process) until stopped."""
+    names = list(DEFINITIONS) if service == "all" else [service]
+    if any(name not in DEFINITIONS for name in names):
+        raise typer.BadParameter(f"choose one of {', '.join(DEFINITIONS)} or all")
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(serve(names, settings))
+
+
+@app.command()
+def demo(
+    in_memory: Annotated[
+        bool, typer.Option("--in-memory", help="Use FastStream's in-memory broker.")
+    ] = False,
+) -> None:
+    """Play one family's initial conference through the services and print the timeline."""
+    from services.demo import run_demo
+
+    settings = Settings()
+    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level,
+                      settings.log_format)
+    raise typer.Exit(asyncio.run(run_demo(settings, in_memory=in_memory, say=typer.echo)))
+
+
+@contracts_app.command("export")
+def contracts_export(
+    folder: Annotated[Path, typer.Argument(help="Where to write the schemas and AsyncAPI.")],
+) -> None:
+    """Write one JSON Schema per event type and the AsyncAPI 3 document."""
+    written = export(folder)
+    typer.echo(f"wrote {len(written)} files under {folder}")
+
+
+def main() -> None:
+    """Console script entry point."""
+    app(sys.argv[1:])

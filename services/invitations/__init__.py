@@ -1,0 +1,1 @@
+"""Invitations: who is invited, their responses, quorum, timescales and exclusions."""

@@ -1,0 +1,12 @@
+"""Wiring for the invitations service."""
+
+from pathlib import Path
+
+from services.invitations.router import BINDINGS
+from shared.runtime import ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    name="invitations",
+    migrations=Path(__file__).parent / "migrations",
+    bindings=BINDINGS,
+)

@@ -1,0 +1,83 @@
+"""Persistence helpers: the async engine, a UTC timestamp type, migrations at start."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware timestamp, stored as UTC on every database."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        utc = value.astimezone(UTC)
+        # SQLite has no time zones: keep the UTC wall time.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def create_engine(url: str, schema: str) -> AsyncEngine:
+    """An engine for one service's database: its own schema on PostgreSQL.
+
+    SQLite gets one connection, so a process's transactions queue rather than
+    fail with "database is locked".
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return create_async_engine(
+            url, pool_size=1, max_overflow=0, connect_args={"timeout": 30}
+        )
+    connect_args: dict[str, Any] = {"server_settings": {"search_path": schema}}
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _alembic_config(service_migrations: Path) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
+    config.set_main_option("path_separator", "os")
+    locations = [str(MIGRATIONS_FOLDER / "versions"), str(service_migrations)]
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    return config
+
+
+async def migrate(engine: AsyncEngine, schema: str, service_migrations: Path) -> None:
+    """Bring the service's database to the newest schema (plumbing and service tables).
+
+    On PostgreSQL the schema is created if needed and an advisory lock lets
+    only one replica migrate at a time.
+    """
+    config = _alembic_config(service_migrations)
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            await connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"convene-migrate-{schema}"},
+            )
+
+        def upgrade(sync_connection: sa.Connection) -> None:
+            config.attributes["connection"] = sync_connection
+            command.upgrade(config, "heads")
+
+        await connection.run_sync(upgrade)

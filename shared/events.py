@@ -1,0 +1,110 @@
+"""Reading incoming CloudEvents and building outgoing ones."""
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts.base import ContractModel
+from contracts.envelope import CloudEvent
+from contracts.registry import EventType, event_type
+
+
+class MalformedInput(Exception):
+    """A message that is not a readable, known, valid event: it goes to the dead letters.
+
+    `event_id` and `event_type` are set when the envelope could be read that far,
+    so the producer can be told.
+    """
+
+    def __init__(self, reasons: list[str], raw: dict[str, Any] | None = None) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+        self.raw = raw or {}
+
+    @property
+    def event_id(self) -> str | None:
+        """The event's id, when the body carried a usable one."""
+        value = self.raw.get("id")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def event_type(self) -> str | None:
+        """The event's type, when the body carried a usable one."""
+        value = self.raw.get("type")
+        return value if isinstance(value, str) and value else None
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
+    """Reasons a person can read, naming fields and never echoing the values."""
+    reasons = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
+        reasons.append(f"{where or 'data'}: {item['msg']}")
+    return reasons
+
+
+def parse_event(body: bytes) -> tuple[CloudEvent, EventType, ContractModel]:
+    """Read a message body into its envelope, contract entry and typed data.
+
+    Raises MalformedInput for anything that is not a valid event of a known type.
+    """
+    try:
+        raw = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise MalformedInput([f"the body is not JSON: {error.msg}"]) from error
+    except UnicodeDecodeError as error:
+        raise MalformedInput(["the body is not JSON: it is not UTF-8 text"]) from error
+    if not isinstance(raw, dict):
+        raise MalformedInput(["the body is JSON but not an object, so not a CloudEvent"])
+    try:
+        envelope = CloudEvent.model_validate(raw)
+    except ValidationError as error:
+        raise MalformedInput(describe_validation_error(error), raw) from error
+    entry = event_type(envelope.type)
+    if entry is None:
+        raise MalformedInput([f"unknown event type or version {envelope.type!r}"], raw)
+    if envelope.source != entry.producer:
+        raise MalformedInput(
+            [f"source {envelope.source!r} is not the producer of {envelope.type}"], raw
+        )
+    try:
+        data = entry.model.model_validate(envelope.data)
+    except ValidationError as error:
+        raise MalformedInput(describe_validation_error(error, "data"), raw) from error
+    return envelope, entry, data
+
+
+def new_event(
+    *,
+    type_name: str,
+    data: ContractModel,
+    subject: str,
+    tenant: str,
+    correlationid: str,
+    causationid: str | None,
+    time: datetime,
+) -> CloudEvent:
+    """A new event of a contract type, checked against its model."""
+    entry = event_type(type_name)
+    if entry is None or not isinstance(data, entry.model):
+        raise TypeError(f"{type(data).__name__} is not the data of {type_name}")
+    return CloudEvent(
+        specversion="1.0",
+        id=str(uuid.uuid4()),
+        source=entry.producer,  # type: ignore[arg-type]  # checked by the registry
+        type=type_name,
+        time=time,
+        subject=subject,
+        tenant=tenant,
+        correlationid=correlationid,
+        causationid=causationid,
+        data=data.model_dump(mode="json", by_alias=True),
+    )
+
+
+def to_body(event: CloudEvent) -> bytes:
+    """The JSON body of an event, as published."""
+    return event.model_dump_json(exclude_none=False).encode()

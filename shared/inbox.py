@@ -1,0 +1,38 @@
+"""The inbox: each processed event id is recorded with its effects, once."""
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.clock import Clock
+from shared.tables import inbox
+
+
+async def already_processed(connection: AsyncConnection, event_id: str) -> bool:
+    """True when this event's effects are already committed."""
+    result = await connection.execute(
+        sa.select(inbox.c.event_id).where(inbox.c.event_id == event_id)
+    )
+    return result.first() is not None
+
+
+async def record(
+    connection: AsyncConnection, event_id: str, event_type: str, outcome: str, clock: Clock
+) -> None:
+    """Record the event as processed, in the transaction that holds its effects.
+
+    A concurrent replica processing the same id fails this insert on the
+    primary key, so only one transaction can commit the event's effects.
+    """
+    await connection.execute(
+        inbox.insert().values(
+            event_id=event_id, event_type=event_type, outcome=outcome,
+            processed_at=clock.now(),
+        )
+    )
+
+
+async def processed_count(engine: AsyncEngine) -> int:
+    """How many events this service has processed."""
+    async with engine.connect() as connection:
+        result = await connection.execute(sa.select(sa.func.count()).select_from(inbox))
+        return int(result.scalar_one())

@@ -1,0 +1,115 @@
+"""Council policies: the default, the seed-council presets, or a council's own file.
+
+Every timescale the process names is a setting here, never a constant in a
+service. A preset or file states only where it differs from the default.
+"""
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PRESETS_FOLDER = Path(__file__).parent / "policies"
+
+ConferenceKindName = Literal["initial", "review", "transfer_in"]
+
+
+class Policy(BaseModel):
+    """One council's rules. Working days use the England and Wales calendar."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(default="default", description="Preset or file name.")
+    la_code: str | None = Field(default=None, description="DfE LA code of the council.")
+    source: str = Field(default="process.md section 2", description="Where the rules come from.")
+    initial_within_working_days: int = Field(default=15, ge=1)
+    transfer_in_within_working_days: int = Field(default=15, ge=1)
+    reports_to_chair_before_initial: int = Field(default=3, ge=0)
+    reports_to_chair_before_review: int = Field(default=5, ge=0)
+    reports_to_family_before_initial: int = Field(default=2, ge=0)
+    reports_to_family_before_review: int = Field(default=5, ge=0)
+    reminder_before_deadline: int = Field(default=2, ge=0)
+    supporter_notice_before: int = Field(default=2, ge=0)
+    exclusion_request_before: int = Field(default=3, ge=0)
+    respond_by_before: int = Field(
+        default=3, ge=0, description="Invitees are asked to respond this many working days before."
+    )
+    core_group_within_working_days: int = Field(default=10, ge=1)
+    first_review_within_months: int = Field(default=3, ge=1)
+    later_review_within_months: int = Field(default=6, ge=1)
+    pre_meeting_minutes: int = Field(default=15, ge=0)
+    child_invited_from_age: int = Field(default=10, ge=0)
+    quorum_other_agencies: int = Field(default=2, ge=0)
+
+    def reports_to_chair_before(self, kind: ConferenceKindName) -> int:
+        """Working days before the conference that reports are due to the chair."""
+        if kind == "review":
+            return self.reports_to_chair_before_review
+        return self.reports_to_chair_before_initial
+
+    def reports_to_family_before(self, kind: ConferenceKindName) -> int:
+        """Working days before the conference that reports are shared with the family."""
+        if kind == "review":
+            return self.reports_to_family_before_review
+        return self.reports_to_family_before_initial
+
+    def differences_from_default(self) -> dict[str, tuple[object, object]]:
+        """Each rule where this policy differs from the default: (default, this)."""
+        default = Policy()
+        identity = {"name", "la_code", "source"}
+        return {
+            key: (getattr(default, key), value)
+            for key, value in self.model_dump().items()
+            if key not in identity and getattr(default, key) != value
+        }
+
+
+def preset_names() -> list[str]:
+    """The shipped presets, `default` first."""
+    return ["default", *sorted(p.stem for p in PRESETS_FOLDER.glob("*.toml"))]
+
+
+def load_policy(name_or_path: str) -> Policy:
+    """A preset by name, or a council's own TOML policy file by path."""
+    if name_or_path == "default":
+        return Policy()
+    preset = PRESETS_FOLDER / f"{name_or_path}.toml"
+    path = preset if preset.is_file() else Path(name_or_path)
+    if not path.is_file():
+        raise ValueError(
+            f"no policy preset or file {name_or_path!r}; presets: {', '.join(preset_names())}"
+        )
+    with path.open("rb") as handle:
+        values = tomllib.load(handle)
+    values.setdefault("name", path.stem)
+    return Policy.model_validate(values)
+
+
+@dataclass
+class PolicyBook:
+    """Chooses the policy for each council (tenant) by its LA code.
+
+    A council named in `tenant_policies` gets that policy; otherwise a shipped
+    preset declaring the council's LA code; otherwise the deployment default.
+    """
+
+    default: Policy
+    by_tenant: dict[str, Policy] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, default: str, tenant_policies: dict[str, str]) -> "PolicyBook":
+        """Load the deployment default, every preset's own council, then explicit choices."""
+        book = cls(default=load_policy(default))
+        for name in preset_names()[1:]:
+            preset = load_policy(name)
+            if preset.la_code:
+                book.by_tenant[preset.la_code] = preset
+        for tenant, choice in tenant_policies.items():
+            book.by_tenant[tenant] = load_policy(choice)
+        return book
+
+    def for_tenant(self, tenant: str) -> Policy:
+        """The policy a council's events are processed under."""
+        return self.by_tenant.get(tenant, self.default)

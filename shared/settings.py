@@ -1,0 +1,87 @@
+"""Configuration, from the environment only."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("invitations", "reports", "decisions")
+
+
+class Settings(BaseSettings):
+    """Everything a service reads from its environment; built once in `main`, passed in."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVENE_", extra="ignore", frozen=True)
+
+    amqp_url: str = Field(
+        default="amqp://guest:guest@localhost:5672/",
+        validation_alias="AMQP_URL",
+        description="The broker; its user is this service's broker user.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL URL shared by the services, each in its own schema.",
+    )
+    invitations_database_url: str | None = Field(
+        default=None, validation_alias="INVITATIONS_DATABASE_URL"
+    )
+    reports_database_url: str | None = Field(default=None, validation_alias="REPORTS_DATABASE_URL")
+    decisions_database_url: str | None = Field(
+        default=None, validation_alias="DECISIONS_DATABASE_URL"
+    )
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite files live by default.")
+    db_schema_prefix: str = Field(
+        default="", pattern=r"^[a-z0-9_]*$", description="Prefix for PostgreSQL schema names."
+    )
+    policy: str = Field(default="default", description="Policy preset name or policy file path.")
+    tenant_policies: str = Field(
+        default="", description="Per-council policies: `886=kent,317=/etc/convene/317.toml`."
+    )
+    log_level: str = Field(default="INFO")
+    log_format: Literal["json", "console"] = Field(default="json")
+    prefetch: int = Field(default=10, ge=1, description="Unacknowledged messages per consumer.")
+    max_attempts: int = Field(default=5, ge=1, description="Tries before dead-lettering.")
+    retry_base_seconds: float = Field(default=0.2, gt=0, description="First back-off delay.")
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    timer_poll_seconds: float = Field(default=1.0, gt=0)
+    verify_producers: bool = Field(
+        default=False, description="Secure profile: check each event's AMQP user_id."
+    )
+    producer_users: str = Field(
+        default="crm=crm,invitations=invitations,reports=reports,decisions=decisions",
+        description="The broker user each producer connects as (secure profile).",
+    )
+
+    def database_url_for(self, service: str) -> str:
+        """The SQLAlchemy async URL for one service's own database."""
+        explicit = getattr(self, f"{service}_database_url")
+        url = explicit or self.database_url
+        if url is None:
+            return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
+        return async_url(url)
+
+    def schema_for(self, service: str) -> str:
+        """The PostgreSQL schema that holds one service's tables."""
+        return f"{self.db_schema_prefix}{service}"
+
+    def producer_user_map(self) -> dict[str, str]:
+        """Producer name to the broker user that must have sent its events."""
+        return dict(pair.split("=", 1) for pair in self.producer_users.split(",") if pair)
+
+    def tenant_policy_map(self) -> dict[str, str]:
+        """Council LA code to the policy preset or file it uses."""
+        return dict(pair.split("=", 1) for pair in self.tenant_policies.split(",") if pair)
+
+
+def async_url(url: str) -> str:
+    """Give a database URL the async driver SQLAlchemy needs."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
