@@ -45,11 +45,29 @@ def create_engine(url: str, schema: str) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return create_async_engine(
+        engine = create_async_engine(
             url, pool_size=1, max_overflow=0, connect_args={"timeout": 30}
         )
+        _begin_immediate(engine)
+        return engine
     connect_args: dict[str, Any] = {"server_settings": {"search_path": schema}}
     return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _begin_immediate(engine: AsyncEngine) -> None:
+    """Make every SQLite transaction take the write lock at BEGIN.
+
+    Otherwise two processes on one file can both read a row (a due timer, an
+    unsent outbox row) before either writes, and both act on it.
+    """
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _alembic_config(service_migrations: Path) -> Config:

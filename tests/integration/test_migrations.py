@@ -1,0 +1,30 @@
+"""Migrations ship inside the package, apply from any folder, and are safe to run twice."""
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from services.app import DEFINITIONS
+from shared.db import create_engine, migrate
+from shared.settings import Settings
+
+
+@pytest.mark.parametrize("service", sorted(DEFINITIONS))
+async def test_migrations_apply_twice_from_another_folder(
+    settings: Settings, database: str, service: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = create_engine(settings.database_url_for(service), settings.schema_for(service))
+    for _ in range(2):
+        await migrate(engine, settings.schema_for(service), DEFINITIONS[service].migrations)
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda c: sa.inspect(c).get_table_names())
+        heads = (await connection.execute(sa.text("SELECT version_num FROM alembic_version")))
+        versions = sorted(row[0] for row in heads)
+    await engine.dispose()
+    assert {"outbox", "inbox", "timers", "conferences"} <= set(names)
+    assert versions == sorted(["plumbing_0001", f"{service}_0001"])
+    assert os.getcwd() == str(tmp_path)

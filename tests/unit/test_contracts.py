@@ -1,0 +1,119 @@
+"""The contract: every v1 type, the committed schemas, the AsyncAPI document."""
+
+import json
+from datetime import UTC, datetime
+
+import jsonschema
+import pytest
+from pydantic import ValidationError
+
+from contracts.crm_v1 import ConferenceRequested
+from contracts.export import ASYNCAPI_FILE, committed_folder, generated_files
+from contracts.registry import EVENT_TYPES
+from shared.events import MalformedInput, new_event, parse_event
+from tests.support.crm import cloud_event, family_conference
+
+CONTRACT_TYPES = {
+    "crm": ["conference.requested", "conference.rescheduled", "conference.cancelled",
+            "participant.added", "invitation.responded", "exclusion.decided",
+            "report.submitted", "conference.held", "outcome.decided", "plan.ended"],
+    "invitations": ["invitation.issued", "invitation.withdrawn", "attendance.advised",
+                    "response.recorded", "exclusion.recorded", "exclusion.review_required",
+                    "quorum.assessed", "timescale.breached", "input.rejected"],
+    "reports": ["report.requested", "report.received", "report.shared", "report.withheld",
+                "reminder.sent", "report.overdue", "readiness.assessed", "input.rejected"],
+    "decisions": ["outcome.recorded", "plan.started", "plan.ended", "plan.category_changed",
+                  "core_group.due", "review.due", "review.overdue", "input.rejected"],
+}
+
+
+def test_every_contract_type_has_a_frozen_described_model() -> None:
+    expected = {f"{p}.{t}.v1" for p, types in CONTRACT_TYPES.items() for t in types}
+    assert set(EVENT_TYPES) == expected
+    assert len(EVENT_TYPES) == 35
+    for name, entry in EVENT_TYPES.items():
+        assert entry.model.model_config.get("frozen") is True, name
+        for field_name, field in entry.model.model_fields.items():
+            assert field.description, f"{name}.{field_name} has no description"
+
+
+def test_committed_schemas_match_the_models() -> None:
+    """Fails when a model changes and `convene contracts export contracts` was not run."""
+    folder = committed_folder()
+    for relative, text in generated_files().items():
+        path = folder / relative
+        assert path.is_file(), f"{relative} is not committed"
+        assert path.read_text(encoding="utf-8") == text, f"{relative} drifted from its model"
+    committed = {p.name for p in (folder / "schemas").glob("*.json")}
+    assert committed == {f"{name}.json" for name in EVENT_TYPES}
+
+
+def test_a_crm_event_as_written_by_hand_satisfies_the_published_schema() -> None:
+    schema = json.loads((committed_folder() / "schemas/crm.conference.requested.v1.json")
+                        .read_text())
+    event = cloud_event("crm.conference.requested.v1", "C-1", family_conference("C-1"))
+    jsonschema.Draft202012Validator(schema).validate(event)
+    event["data"].pop("children")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(event)
+
+
+def test_asyncapi_document_names_every_exchange_and_message() -> None:
+    document = json.loads((committed_folder() / ASYNCAPI_FILE).read_text())
+    assert document["asyncapi"] == "3.0.0"
+    assert set(document["channels"]) == {
+        "crm.events", "invitations.events", "reports.events", "decisions.events"}
+    assert {m["name"] for m in document["components"]["messages"].values()} == set(EVENT_TYPES)
+
+
+def test_models_are_frozen() -> None:
+    data = ConferenceRequested.model_validate(family_conference("C-1"))
+    with pytest.raises(ValidationError):
+        data.kind = "review"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"kind": "review"}, "previous_conference_id"),
+        ({"kind": "transfer_in"}, "transfer_notice_date"),
+        ({"venue": {"mode": "virtual"}}, "join_url"),
+        ({"participants": [{"person_id": "X", "name": "X", "role": "police"}]}, "agency"),
+        ({"children": [{"child_id": "C", "given_name": "A", "family_name": "B"}]}, "exactly one"),
+    ],
+)
+def test_conditional_requirements(change: dict[str, object], reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        ConferenceRequested.model_validate(family_conference("C-1", **change))
+
+
+def test_parse_event_reads_a_valid_event_and_refuses_bad_ones() -> None:
+    event = cloud_event("crm.conference.requested.v1", "C-1", family_conference("C-1"))
+    envelope, entry, data = parse_event(json.dumps(event).encode())
+    assert (envelope.id, entry.producer, type(data)) == (event["id"], "crm", ConferenceRequested)
+    for body, expected in [
+        (b"{\"a\": \"\xc3\x28\"}", "not UTF-8"),
+        (b"[1]", "not an object"),
+        (json.dumps({**event, "type": "crm.conference.requested.v9"}).encode(), "unknown"),
+        (json.dumps({**event, "source": "reports"}).encode(), "not the producer"),
+        (json.dumps({**event, "tenant": "12"}).encode(), "tenant"),
+    ]:
+        with pytest.raises(MalformedInput, match=expected):
+            parse_event(body)
+
+
+def test_validation_reasons_never_echo_the_values() -> None:
+    event = cloud_event("crm.conference.requested.v1", "C-1", family_conference(
+        "C-1", children=[{"child_id": "C", "given_name": "Secretname", "family_name": "B",
+                          "date_of_birth": "not-a-date"}]))
+    with pytest.raises(MalformedInput) as caught:
+        parse_event(json.dumps(event).encode())
+    assert "data.children.0.date_of_birth" in str(caught.value)
+    assert "not-a-date" not in str(caught.value) and "Secretname" not in str(caught.value)
+
+
+def test_new_event_refuses_data_of_another_type() -> None:
+    data = ConferenceRequested.model_validate(family_conference("C-1"))
+    with pytest.raises(TypeError):
+        new_event(type_name="crm.conference.held.v1", data=data, subject="C-1", tenant="201",
+                  correlationid="C-1", causationid=None, time=datetime.now(UTC))
