@@ -61,8 +61,7 @@ class ConferenceRequested(ContractModel):
     )
     transfer_notice_date: date | None = Field(
         default=None,
-        description="Transfer-in: date of written notice of the move (required for "
-        "`transfer_in`).",
+        description="Transfer-in: date of written notice of the move (required for `transfer_in`).",
     )
     previous_conference_id: str | None = Field(
         default=None, description="Review: the previous conference (required for `review`)."

@@ -26,9 +26,7 @@ class CloudEvent(ContractModel):
     subject: str = Field(
         min_length=1, description="The conference id (or the plan id for plan events)."
     )
-    tenant: str = Field(
-        pattern=r"^[0-9]{3}$", description="The council's three-digit DfE LA code."
-    )
+    tenant: str = Field(pattern=r"^[0-9]{3}$", description="The council's three-digit DfE LA code.")
     correlationid: str = Field(
         min_length=1, description="Carried unchanged through every event a flow causes."
     )

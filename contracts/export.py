@@ -66,8 +66,13 @@ def asyncapi_document() -> dict[str, Any]:
             "bindings": {
                 "amqp": {
                     "is": "routingKey",
-                    "exchange": {"name": exchange, "type": "topic", "durable": True,
-                                 "autoDelete": False, "vhost": "/"},
+                    "exchange": {
+                        "name": exchange,
+                        "type": "topic",
+                        "durable": True,
+                        "autoDelete": False,
+                        "vhost": "/",
+                    },
                 }
             },
         }

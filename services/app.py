@@ -17,9 +17,7 @@ from shared.clock import Clock
 from shared.runtime import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
 
-DEFINITIONS: dict[str, ServiceDefinition] = {
-    d.name: d for d in (INVITATIONS, REPORTS, DECISIONS)
-}
+DEFINITIONS: dict[str, ServiceDefinition] = {d.name: d for d in (INVITATIONS, REPORTS, DECISIONS)}
 
 
 @dataclass

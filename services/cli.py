@@ -40,8 +40,9 @@ def demo(
     from services.demo import run_demo
 
     settings = Settings()
-    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level,
-                      settings.log_format)
+    configure_logging(
+        "WARNING" if settings.log_level == "INFO" else settings.log_level, settings.log_format
+    )
     raise typer.Exit(asyncio.run(run_demo(settings, in_memory=in_memory, say=typer.echo)))
 
 

@@ -44,32 +44,41 @@ class Timeline:
         """How many events of a type were seen."""
         return sum(1 for _, e in self.rows if e.get("type") == type_name)
 
-    async def wait_for(self, type_name: str, count: int = 1, timeout: float = 20.0) -> None:
+    async def wait_for(self, type_name: str, count: int = 1, within: float = 20.0) -> None:
         """Wait until `count` events of a type have arrived."""
-        deadline = time.monotonic() + timeout
-        while self.count(type_name) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"waited {timeout}s for {count} x {type_name}")
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), remaining)
-            except TimeoutError:
-                continue
+        try:
+            async with asyncio.timeout(within):
+                while self.count(type_name) < count:
+                    self.changed.clear()
+                    await self.changed.wait()
+        except TimeoutError:
+            raise TimeoutError(f"waited {within}s for {count} x {type_name}") from None
 
 
 def crm_event(type_name: str, subject: str, data: dict[str, Any], at: str) -> dict[str, Any]:
     """A CloudEvent exactly as the CRM writes it."""
     return {
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "crm", "type": type_name,
-        "time": at, "subject": subject, "tenant": TENANT, "correlationid": subject,
-        "causationid": None, "datacontenttype": "application/json", "data": data,
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "crm",
+        "type": type_name,
+        "time": at,
+        "subject": subject,
+        "tenant": TENANT,
+        "correlationid": subject,
+        "causationid": None,
+        "datacontenttype": "application/json",
+        "data": data,
     }
 
 
 def scenario(conference_id: str) -> dict[str, dict[str, Any]]:
     """One family, two children; the conference is set two working days past its target."""
-    venue = {"mode": "hybrid", "address": "Civic Centre, Room 4", "join_url": "https://meet.example/c1"}
+    venue = {
+        "mode": "hybrid",
+        "address": "Civic Centre, Room 4",
+        "join_url": "https://meet.example/c1",
+    }
     professionals = [
         ("P-SW", "social_worker", "Children's Social Care"),
         ("P-POL", "police", "Kent Police"),
@@ -77,89 +86,196 @@ def scenario(conference_id: str) -> dict[str, dict[str, Any]]:
         ("P-SCH", "school", "Oak Primary School"),
     ]
     participants = [
-        {"person_id": "P-MUM", "name": "Parent One", "role": "parent", "child_ids": ["C-1", "C-2"],
-         "has_parental_responsibility": True, "lives_with_child": True, "language": "ar",
-         "needs_interpreter": True},
-        {"person_id": "P-DAD", "name": "Parent Two", "role": "parent", "child_ids": ["C-1", "C-2"],
-         "has_parental_responsibility": True, "lives_with_child": False},
-        *({"person_id": pid, "name": f"Professional {pid}", "role": role, "agency": agency,
-           "child_ids": ["C-1", "C-2"]} for pid, role, agency in professionals),
+        {
+            "person_id": "P-MUM",
+            "name": "Parent One",
+            "role": "parent",
+            "child_ids": ["C-1", "C-2"],
+            "has_parental_responsibility": True,
+            "lives_with_child": True,
+            "language": "ar",
+            "needs_interpreter": True,
+        },
+        {
+            "person_id": "P-DAD",
+            "name": "Parent Two",
+            "role": "parent",
+            "child_ids": ["C-1", "C-2"],
+            "has_parental_responsibility": True,
+            "lives_with_child": False,
+        },
+        *(
+            {
+                "person_id": pid,
+                "name": f"Professional {pid}",
+                "role": role,
+                "agency": agency,
+                "child_ids": ["C-1", "C-2"],
+            }
+            for pid, role, agency in professionals
+        ),
     ]
     document = {"uri": "crm://documents/R-1", "sha256": "a" * 64, "media_type": "application/pdf"}
     return {
-        "requested": crm_event("crm.conference.requested.v1", conference_id, {
-            "conference_id": conference_id, "kind": "initial",
-            "scheduled_start": "2026-11-25T10:00:00+00:00", "venue": venue,
-            "chair": {"person_id": "P-CHAIR", "name": "Independent Chair"},
-            "children": [
-                {"child_id": "C-1", "given_name": "Child", "family_name": "One",
-                 "date_of_birth": "2019-03-14", "nhs_number": "9434765919"},
-                {"child_id": "C-2", "given_name": "Child", "family_name": "Two",
-                 "date_of_birth": "2023-06-02", "nhs_number": "9434765870"},
-            ],
-            "participants": participants, "strategy_discussion_date": "2026-11-02",
-            "section47_start_date": "2026-11-02",
-        }, "2026-11-16T09:00:00+00:00"),
-        "sw_report": crm_event("crm.report.submitted.v1", conference_id, {
-            "conference_id": conference_id, "report_id": "R-SW", "author_person_id": "P-SW",
-            "agency": "Children's Social Care", "submitted_at": "2026-11-19T16:00:00+00:00",
-            "document": document, "shareable_with_family": True,
-            "sections": ["voice_of_child", "family_strengths", "developmental_needs",
-                         "parental_capacity", "wider_factors"],
-        }, "2026-11-19T16:00:00+00:00"),
-        "police_report": crm_event("crm.report.submitted.v1", conference_id, {
-            "conference_id": conference_id, "report_id": "R-POL", "author_person_id": "P-POL",
-            "agency": "Kent Police", "submitted_at": "2026-11-24T09:30:00+00:00",
-            "document": {**document, "uri": "crm://documents/R-POL"},
-            "restricted_document": {**document, "uri": "crm://documents/R-POL-restricted"},
-            "shareable_with_family": False, "sections": ["wider_factors"],
-        }, "2026-11-24T09:30:00+00:00"),
-        "held": crm_event("crm.conference.held.v1", conference_id, {
-            "conference_id": conference_id, "held_on": "2026-11-25",
-            "attended": ["P-CHAIR", "P-MUM", "P-SW", "P-POL", "P-HV"],
-        }, "2026-11-25T13:00:00+00:00"),
-        "outcome": crm_event("crm.outcome.decided.v1", conference_id, {
-            "conference_id": conference_id, "decided_at": "2026-11-25T12:30:00+00:00",
-            "decided_by": "P-CHAIR",
-            "children": [
-                {"child_id": "C-1", "decision": "child_protection_plan",
-                 "categories": ["emotional", "neglect"], "reason": "Risk of significant harm."},
-                {"child_id": "C-2", "decision": "child_protection_plan",
-                 "categories": ["neglect"], "reason": "Risk of significant harm."},
-            ],
-            "recommendations": [
-                {"person_id": "P-SW", "agency": "Children's Social Care", "child_id": "C-2",
-                 "decision": "child_protection_plan"},
-                {"person_id": "P-SCH", "agency": "Oak Primary School", "child_id": "C-2",
-                 "decision": "child_in_need_plan"},
-            ],
-            "lead_social_worker": "P-SW", "core_group": ["P-MUM", "P-DAD", "P-SW", "P-HV", "P-SCH"],
-        }, "2026-11-25T12:30:00+00:00"),
+        "requested": crm_event(
+            "crm.conference.requested.v1",
+            conference_id,
+            {
+                "conference_id": conference_id,
+                "kind": "initial",
+                "scheduled_start": "2026-11-25T10:00:00+00:00",
+                "venue": venue,
+                "chair": {"person_id": "P-CHAIR", "name": "Independent Chair"},
+                "children": [
+                    {
+                        "child_id": "C-1",
+                        "given_name": "Child",
+                        "family_name": "One",
+                        "date_of_birth": "2019-03-14",
+                        "nhs_number": "9434765919",
+                    },
+                    {
+                        "child_id": "C-2",
+                        "given_name": "Child",
+                        "family_name": "Two",
+                        "date_of_birth": "2023-06-02",
+                        "nhs_number": "9434765870",
+                    },
+                ],
+                "participants": participants,
+                "strategy_discussion_date": "2026-11-02",
+                "section47_start_date": "2026-11-02",
+            },
+            "2026-11-16T09:00:00+00:00",
+        ),
+        "sw_report": crm_event(
+            "crm.report.submitted.v1",
+            conference_id,
+            {
+                "conference_id": conference_id,
+                "report_id": "R-SW",
+                "author_person_id": "P-SW",
+                "agency": "Children's Social Care",
+                "submitted_at": "2026-11-19T16:00:00+00:00",
+                "document": document,
+                "shareable_with_family": True,
+                "sections": [
+                    "voice_of_child",
+                    "family_strengths",
+                    "developmental_needs",
+                    "parental_capacity",
+                    "wider_factors",
+                ],
+            },
+            "2026-11-19T16:00:00+00:00",
+        ),
+        "police_report": crm_event(
+            "crm.report.submitted.v1",
+            conference_id,
+            {
+                "conference_id": conference_id,
+                "report_id": "R-POL",
+                "author_person_id": "P-POL",
+                "agency": "Kent Police",
+                "submitted_at": "2026-11-24T09:30:00+00:00",
+                "document": {**document, "uri": "crm://documents/R-POL"},
+                "restricted_document": {**document, "uri": "crm://documents/R-POL-restricted"},
+                "shareable_with_family": False,
+                "sections": ["wider_factors"],
+            },
+            "2026-11-24T09:30:00+00:00",
+        ),
+        "held": crm_event(
+            "crm.conference.held.v1",
+            conference_id,
+            {
+                "conference_id": conference_id,
+                "held_on": "2026-11-25",
+                "attended": ["P-CHAIR", "P-MUM", "P-SW", "P-POL", "P-HV"],
+            },
+            "2026-11-25T13:00:00+00:00",
+        ),
+        "outcome": crm_event(
+            "crm.outcome.decided.v1",
+            conference_id,
+            {
+                "conference_id": conference_id,
+                "decided_at": "2026-11-25T12:30:00+00:00",
+                "decided_by": "P-CHAIR",
+                "children": [
+                    {
+                        "child_id": "C-1",
+                        "decision": "child_protection_plan",
+                        "categories": ["emotional", "neglect"],
+                        "reason": "Risk of significant harm.",
+                    },
+                    {
+                        "child_id": "C-2",
+                        "decision": "child_protection_plan",
+                        "categories": ["neglect"],
+                        "reason": "Risk of significant harm.",
+                    },
+                ],
+                "recommendations": [
+                    {
+                        "person_id": "P-SW",
+                        "agency": "Children's Social Care",
+                        "child_id": "C-2",
+                        "decision": "child_protection_plan",
+                    },
+                    {
+                        "person_id": "P-SCH",
+                        "agency": "Oak Primary School",
+                        "child_id": "C-2",
+                        "decision": "child_in_need_plan",
+                    },
+                ],
+                "lead_social_worker": "P-SW",
+                "core_group": ["P-MUM", "P-DAD", "P-SW", "P-HV", "P-SCH"],
+            },
+            "2026-11-25T12:30:00+00:00",
+        ),
     }
 
 
 FACTS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "crm.conference.requested.v1": lambda d: f"{d['kind']} conference, {len(d['children'])} "
-    f"children, {len(d['participants'])} participants, starts {d['scheduled_start']}",
+    "crm.conference.requested.v1": lambda d: (
+        f"{d['kind']} conference, {len(d['children'])} "
+        f"children, {len(d['participants'])} participants, starts {d['scheduled_start']}"
+    ),
     "crm.report.submitted.v1": lambda d: f"{d['agency']}: report {d['report_id']}",
     "crm.conference.held.v1": lambda d: f"held on {d['held_on']}",
     "crm.outcome.decided.v1": lambda d: ", ".join(
-        f"{c['child_id']}: {c['decision']}" for c in d["children"]),
-    "invitations.invitation.issued.v1": lambda d: f"{d['person_id']} ({d['role']}) rev "
-    f"{d['revision']}, respond by {d['respond_by']}"
-    + (f", interpreter: {d['language']}" if d.get("needs_interpreter") else ""),
-    "invitations.timescale.breached.v1": lambda d: f"target {d['target_date']}, scheduled "
-    f"{d['scheduled_date']}: {d['working_days_late']} working days late",
-    "reports.report.requested.v1": lambda d: f"{d['agency']}: to chair by {d['due_to_chair']}, "
-    f"family by {d['share_with_family_by']}" + (" (short notice)" if d["short_notice"] else ""),
-    "reports.report.received.v1": lambda d: f"{d['agency']}: "
-    f"{'on time' if d['on_time'] else 'LATE'}"
-    + (f", missing {', '.join(d['missing_sections'])}" if d["missing_sections"] else ""),
-    "decisions.outcome.recorded.v1": lambda d: "; ".join(
-        f"{c['child_id']}: {c['decision']} {c['census_category'] or ''}".strip()
-        for c in d["children"]) + f"; dissent {len(d['dissent'])}; quorate {d['quorate']}",
-    "decisions.plan.started.v1": lambda d: f"{d['child_id']}: {d['plan_type']} "
-    f"({d['category']}) from {d['start_date']}",
+        f"{c['child_id']}: {c['decision']}" for c in d["children"]
+    ),
+    "invitations.invitation.issued.v1": lambda d: (
+        f"{d['person_id']} ({d['role']}) rev "
+        f"{d['revision']}, respond by {d['respond_by']}"
+        + (f", interpreter: {d['language']}" if d.get("needs_interpreter") else "")
+    ),
+    "invitations.timescale.breached.v1": lambda d: (
+        f"target {d['target_date']}, scheduled "
+        f"{d['scheduled_date']}: {d['working_days_late']} working days late"
+    ),
+    "reports.report.requested.v1": lambda d: (
+        f"{d['agency']}: to chair by {d['due_to_chair']}, "
+        f"family by {d['share_with_family_by']}" + (" (short notice)" if d["short_notice"] else "")
+    ),
+    "reports.report.received.v1": lambda d: (
+        f"{d['agency']}: "
+        f"{'on time' if d['on_time'] else 'LATE'}"
+        + (f", missing {', '.join(d['missing_sections'])}" if d["missing_sections"] else "")
+    ),
+    "decisions.outcome.recorded.v1": lambda d: (
+        "; ".join(
+            f"{c['child_id']}: {c['decision']} {c['census_category'] or ''}".strip()
+            for c in d["children"]
+        )
+        + f"; dissent {len(d['dissent'])}; quorate {d['quorate']}"
+    ),
+    "decisions.plan.started.v1": lambda d: (
+        f"{d['child_id']}: {d['plan_type']} ({d['category']}) from {d['start_date']}"
+    ),
     "decisions.review.due.v1": lambda d: f"{d['child_id']}: review by {d['due_by']}",
     "decisions.core_group.due.v1": lambda d: f"core group of {len(d['members'])} by {d['due_by']}",
 }
@@ -169,7 +285,8 @@ def render(timeline: Timeline) -> str:
     """The timeline as text: elapsed time, producer, event type, key facts."""
     lines = [f"{'time':>8}  {'producer':<12} {'event':<36} facts", "-" * 100]
     for elapsed, event in timeline.rows:
-        facts = FACTS.get(event["type"], lambda d: "")(event["data"])
+        describe = FACTS.get(event["type"])
+        facts = describe(event["data"]) if describe else ""
         name = event["type"].split(".", 1)[1].removesuffix(".v1")
         lines.append(f"{elapsed:7.2f}s  {event['source']:<12} {name:<36} {facts}")
     return "\n".join(lines)
@@ -189,14 +306,15 @@ def attach_timeline(broker: RabbitBroker, timeline: Timeline, correlationid: str
         broker.subscriber(queue, producer_exchange(producer), include_in_schema=False)(seen)
 
 
-async def broker_answers(url: str, timeout: float = 3.0) -> bool:
+async def broker_answers(url: str, within: float = 3.0) -> bool:
     """True when a RabbitMQ broker accepts a connection at the URL."""
     quiet = [logging.getLogger(name) for name in ("aiormq", "aio_pika")]
     levels = [logger.level for logger in quiet]
     for logger in quiet:  # a refused probe is an answer, not an error
         logger.setLevel(logging.CRITICAL)
     try:
-        connection = await asyncio.wait_for(aio_pika.connect(url), timeout)
+        async with asyncio.timeout(within):
+            connection = await aio_pika.connect(url)
     except Exception:
         return False
     finally:
@@ -216,11 +334,16 @@ async def play(settings: Settings, *, in_memory: bool, say: Callable[[str], None
     crm = RabbitExchange("crm.events", type=producer_exchange("crm").type, durable=True)
 
     async with running(SERVICE_PRODUCERS, settings, in_memory=in_memory, broker=broker) as app:
+
         async def publish(key: str) -> None:
             event = events[key]
             await app.broker.publish(
-                json.dumps(event).encode(), exchange=crm, routing_key=event["type"],
-                persist=True, message_id=event["id"], message_type=event["type"],
+                json.dumps(event).encode(),
+                exchange=crm,
+                routing_key=event["type"],
+                persist=True,
+                message_id=event["id"],
+                message_type=event["type"],
                 content_type="application/cloudevents+json",
             )
 
@@ -241,17 +364,29 @@ async def play(settings: Settings, *, in_memory: bool, say: Callable[[str], None
 async def run_demo(settings: Settings, *, in_memory: bool, say: Callable[[str], None]) -> int:
     """The `convene demo` command; returns the exit code."""
     if not in_memory and not await broker_answers(settings.amqp_url):
-        say(f"No RabbitMQ broker answered at {_safe_url(settings.amqp_url)}: running the three "
-            "services in one process on FastStream's in-memory broker instead.")
+        say(
+            f"No RabbitMQ broker answered at {_safe_url(settings.amqp_url)}: running the three "
+            "services in one process on FastStream's in-memory broker instead."
+        )
         in_memory = True
-    mode = "FastStream's in-memory broker" if in_memory else f"RabbitMQ at {_safe_url(settings.amqp_url)}"
+    mode = (
+        "FastStream's in-memory broker"
+        if in_memory
+        else f"RabbitMQ at {_safe_url(settings.amqp_url)}"
+    )
     say(f"Convene demo on {mode}; each service's database is a fresh SQLite file.")
     with tempfile.TemporaryDirectory(prefix="convene-demo-") as folder:
-        demo_settings = settings.model_copy(update={
-            "data_dir": Path(folder), "database_url": None, "invitations_database_url": None,
-            "reports_database_url": None, "decisions_database_url": None,
-            "outbox_poll_seconds": 0.2, "log_level": settings.log_level,
-        })
+        demo_settings = settings.model_copy(
+            update={
+                "data_dir": Path(folder),
+                "database_url": None,
+                "invitations_database_url": None,
+                "reports_database_url": None,
+                "decisions_database_url": None,
+                "outbox_poll_seconds": 0.2,
+                "log_level": settings.log_level,
+            }
+        )
         timeline = await play(demo_settings, in_memory=in_memory, say=say)
     say(render(timeline))
     producers = {event["source"] for _, event in timeline.rows}

@@ -43,7 +43,8 @@ class WorkingDayCalendar:
         if end <= start:
             return 0
         return sum(
-            1 for offset in range(1, (end - start).days + 1)
+            1
+            for offset in range(1, (end - start).days + 1)
             if self.is_working_day(start + timedelta(days=offset))
         )
 

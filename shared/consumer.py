@@ -65,18 +65,27 @@ class Flow:
     @classmethod
     def of(cls, event: CloudEvent) -> "Flow":
         """The flow of a parsed event."""
-        return cls(event.id, event.type, event.tenant, event.subject, event.correlationid,
-                   event.time)
+        return cls(
+            event.id, event.type, event.tenant, event.subject, event.correlationid, event.time
+        )
 
     @classmethod
     def of_raw(cls, raw: dict[str, Any], event_id: str, event_type: str, now: datetime) -> "Flow":
         """The flow of an event that failed validation, from what could be read."""
+
         def text(key: str, fallback: str) -> str:
             value = raw.get(key)
             return value if isinstance(value, str) and value else fallback
+
         tenant = text("tenant", "000")
-        return cls(event_id, event_type, tenant if re.fullmatch(r"[0-9]{3}", tenant) else "000",
-                   text("subject", event_id), text("correlationid", event_id), now)
+        return cls(
+            event_id,
+            event_type,
+            tenant if re.fullmatch(r"[0-9]{3}", tenant) else "000",
+            text("subject", event_id),
+            text("correlationid", event_id),
+            now,
+        )
 
 
 class DeadLetterSink(Protocol):
@@ -127,8 +136,9 @@ class Consumer:
     async def process(self, delivery: Delivery) -> str:
         """Process one delivery; returns the outcome. Raises only if dead-lettering failed."""
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(service=self._service, queue=delivery.queue,
-                                               routing_key=delivery.routing_key)
+        structlog.contextvars.bind_contextvars(
+            service=self._service, queue=delivery.queue, routing_key=delivery.routing_key
+        )
         try:
             event, _entry, data = parse_event(delivery.body)
             self._check_producer(event, delivery)
@@ -139,8 +149,11 @@ class Consumer:
                 await self._reject(flow, error.reasons)
             return "dead_lettered"
         structlog.contextvars.bind_contextvars(
-            event_id=event.id, event_type=event.type, correlationid=event.correlationid,
-            tenant=event.tenant, conference_id=event.subject,
+            event_id=event.id,
+            event_type=event.type,
+            correlationid=event.correlationid,
+            tenant=event.tenant,
+            conference_id=event.subject,
         )
         handler = self._handlers.get(event.type)
         if handler is None:
@@ -166,8 +179,12 @@ class Consumer:
                     await self._dead_letter(delivery, error, [reason], attempts=attempt)
                     return "dead_lettered"
                 delay = self._retry_base * 2 ** (attempt - 1)
-                log.warning("event_retry", attempt=attempt, delay_seconds=delay,
-                            error_type=type(error).__name__)
+                log.warning(
+                    "event_retry",
+                    attempt=attempt,
+                    delay_seconds=delay,
+                    error_type=type(error).__name__,
+                )
                 await asyncio.sleep(delay)
             else:
                 log.info("event_processed", outcome=outcome)
@@ -179,8 +196,9 @@ class Consumer:
             async with self._engine.begin() as connection:
                 if await inbox.already_processed(connection, flow.event_id):
                     return "duplicate"
-                await inbox.record(connection, flow.event_id, flow.event_type, "applied",
-                                   self._clock)
+                await inbox.record(
+                    connection, flow.event_id, flow.event_type, "applied", self._clock
+                )
                 await handler(self._context(connection, flow), data)
         except sa.exc.IntegrityError:
             # A replica committed the same event first.
@@ -195,13 +213,11 @@ class Consumer:
         async with self._engine.begin() as connection:
             if await inbox.already_processed(connection, flow.event_id):
                 return
-            await inbox.record(connection, flow.event_id, flow.event_type, "rejected",
-                               self._clock)
+            await inbox.record(connection, flow.event_id, flow.event_type, "rejected", self._clock)
             context = self._context(connection, flow)
             await context.emit(
                 f"{self._service}.input.rejected.v1",
-                InputRejected(event_id=flow.event_id, event_type=flow.event_type,
-                              reasons=reasons),
+                InputRejected(event_id=flow.event_id, event_type=flow.event_type, reasons=reasons),
                 flow.subject,
             )
         self._after_commit()
@@ -222,8 +238,12 @@ class Consumer:
         await self._dead_letters.dead_letter(
             self._service, delivery.body, delivery.message_id, headers
         )
-        log.warning("event_dead_lettered", error_type=type(error).__name__, attempts=attempts,
-                    error_fields=reasons[:5] if isinstance(error, MalformedInput) else None)
+        log.warning(
+            "event_dead_lettered",
+            error_type=type(error).__name__,
+            attempts=attempts,
+            error_fields=reasons[:5] if isinstance(error, MalformedInput) else None,
+        )
 
     def _check_producer(self, event: CloudEvent, delivery: Delivery) -> None:
         if self._producer_users is None:
@@ -231,10 +251,17 @@ class Consumer:
         expected = self._producer_users.get(event.producer)
         if delivery.user_id != expected:
             raise MalformedInput(
-                [f"{event.type} must be published by broker user {expected!r}, "
-                 f"not {delivery.user_id!r}"],
-                {"id": event.id, "type": event.type, "tenant": event.tenant,
-                 "subject": event.subject, "correlationid": event.correlationid},
+                [
+                    f"{event.type} must be published by broker user {expected!r}, "
+                    f"not {delivery.user_id!r}"
+                ],
+                {
+                    "id": event.id,
+                    "type": event.type,
+                    "tenant": event.tenant,
+                    "subject": event.subject,
+                    "correlationid": event.correlationid,
+                },
             )
 
 

@@ -45,9 +45,7 @@ def create_engine(url: str, schema: str) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, pool_size=1, max_overflow=0, connect_args={"timeout": 30}
-        )
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, connect_args={"timeout": 30})
         _begin_immediate(engine)
         return engine
     connect_args: dict[str, Any] = {"server_settings": {"search_path": schema}}

@@ -94,7 +94,7 @@ def new_event(
     return CloudEvent(
         specversion="1.0",
         id=str(uuid.uuid4()),
-        source=entry.producer,  # type: ignore[arg-type]  # checked by the registry
+        source=entry.producer,
         type=type_name,
         time=time,
         subject=subject,

@@ -25,7 +25,9 @@ async def record(
     """
     await connection.execute(
         inbox.insert().values(
-            event_id=event_id, event_type=event_type, outcome=outcome,
+            event_id=event_id,
+            event_type=event_type,
+            outcome=outcome,
             processed_at=clock.now(),
         )
     )

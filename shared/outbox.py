@@ -9,7 +9,6 @@ publishes it on restart (consumers de-duplicate on the event id).
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -106,12 +105,9 @@ class OutboxRelay:
 
     async def _publish_batch(self) -> int:
         async with self._engine.begin() as connection:
-            rows: Sequence[sa.Row[tuple[int, str, str, str, str]]] = (
+            rows = (
                 await connection.execute(
-                    sa.select(
-                        outbox.c.position, outbox.c.event_id, outbox.c.exchange,
-                        outbox.c.routing_key, outbox.c.body,
-                    )
+                    sa.select(outbox)
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.position)
                     .limit(self._batch_size)
@@ -119,14 +115,16 @@ class OutboxRelay:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for position, event_id, exchange, routing_key, body in rows:
+            for row in rows:
                 await self._publisher.publish(
-                    exchange=exchange, routing_key=routing_key,
-                    body=body.encode(), message_id=event_id,
+                    exchange=row.exchange,
+                    routing_key=row.routing_key,
+                    body=row.body.encode(),
+                    message_id=row.event_id,
                 )
                 await connection.execute(
                     outbox.update()
-                    .where(outbox.c.position == position)
+                    .where(outbox.c.position == row.position)
                     .values(published_at=self._clock.now())
                 )
         return len(rows)

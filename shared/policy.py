@@ -7,13 +7,10 @@ service. A preset or file states only where it differs from the default.
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 PRESETS_FOLDER = Path(__file__).parent / "policies"
-
-ConferenceKindName = Literal["initial", "review", "transfer_in"]
 
 
 class Policy(BaseModel):
@@ -43,13 +40,13 @@ class Policy(BaseModel):
     child_invited_from_age: int = Field(default=10, ge=0)
     quorum_other_agencies: int = Field(default=2, ge=0)
 
-    def reports_to_chair_before(self, kind: ConferenceKindName) -> int:
+    def reports_to_chair_before(self, kind: str) -> int:
         """Working days before the conference that reports are due to the chair."""
         if kind == "review":
             return self.reports_to_chair_before_review
         return self.reports_to_chair_before_initial
 
-    def reports_to_family_before(self, kind: ConferenceKindName) -> int:
+    def reports_to_family_before(self, kind: str) -> int:
         """Working days before the conference that reports are shared with the family."""
         if kind == "review":
             return self.reports_to_family_before_review

@@ -107,9 +107,13 @@ class ServiceRuntime:
             await message.nack(requeue=True)
             return
         delivery = Delivery(
-            body=raw.body, exchange=raw.exchange or "", routing_key=raw.routing_key or "",
-            message_id=raw.message_id, user_id=raw.user_id,
-            queue=f"{self.name}.incoming", headers=dict(raw.headers or {}),
+            body=raw.body,
+            exchange=raw.exchange or "",
+            routing_key=raw.routing_key or "",
+            message_id=raw.message_id,
+            user_id=raw.user_id,
+            queue=f"{self.name}.incoming",
+            headers=dict(raw.headers or {}),
         )
         try:
             await self.consumer.process(delivery)
@@ -121,9 +125,7 @@ class ServiceRuntime:
 
     async def prepare(self, broker: RabbitBroker) -> None:
         """Migrate the database and build the consumer, relay and scheduler."""
-        await migrate(
-            self.engine, self.settings.schema_for(self.name), self.definition.migrations
-        )
+        await migrate(self.engine, self.settings.schema_for(self.name), self.definition.migrations)
         publisher = BrokerPublisher(broker, broker_user(self.settings.amqp_url))
         self.relay = OutboxRelay(
             self.engine, publisher, self.clock, self.settings.outbox_poll_seconds
@@ -156,18 +158,30 @@ class ServiceRuntime:
             connection, self.clock, self.name, flow.tenant, flow.correlationid, flow.event_id
         )
         return HandlerContext(
-            connection=connection, outbox=writer, policy=self.policies.for_tenant(flow.tenant),
-            calendar=self.calendar, clock=self.clock, tenant=flow.tenant,
-            event_id=flow.event_id, event_time=flow.time,
+            connection=connection,
+            outbox=writer,
+            policy=self.policies.for_tenant(flow.tenant),
+            calendar=self.calendar,
+            clock=self.clock,
+            tenant=flow.tenant,
+            event_id=flow.event_id,
+            event_time=flow.time,
         )
 
     def _timer_action(
         self, handler: TimerHandler
     ) -> Callable[[AsyncConnection, Timer], Awaitable[None]]:
         async def action(connection: AsyncConnection, timer: Timer) -> None:
-            flow = Flow(timer.timer_id, f"timer:{timer.kind}", timer.tenant, timer.subject,
-                        timer.correlationid, timer.due_at)
+            flow = Flow(
+                timer.timer_id,
+                f"timer:{timer.kind}",
+                timer.tenant,
+                timer.subject,
+                timer.correlationid,
+                timer.due_at,
+            )
             await handler(self.context(connection, flow), timer)
+
         return action
 
     async def start_background(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:

@@ -51,8 +51,14 @@ async def schedule(
     await connection.execute(timers.delete().where(timers.c.timer_id == timer_id))
     await connection.execute(
         timers.insert().values(
-            timer_id=timer_id, kind=kind, due_at=due_at, subject=subject, tenant=tenant,
-            correlationid=correlationid, payload=payload, created_at=clock.now(),
+            timer_id=timer_id,
+            kind=kind,
+            due_at=due_at,
+            subject=subject,
+            tenant=tenant,
+            correlationid=correlationid,
+            payload=payload,
+            created_at=clock.now(),
         )
     )
 
@@ -113,8 +119,13 @@ class TimerScheduler:
                 if row is None:
                     break
                 timer = Timer(
-                    row.timer_id, row.kind, row.due_at, row.subject, row.tenant,
-                    row.correlationid, dict(row.payload),
+                    row.timer_id,
+                    row.kind,
+                    row.due_at,
+                    row.subject,
+                    row.tenant,
+                    row.correlationid,
+                    dict(row.payload),
                 )
                 action = self._actions.get(timer.kind)
                 if action is not None:

@@ -40,13 +40,21 @@ async def settings(
     request: pytest.FixtureRequest, amqp_url: str, tmp_path: Path
 ) -> AsyncIterator[Settings]:
     """Settings for services under test: fast retries and polling, a fresh database."""
-    backend = request.getfixturevalue("database") if "database" in request.fixturenames else "sqlite"
+    backend = (
+        request.getfixturevalue("database") if "database" in request.fixturenames else "sqlite"
+    )
     prefix = f"t{uuid.uuid4().hex[:8]}_"
     pg_url = request.getfixturevalue("postgres_base_url") if backend == "postgresql" else None
     values = {
-        "AMQP_URL": amqp_url, "DATABASE_URL": pg_url, "data_dir": tmp_path / "var",
-        "db_schema_prefix": prefix, "retry_base_seconds": 0.05, "max_attempts": 3,
-        "outbox_poll_seconds": 0.2, "timer_poll_seconds": 0.1, "log_format": "console",
+        "AMQP_URL": amqp_url,
+        "DATABASE_URL": pg_url,
+        "data_dir": tmp_path / "var",
+        "db_schema_prefix": prefix,
+        "retry_base_seconds": 0.05,
+        "max_attempts": 3,
+        "outbox_poll_seconds": 0.2,
+        "timer_poll_seconds": 0.1,
+        "log_format": "console",
     }
     for service in SERVICES:
         values[f"{service.upper()}_DATABASE_URL"] = None
@@ -55,7 +63,9 @@ async def settings(
         engine = create_async_engine(pg_url)
         async with engine.begin() as connection:
             for service in SERVICES:
-                await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{prefix}{service}" CASCADE'))
+                await connection.execute(
+                    sa.text(f'DROP SCHEMA IF EXISTS "{prefix}{service}" CASCADE')
+                )
         await engine.dispose()
 
 

@@ -60,9 +60,7 @@ def plan_type(decision: str, unborn: bool) -> str | None:
     return None
 
 
-def dissent(
-    decisions: list[ChildDecision], recommendations: list[Recommendation]
-) -> list[Dissent]:
+def dissent(decisions: list[ChildDecision], recommendations: list[Recommendation]) -> list[Dissent]:
     """Each recommendation that differs from the decision for its child."""
     decided = {d.child_id: d.decision for d in decisions}
     return [
@@ -105,7 +103,6 @@ def review_due(
 ) -> date:
     """First review within 3 months of an initial (or transfer-in); later ones within 6."""
     months = (
-        policy.later_review_within_months if kind == "review"
-        else policy.first_review_within_months
+        policy.later_review_within_months if kind == "review" else policy.first_review_within_months
     )
     return calendar.within_months(conference_date, months)

@@ -31,9 +31,15 @@ async def add_conference(
     """Record a newly requested conference at revision 1."""
     await connection.execute(
         conferences.insert().values(
-            conference_id=conference_id, tenant=tenant, kind=kind, status="scheduled",
-            revision=1, scheduled_start=scheduled_start, chair_person_id=chair_person_id,
-            details=details, requested_at=requested_at,
+            conference_id=conference_id,
+            tenant=tenant,
+            kind=kind,
+            status="scheduled",
+            revision=1,
+            scheduled_start=scheduled_start,
+            chair_person_id=chair_person_id,
+            details=details,
+            requested_at=requested_at,
         )
     )
 
@@ -51,7 +57,12 @@ async def add_invitee(
     """Record a live invitation."""
     await connection.execute(
         invitees.insert().values(
-            conference_id=conference_id, person_id=person_id, role=role, agency=agency,
-            status="live", revision=revision, participant=participant,
+            conference_id=conference_id,
+            person_id=person_id,
+            role=role,
+            agency=agency,
+            status="live",
+            revision=revision,
+            participant=participant,
         )
     )

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.calendar import WorkingDayCalendar
-from shared.policy import ConferenceKindName, Policy
+from shared.policy import Policy
 
 CHECKLIST = (
     "voice_of_child",
@@ -64,7 +64,7 @@ def request_id(conference_id: str, agency: str) -> str:
 
 
 def deadlines(
-    kind: ConferenceKindName, conference_date: date, policy: Policy, calendar: WorkingDayCalendar
+    kind: str, conference_date: date, policy: Policy, calendar: WorkingDayCalendar
 ) -> Deadlines:
     """When reports are due to the chair and shared with the family."""
     return Deadlines(

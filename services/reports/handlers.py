@@ -12,12 +12,19 @@ async def on_conference_requested(ctx: HandlerContext, data: ConferenceRequested
     if await repository.conference_exists(ctx.connection, data.conference_id):
         raise RuleViolation([f"conference {data.conference_id} was already requested"])
     await repository.add_conference(
-        ctx.connection, conference_id=data.conference_id, tenant=ctx.tenant, kind=data.kind,
-        scheduled_start=data.scheduled_start, chair_person_id=data.chair.person_id,
+        ctx.connection,
+        conference_id=data.conference_id,
+        tenant=ctx.tenant,
+        kind=data.kind,
+        scheduled_start=data.scheduled_start,
+        chair_person_id=data.chair.person_id,
         participants=[p.model_dump(mode="json") for p in data.participants],
     )
     due = domain.deadlines(
-        data.kind, local_date(data.scheduled_start), ctx.policy, ctx.calendar  # type: ignore[arg-type]
+        data.kind,
+        local_date(data.scheduled_start),
+        ctx.policy,
+        ctx.calendar,
     )
     professionals = [
         domain.Professional(p.person_id, p.role, p.agency)
@@ -31,8 +38,10 @@ async def on_conference_requested(ctx: HandlerContext, data: ConferenceRequested
         await ctx.emit(
             "reports.report.requested.v1",
             ReportRequested(
-                conference_id=data.conference_id, request_id=request.request_id,
-                agency=request.agency, author_person_id=request.author_person_id,
+                conference_id=data.conference_id,
+                request_id=request.request_id,
+                agency=request.agency,
+                author_person_id=request.author_person_id,
                 due_to_chair=request.due_to_chair,
                 share_with_family_by=request.share_with_family_by,
                 short_notice=request.short_notice,
@@ -53,10 +62,15 @@ async def on_report_submitted(ctx: HandlerContext, data: ReportSubmitted) -> Non
     )
     missing = domain.missing_sections(list(data.sections))
     await repository.add_report(
-        ctx.connection, report_id=data.report_id, conference_id=data.conference_id,
-        request_id=request.request_id if request else None, agency=data.agency,
-        author_person_id=data.author_person_id, received_at=data.submitted_at,
-        on_time=on_time, missing_sections=missing,
+        ctx.connection,
+        report_id=data.report_id,
+        conference_id=data.conference_id,
+        request_id=request.request_id if request else None,
+        agency=data.agency,
+        author_person_id=data.author_person_id,
+        received_at=data.submitted_at,
+        on_time=on_time,
+        missing_sections=missing,
         shareable_with_family=data.shareable_with_family,
         document=data.document.model_dump(mode="json"),
         restricted_document=(
@@ -68,8 +82,11 @@ async def on_report_submitted(ctx: HandlerContext, data: ReportSubmitted) -> Non
         ReportReceived(
             conference_id=data.conference_id,
             request_id=request.request_id if request else None,
-            report_id=data.report_id, agency=data.agency, received_at=data.submitted_at,
-            on_time=on_time, missing_sections=missing,
+            report_id=data.report_id,
+            agency=data.agency,
+            received_at=data.submitted_at,
+            on_time=on_time,
+            missing_sections=missing,
         ),
         data.conference_id,
     )

@@ -28,8 +28,11 @@ async def add_request(
     """Record one request."""
     await connection.execute(
         requests.insert().values(
-            request_id=request.request_id, conference_id=conference_id, agency=request.agency,
-            agency_key=agency_key(request.agency), author_person_id=request.author_person_id,
+            request_id=request.request_id,
+            conference_id=conference_id,
+            agency=request.agency,
+            agency_key=agency_key(request.agency),
+            author_person_id=request.author_person_id,
             due_to_chair=request.due_to_chair,
             share_with_family_by=request.share_with_family_by,
             short_notice=request.short_notice,

@@ -36,19 +36,22 @@ async def test_bad_input_is_dead_lettered_and_rejected_and_consumption_goes_on(
     settings: Settings, amqp_url: str
 ) -> None:
     bad_schema = cloud_event(
-        "crm.conference.requested.v1", "CONF-BAD",
-        family_conference("CONF-BAD", kind="initial", strategy_discussion_date=None,
-                          children=[]),
+        "crm.conference.requested.v1",
+        "CONF-BAD",
+        family_conference("CONF-BAD", kind="initial", strategy_discussion_date=None, children=[]),
     )
     good = cloud_event("crm.conference.requested.v1", "CONF-GOOD", family_conference("CONF-GOOD"))
     async with listening(amqp_url) as listener, running(["invitations"], settings):
-        await publish_raw(amqp_url, b"{not json", "crm.conference.requested.v1",
-                          message_id=str(uuid.uuid4()))
+        await publish_raw(
+            amqp_url, b"{not json", "crm.conference.requested.v1", message_id=str(uuid.uuid4())
+        )
         await publish_event(amqp_url, bad_schema)
         await publish_event(amqp_url, good)
         await listener.wait_until(
-            lambda seen: bool(seen.of_type("invitations.input.rejected.v1"))
-            and len(seen.of_type("invitations.invitation.issued.v1", "CONF-GOOD")) == 5
+            lambda seen: (
+                bool(seen.of_type("invitations.input.rejected.v1"))
+                and len(seen.of_type("invitations.invitation.issued.v1", "CONF-GOOD")) == 5
+            )
         )
         letters = await dead_letters(amqp_url, "invitations.incoming.dlq", 2)
 
@@ -76,8 +79,12 @@ async def test_bad_input_is_dead_lettered_and_rejected_and_consumption_goes_on(
 async def test_a_broken_business_rule_is_rejected_with_reasons(
     settings: Settings, amqp_url: str
 ) -> None:
-    first = cloud_event("crm.conference.requested.v1", "CONF-TWICE", family_conference("CONF-TWICE"))
-    again = cloud_event("crm.conference.requested.v1", "CONF-TWICE", family_conference("CONF-TWICE"))
+    first = cloud_event(
+        "crm.conference.requested.v1", "CONF-TWICE", family_conference("CONF-TWICE")
+    )
+    again = cloud_event(
+        "crm.conference.requested.v1", "CONF-TWICE", family_conference("CONF-TWICE")
+    )
     async with listening(amqp_url) as listener, running(["invitations"], settings):
         await publish_event(amqp_url, first)
         await publish_event(amqp_url, again)

@@ -19,7 +19,9 @@ class BrokerGone:
 async def test_events_committed_before_a_crash_are_published_on_restart(
     settings: Settings, amqp_url: str, database: str
 ) -> None:
-    event = cloud_event("crm.conference.requested.v1", "CONF-CRASH", family_conference("CONF-CRASH"))
+    event = cloud_event(
+        "crm.conference.requested.v1", "CONF-CRASH", family_conference("CONF-CRASH")
+    )
     async with listening(amqp_url) as listener:
         async with running(["invitations"], settings) as app:
             relay = app.runtime("invitations").relay
@@ -33,8 +35,10 @@ async def test_events_committed_before_a_crash_are_published_on_restart(
 
         async with running(["invitations"], settings) as app:  # the restart
             await listener.wait_until(
-                lambda seen: len(seen.of_type("invitations.invitation.issued.v1")) == 5
-                and len(seen.of_type("invitations.timescale.breached.v1")) == 1
+                lambda seen: (
+                    len(seen.of_type("invitations.invitation.issued.v1")) == 5
+                    and len(seen.of_type("invitations.timescale.breached.v1")) == 1
+                )
             )
             assert await pending_count(app.runtime("invitations").engine) == 0
         await listener.settle()

@@ -13,19 +13,27 @@ async def test_the_same_event_delivered_twice_is_applied_once(
     settings: Settings, amqp_url: str, database: str
 ) -> None:
     event = cloud_event("crm.conference.requested.v1", "CONF-DUP", family_conference("CONF-DUP"))
-    async with listening(amqp_url) as listener, running(["invitations", "reports"], settings) as app:
+    async with (
+        listening(amqp_url) as listener,
+        running(["invitations", "reports"], settings) as app,
+    ):
         await publish_event(amqp_url, event)
         await publish_event(amqp_url, event)  # the CRM's retry, or a broker redelivery
         await listener.wait_until(
-            lambda seen: len(seen.of_type("invitations.invitation.issued.v1")) >= 5
-            and len(seen.of_type("reports.report.requested.v1")) >= 3
+            lambda seen: (
+                len(seen.of_type("invitations.invitation.issued.v1")) >= 5
+                and len(seen.of_type("reports.report.requested.v1")) >= 3
+            )
         )
         await listener.settle()
         engine = app.runtime("invitations").engine
         async with engine.connect() as connection:
-            processed = (await connection.execute(
-                sa.select(inbox.c.outcome).where(inbox.c.event_id == event["id"]))).all()
-            queued = (await connection.execute(sa.select(sa.func.count()).select_from(outbox)))
+            processed = (
+                await connection.execute(
+                    sa.select(inbox.c.outcome).where(inbox.c.event_id == event["id"])
+                )
+            ).all()
+            queued = await connection.execute(sa.select(sa.func.count()).select_from(outbox))
             queued_count = queued.scalar_one()
     assert [row.outcome for row in processed] == ["applied"]
     assert queued_count == 6  # five invitations and one timescale breach, once

@@ -13,7 +13,10 @@ from shared.settings import Settings
 
 @pytest.mark.parametrize("service", sorted(DEFINITIONS))
 async def test_migrations_apply_twice_from_another_folder(
-    settings: Settings, database: str, service: str, tmp_path: Path,
+    settings: Settings,
+    database: str,
+    service: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -22,7 +25,7 @@ async def test_migrations_apply_twice_from_another_folder(
         await migrate(engine, settings.schema_for(service), DEFINITIONS[service].migrations)
     async with engine.connect() as connection:
         names = await connection.run_sync(lambda c: sa.inspect(c).get_table_names())
-        heads = (await connection.execute(sa.text("SELECT version_num FROM alembic_version")))
+        heads = await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
         versions = sorted(row[0] for row in heads)
     await engine.dispose()
     assert {"outbox", "inbox", "timers", "conferences"} <= set(names)

@@ -25,8 +25,15 @@ async def _engine(settings: Settings) -> AsyncEngine:
 async def _schedule(engine: AsyncEngine, clock: ManualClock, timer_id: str, due: datetime) -> None:
     async with engine.begin() as connection:
         await timers.schedule(
-            connection, clock, timer_id=timer_id, kind="reminder", due_at=due,
-            subject="CONF-T", tenant="201", correlationid="CONF-T", payload={"n": 1},
+            connection,
+            clock,
+            timer_id=timer_id,
+            kind="reminder",
+            due_at=due,
+            subject="CONF-T",
+            tenant="201",
+            correlationid="CONF-T",
+            payload={"n": 1},
         )
 
 
@@ -86,14 +93,20 @@ async def test_cancelled_and_moved_timers(settings: Settings, database: str) -> 
         await connection.execute(timer_table.delete().where(timer_table.c.timer_id == "none"))
         assert await timers.cancel(connection, clock, subject="CONF-T") == 2
         await timers.schedule(
-            connection, clock, timer_id="T-moved", kind="reminder",
-            due_at=START + timedelta(days=3), subject="CONF-T", tenant="201",
-            correlationid="CONF-T", payload={},
+            connection,
+            clock,
+            timer_id="T-moved",
+            kind="reminder",
+            due_at=START + timedelta(days=3),
+            subject="CONF-T",
+            tenant="201",
+            correlationid="CONF-T",
+            payload={},
         )
     clock.advance(timedelta(days=5))
     await timers.TimerScheduler(engine, {"reminder": remind}, clock).fire_due()
     assert fired == ["T-moved@2026-11-19"]
     async with engine.connect() as connection:
-        rows = (await connection.execute(sa.select(sa.func.count()).select_from(timer_table)))
+        rows = await connection.execute(sa.select(sa.func.count()).select_from(timer_table))
         assert rows.scalar_one() == 2
     await engine.dispose()

@@ -24,19 +24,20 @@ class Listener:
     def of_type(self, type_name: str, subject: str | None = None) -> list[dict[str, Any]]:
         """Events of one type, optionally about one subject."""
         return [
-            e for e in self.events
+            e
+            for e in self.events
             if e["type"] == type_name and (subject is None or e["subject"] == subject)
         ]
 
     async def wait_until(
-        self, condition: Callable[["Listener"], bool], timeout: float = 20.0
+        self, condition: Callable[["Listener"], bool], within: float = 20.0
     ) -> None:
         """Wait for a condition on what has arrived; fail with what did arrive."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while not condition(self):
             if time.monotonic() > deadline:
                 seen = sorted({e["type"] for e in self.events})
-                raise AssertionError(f"condition not met in {timeout}s; seen types: {seen}")
+                raise AssertionError(f"condition not met in {within}s; seen types: {seen}")
             await asyncio.sleep(0.05)
 
     async def settle(self, quiet: float = 0.5) -> None:

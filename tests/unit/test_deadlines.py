@@ -22,14 +22,22 @@ default = Policy()
         ("initial", date(2027, 1, 7), date(2026, 12, 14), None, None),  # Christmas not counted
         ("initial", date(2027, 1, 11), date(2026, 12, 14), None, ("2027-01-07", 2)),
         ("initial", date(2027, 4, 8), date(2027, 3, 15), None, ("2027-04-07", 1)),  # Easter
-        ("transfer_in", date(2027, 5, 25), date(2026, 1, 1), date(2027, 4, 30),
-         ("2027-05-24", 1)),  # early May bank holiday; strategy date ignored
+        (
+            "transfer_in",
+            date(2027, 5, 25),
+            date(2026, 1, 1),
+            date(2027, 4, 30),
+            ("2027-05-24", 1),
+        ),  # early May bank holiday; strategy date ignored
         ("transfer_in", date(2027, 5, 24), None, date(2027, 4, 30), None),
         ("review", date(2027, 6, 1), None, None, None),  # reviews have no such rule
     ],
 )
 def test_timescale_breach(
-    kind: str, scheduled: date, strategy: date | None, notice: date | None,
+    kind: str,
+    scheduled: date,
+    strategy: date | None,
+    notice: date | None,
     expected: tuple[str, int] | None,
 ) -> None:
     breach = invitations.timescale_breach(kind, scheduled, strategy, notice, default, calendar)
@@ -51,17 +59,15 @@ def test_timescale_breach(
         ("default", "review", date(2027, 4, 1), date(2027, 3, 23), date(2027, 3, 23)),  # Easter
         ("default", "initial", date(2027, 5, 4), date(2027, 4, 28), date(2027, 4, 29)),
         ("kent", "initial", date(2026, 11, 25), date(2026, 11, 20), date(2026, 11, 18)),
-        ("redcar-cleveland", "initial", date(2026, 11, 25), date(2026, 11, 20),
-         date(2026, 11, 20)),
-        ("redcar-cleveland", "review", date(2026, 11, 25), date(2026, 11, 18),
-         date(2026, 11, 18)),
+        ("redcar-cleveland", "initial", date(2026, 11, 25), date(2026, 11, 20), date(2026, 11, 20)),
+        ("redcar-cleveland", "review", date(2026, 11, 25), date(2026, 11, 18), date(2026, 11, 18)),
         ("devon", "initial", date(2026, 11, 25), date(2026, 11, 20), date(2026, 11, 23)),
     ],
 )
 def test_report_deadlines(
     policy: str, kind: str, conference: date, to_chair: date, to_family: date
 ) -> None:
-    due = reports.deadlines(kind, conference, load_policy(policy), calendar)  # type: ignore[arg-type]
+    due = reports.deadlines(kind, conference, load_policy(policy), calendar)
     assert (due.due_to_chair, due.share_with_family_by) == (to_chair, to_family)
 
 
@@ -81,7 +87,9 @@ def test_one_request_per_agency_social_worker_first() -> None:
         reports.Professional("SW", "social_worker", "CSC"),
     ]
     assert [(a.person_id, a.agency) for a in reports.authors(people)] == [
-        ("SW", "CSC"), ("POL1", "Police")]
+        ("SW", "CSC"),
+        ("POL1", "Police"),
+    ]
     assert reports.request_id("C", "Police") == reports.request_id("C", " POLICE")
 
 
@@ -105,9 +113,11 @@ def test_core_group_and_review_dates(
 def test_family_invitations_carry_the_pre_meeting_and_supporter_notice() -> None:
     start = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     parent = invitations.invitation_for(
-        invitations.Invitee("MUM", "parent"), start, start.date(), 1, default, calendar)
+        invitations.Invitee("MUM", "parent"), start, start.date(), 1, default, calendar
+    )
     police = invitations.invitation_for(
-        invitations.Invitee("POL", "police"), start, start.date(), 1, default, calendar)
+        invitations.Invitee("POL", "police"), start, start.date(), 1, default, calendar
+    )
     assert parent.pre_meeting_start == datetime(2026, 11, 25, 9, 45, tzinfo=UTC)
     assert parent.supporter_notice_by == date(2026, 11, 23)
     assert parent.respond_by == police.respond_by == date(2026, 11, 20)
@@ -115,6 +125,10 @@ def test_family_invitations_carry_the_pre_meeting_and_supporter_notice() -> None
 
 
 def test_everyone_is_invited_once_and_the_chair_first() -> None:
-    listed = [invitations.Invitee("A", "parent"), invitations.Invitee("B", "police"),
-              invitations.Invitee("A", "parent"), invitations.Invitee("CH", "other_professional")]
+    listed = [
+        invitations.Invitee("A", "parent"),
+        invitations.Invitee("B", "police"),
+        invitations.Invitee("A", "parent"),
+        invitations.Invitee("CH", "other_professional"),
+    ]
     assert [i.person_id for i in invitations.invitees("CH", listed)] == ["CH", "A", "B"]

@@ -11,8 +11,12 @@ from shared.logging import configure_logging, get_logger
 def test_personal_data_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", "json")
     get_logger("test").info(
-        "conference_requested", conference_id="CONF-1", tenant="886",
-        name="Jane Example", date_of_birth="2019-03-14", address="1 High Street",
+        "conference_requested",
+        conference_id="CONF-1",
+        tenant="886",
+        name="Jane Example",
+        date_of_birth="2019-03-14",
+        address="1 High Street",
     )
     line = capsys.readouterr().err.strip().splitlines()[-1]
     record = json.loads(line)

@@ -16,8 +16,14 @@ EXPECTED_DIFFERENCES = {
 
 
 def test_presets_are_the_five_seed_councils() -> None:
-    assert preset_names() == ["default", "devon", "kent", "redbridge", "redcar-cleveland",
-                              "warwickshire"]
+    assert preset_names() == [
+        "default",
+        "devon",
+        "kent",
+        "redbridge",
+        "redcar-cleveland",
+        "warwickshire",
+    ]
 
 
 @pytest.mark.parametrize(("name", "differences"), EXPECTED_DIFFERENCES.items())

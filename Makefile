@@ -1,0 +1,41 @@
+# The two commands of the README's quick start, and what they stand on.
+# Both create ./.venv and install Convene into it on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck unit install contracts clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+## Play one family's initial conference through the three services.
+demo: install
+	$(BIN)/convene demo
+
+## Lint, type-check and run every test (needs RabbitMQ and PostgreSQL; see README).
+test: lint typecheck
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+## Regenerate the committed JSON Schemas and AsyncAPI document from the models.
+contracts: install
+	$(BIN)/convene contracts export contracts
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
