@@ -14,6 +14,7 @@ from services.invitations.main import DEFINITION as INVITATIONS
 from services.reports.main import DEFINITION as REPORTS
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock
+from shared.health import Check, HealthServer
 from shared.runtime import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
 
@@ -27,6 +28,7 @@ class Running:
     broker: RabbitBroker
     runtimes: list[ServiceRuntime]
     in_memory: bool
+    health: HealthServer | None = None
 
     def runtime(self, name: str) -> ServiceRuntime:
         """One of the running services."""
@@ -76,7 +78,22 @@ async def running(
             await runtime.start_background(broker, in_memory=in_memory)
         # Stop consuming first, so in-flight messages finish before the relay's last flush.
         stack.push_async_callback(_stop_consuming, broker)
-        yield Running(broker, runtimes, in_memory)
+        health = None
+        if settings.health_port is not None and not in_memory:
+            health = HealthServer(_checks(broker, runtimes), port=settings.health_port)
+            await health.start()
+            stack.push_async_callback(health.stop)
+        yield Running(broker, runtimes, in_memory, health)
+
+
+def _checks(broker: RabbitBroker, runtimes: list[ServiceRuntime]) -> dict[str, Check]:
+    async def broker_connected() -> bool:
+        return bool(await broker.ping(timeout=3))
+
+    checks: dict[str, Check] = {"broker": broker_connected}
+    for runtime in runtimes:
+        checks[f"{runtime.name}_database"] = runtime.database_reachable
+    return checks
 
 
 async def _stop_consuming(broker: RabbitBroker) -> None:

@@ -15,6 +15,8 @@ from shared.settings import Settings
 app = typer.Typer(help="Convene: child protection conference services.", no_args_is_help=True)
 contracts_app = typer.Typer(help="The message contract.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
+broker_app = typer.Typer(help="Broker provisioning.", no_args_is_help=True)
+app.add_typer(broker_app, name="broker")
 
 
 @app.command()
@@ -53,6 +55,22 @@ def contracts_export(
     """Write one JSON Schema per event type and the AsyncAPI 3 document."""
     written = export(folder)
     typer.echo(f"wrote {len(written)} files under {folder}")
+
+
+@broker_app.command("definitions")
+def broker_definitions_command(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+) -> None:
+    """Print (or write) the RabbitMQ definitions: users, permissions, topology."""
+    from contracts.export import render
+    from services.provision import broker_definitions
+
+    text = render(broker_definitions())
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
 
 
 def main() -> None:

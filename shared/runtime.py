@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
@@ -91,9 +92,10 @@ class ServiceRuntime:
         channel = Channel(prefetch_count=self.settings.prefetch)
         for binding in self.definition.bindings:
             producer = binding.event_type.split(".", 1)[0]
+            declare = self.settings.declare_topology
             router.subscriber(
-                incoming_queue(self.name, binding.event_type),
-                producer_exchange(producer),
+                incoming_queue(self.name, binding.event_type, declare=declare),
+                producer_exchange(producer, declare=declare),
                 ack_policy=AckPolicy.MANUAL,
                 channel=channel,
                 title=f"{self.name}:{binding.event_type}",
@@ -126,7 +128,9 @@ class ServiceRuntime:
     async def prepare(self, broker: RabbitBroker) -> None:
         """Migrate the database and build the consumer, relay and scheduler."""
         await migrate(self.engine, self.settings.schema_for(self.name), self.definition.migrations)
-        publisher = BrokerPublisher(broker, broker_user(self.settings.amqp_url))
+        publisher = BrokerPublisher(
+            broker, broker_user(self.settings.amqp_url), self.settings.declare_topology
+        )
         self.relay = OutboxRelay(
             self.engine, publisher, self.clock, self.settings.outbox_poll_seconds
         )
@@ -186,13 +190,19 @@ class ServiceRuntime:
 
     async def start_background(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
         """Declare the dead letter queue and start the relay and the scheduler."""
-        if not in_memory:
+        if not in_memory and self.settings.declare_topology:
             await declare_dead_letters(broker, self.name)
         assert self.relay is not None and self.scheduler is not None, "prepare() first"
         self.relay.start()
         self.relay.wake()
         self.scheduler.start()
         log.info("service_started", service=self.name, database=self.engine.dialect.name)
+
+    async def database_reachable(self) -> bool:
+        """True when the service's database answers."""
+        async with self.engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+        return True
 
     async def stop(self) -> None:
         """Stop timers, flush the outbox, close the database."""

@@ -41,11 +41,19 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
     log_format: Literal["json", "console"] = Field(default="json")
+    health_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Serve GET /health on this port."
+    )
     prefetch: int = Field(default=10, ge=1, description="Unacknowledged messages per consumer.")
     max_attempts: int = Field(default=5, ge=1, description="Tries before dead-lettering.")
     retry_base_seconds: float = Field(default=0.2, gt=0, description="First back-off delay.")
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
+    declare_topology: bool = Field(
+        default=True,
+        description="Declare exchanges and queues; false when the broker is provisioned "
+        "from deploy/rabbitmq/definitions.json and service users may not configure.",
+    )
     verify_producers: bool = Field(
         default=False, description="Secure profile: check each event's AMQP user_id."
     )

@@ -6,25 +6,35 @@ to the types it consumes, and beside it `<service>.incoming.dlq`, reached
 through the direct exchange `<service>.dlx`.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
 
 from contracts.envelope import CONTENT_TYPE
 
+if TYPE_CHECKING:
+    from faststream.rabbit.schemas.queue import QuorumQueueArgs
+
 DELIVERY_LIMIT = 20
 """Broker-side safety net: a message redelivered this often (a crash loop) is dead-lettered."""
 
 
-def producer_exchange(producer: str) -> RabbitExchange:
-    """The exchange a producer (`crm` or a service) publishes its facts to."""
-    return RabbitExchange(f"{producer}.events", type=ExchangeType.TOPIC, durable=True)
+def producer_exchange(producer: str, *, declare: bool = True) -> RabbitExchange:
+    """The exchange a producer (`crm` or a service) publishes its facts to.
+
+    With `declare=False` it must already exist (provisioned from
+    deploy/rabbitmq/definitions.json) and is only checked, which needs no
+    configure permission.
+    """
+    return RabbitExchange(
+        f"{producer}.events", type=ExchangeType.TOPIC, durable=True, declare=declare
+    )
 
 
-def dead_letter_exchange(service: str) -> RabbitExchange:
+def dead_letter_exchange(service: str, *, declare: bool = True) -> RabbitExchange:
     """The exchange that routes a service's dead letters to its dead letter queue."""
-    return RabbitExchange(f"{service}.dlx", type=ExchangeType.DIRECT, durable=True)
+    return RabbitExchange(f"{service}.dlx", type=ExchangeType.DIRECT, durable=True, declare=declare)
 
 
 def incoming_queue_name(service: str) -> str:
@@ -37,20 +47,26 @@ def dead_letter_queue_name(service: str) -> str:
     return f"{incoming_queue_name(service)}.dlq"
 
 
-def incoming_queue(service: str, routing_key: str) -> RabbitQueue:
-    """The service's queue, as bound to one routing key."""
+def incoming_queue_arguments(service: str) -> dict[str, Any]:
+    """Quorum queue arguments: dead letters go beside the queue, at least once."""
+    return {
+        "x-dead-letter-exchange": dead_letter_exchange(service).name,
+        "x-dead-letter-routing-key": dead_letter_queue_name(service),
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+        "x-delivery-limit": DELIVERY_LIMIT,
+    }
+
+
+def incoming_queue(service: str, routing_key: str, *, declare: bool = True) -> RabbitQueue:
+    """The service's queue, as bound to one routing key (bound only when declared)."""
     return RabbitQueue(
         incoming_queue_name(service),
         queue_type=QueueType.QUORUM,
         durable=True,
         routing_key=routing_key,
-        arguments={
-            "x-dead-letter-exchange": dead_letter_exchange(service).name,
-            "x-dead-letter-routing-key": dead_letter_queue_name(service),
-            "x-dead-letter-strategy": "at-least-once",
-            "x-overflow": "reject-publish",
-            "x-delivery-limit": DELIVERY_LIMIT,
-        },
+        arguments=cast("QuorumQueueArgs", incoming_queue_arguments(service)),
+        declare=declare,
     )
 
 
@@ -74,9 +90,10 @@ def broker_user(amqp_url: str) -> str | None:
 class BrokerPublisher:
     """Publishes CloudEvents persistently, with publisher confirms and `user_id` set."""
 
-    def __init__(self, broker: RabbitBroker, user_id: str | None) -> None:
+    def __init__(self, broker: RabbitBroker, user_id: str | None, declare: bool = True) -> None:
         self._broker = broker
         self._user_id = user_id
+        self._declare = declare
 
     async def publish(
         self, *, exchange: str, routing_key: str, body: bytes, message_id: str
@@ -84,7 +101,9 @@ class BrokerPublisher:
         """Publish one event to a topic exchange and wait for the broker's confirm."""
         await self._broker.publish(
             body,
-            exchange=RabbitExchange(exchange, type=ExchangeType.TOPIC, durable=True),
+            exchange=RabbitExchange(
+                exchange, type=ExchangeType.TOPIC, durable=True, declare=self._declare
+            ),
             routing_key=routing_key,
             persist=True,
             message_id=message_id,
@@ -99,7 +118,7 @@ class BrokerPublisher:
         """Put a message on the service's dead letter queue with the reason in its headers."""
         await self._broker.publish(
             body,
-            exchange=dead_letter_exchange(service),
+            exchange=dead_letter_exchange(service, declare=self._declare),
             routing_key=dead_letter_queue_name(service),
             persist=True,
             message_id=message_id,

@@ -1,0 +1,125 @@
+"""RabbitMQ definitions for a secured deployment, generated from the services' own bindings.
+
+Each producer connects as its own broker user that may write only its own
+exchange (and, for a service, its dead letter exchange) and read only its own
+queues; no service may configure anything, so the topology is provisioned here
+and the services declare it passively (`CONVENE_DECLARE_TOPOLOGY=false`).
+RabbitMQ checks each message's `user_id` against the connection's user.
+"""
+
+import base64
+import hashlib
+import re
+from typing import Any
+
+from contracts.registry import PRODUCERS
+from services.app import DEFINITIONS
+from shared.topology import (
+    dead_letter_exchange,
+    dead_letter_queue_name,
+    incoming_queue_arguments,
+    incoming_queue_name,
+)
+
+VHOST = "convene"
+CRM_QUEUE = "crm.facts"
+"""The CRM's own queue: every fact the services publish."""
+
+
+def password_hash(user: str, password: str) -> str:
+    """RabbitMQ's salted SHA-256 password hash (salt derived from the user: stable output)."""
+    salt = hashlib.sha256(f"convene:{user}".encode()).digest()[:4]
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def _exact(*names: str) -> str:
+    return "^(" + "|".join(re.escape(name) for name in names) + ")$"
+
+
+def _permissions(user: str) -> dict[str, str]:
+    if user == "crm":
+        write, read = _exact("crm.events"), _exact(CRM_QUEUE)
+    else:
+        write = _exact(f"{user}.events", dead_letter_exchange(user).name)
+        read = _exact(incoming_queue_name(user), dead_letter_queue_name(user))
+    return {"user": user, "vhost": VHOST, "configure": "^$", "write": write, "read": read}
+
+
+def _queue(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "vhost": VHOST,
+        "durable": True,
+        "auto_delete": False,
+        "arguments": {"x-queue-type": "quorum", **arguments},
+    }
+
+
+def _binding(source: str, queue: str, key: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "vhost": VHOST,
+        "destination": queue,
+        "destination_type": "queue",
+        "routing_key": key,
+        "arguments": {},
+    }
+
+
+def broker_definitions(dev_passwords: bool = True) -> dict[str, Any]:
+    """The definitions document (`rabbitmqctl import_definitions`, or `load_definitions`).
+
+    Users get their own name as password: for a laptop or a test broker only.
+    Production sets real ones with `rabbitmqctl change_password`.
+    """
+    exchanges = [
+        {
+            "name": f"{p}.events",
+            "vhost": VHOST,
+            "type": "topic",
+            "durable": True,
+            "auto_delete": False,
+            "internal": False,
+            "arguments": {},
+        }
+        for p in PRODUCERS
+    ] + [
+        {
+            "name": dead_letter_exchange(s).name,
+            "vhost": VHOST,
+            "type": "direct",
+            "durable": True,
+            "auto_delete": False,
+            "internal": False,
+            "arguments": {},
+        }
+        for s in DEFINITIONS
+    ]
+    queues = [_queue(CRM_QUEUE, {})]
+    bindings = [_binding(f"{s}.events", CRM_QUEUE, "#") for s in DEFINITIONS]
+    for service, definition in DEFINITIONS.items():
+        incoming, dlq = incoming_queue_name(service), dead_letter_queue_name(service)
+        queues += [_queue(incoming, incoming_queue_arguments(service)), _queue(dlq, {})]
+        dlx = dead_letter_exchange(service).name
+        bindings += [_binding(dlx, dlq, dlq), _binding(dlx, incoming, incoming)]
+        bindings += [
+            _binding(f"{b.event_type.split('.', 1)[0]}.events", incoming, b.event_type)
+            for b in definition.bindings
+        ]
+    users = [
+        {
+            "name": user,
+            "password_hash": password_hash(user, user) if dev_passwords else "",
+            "hashing_algorithm": "rabbit_password_hashing_sha256",
+            "tags": [],
+        }
+        for user in PRODUCERS
+    ]
+    return {
+        "vhosts": [{"name": VHOST}],
+        "users": users,
+        "permissions": [_permissions(user) for user in PRODUCERS],
+        "exchanges": exchanges,
+        "queues": queues,
+        "bindings": bindings,
+    }

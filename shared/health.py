@@ -1,0 +1,67 @@
+"""A minimal HTTP health endpoint for container probes (`CONVENE_HEALTH_PORT`).
+
+`GET /health` answers 200 when every check passes and 503 otherwise, with a
+JSON body naming each check. No personal data is ever in it.
+"""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+
+Check = Callable[[], Awaitable[bool]]
+
+
+class HealthServer:
+    """Answers `GET /health` from a set of named checks."""
+
+    def __init__(self, checks: Mapping[str, Check], host: str = "0.0.0.0", port: int = 8080):  # noqa: S104  # probes come from outside the container
+        self._checks = checks
+        self._host = host
+        self._port = port
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on (useful when asked for port 0)."""
+        assert self._server is not None, "start() first"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def status(self) -> dict[str, bool]:
+        """Run every check; a check that raises has failed."""
+        results = {}
+        for name, check in self._checks.items():
+            try:
+                results[name] = bool(await asyncio.wait_for(check(), 5))
+            except Exception:
+                results[name] = False
+        return results
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            request = await asyncio.wait_for(reader.readline(), 5)
+            if request.split(b" ")[1:2] != [b"/health"]:
+                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            else:
+                results = await self.status()
+                body = json.dumps({"healthy": all(results.values()), "checks": results}).encode()
+                line = b"200 OK" if all(results.values()) else b"503 Service Unavailable"
+                writer.write(
+                    b"HTTP/1.1 "
+                    + line
+                    + b"\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+            await writer.drain()
+        writer.close()
+
+    async def start(self) -> None:
+        """Start listening."""
+        self._server = await asyncio.start_server(self._answer, self._host, self._port)
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()

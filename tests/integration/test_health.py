@@ -1,0 +1,48 @@
+"""The health endpoint container probes use."""
+
+import asyncio
+import json
+
+from services.app import running
+from shared.settings import Settings
+
+
+async def _get(port: int, path: str) -> tuple[str, dict[str, object] | None]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    await writer.drain()
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n")[0].decode()
+    return status, json.loads(body) if body else None
+
+
+async def test_health_reports_broker_and_database(settings: Settings, database: str) -> None:
+    with_health = settings.model_copy(update={"health_port": 0})
+    async with running(["reports"], with_health) as app:
+        port = app.health.port if app.health else 0
+        status, body = await _get(port, "/health")
+        assert status == "HTTP/1.1 200 OK"
+        assert body == {"healthy": True, "checks": {"broker": True, "reports_database": True}}
+        status, _ = await _get(port, "/elsewhere")
+        assert status == "HTTP/1.1 404 Not Found"
+
+
+async def test_a_failing_check_answers_503() -> None:
+    from shared.health import HealthServer
+
+    async def database_gone() -> bool:
+        raise ConnectionRefusedError("database down")
+
+    async def fine() -> bool:
+        return True
+
+    server = HealthServer({"broker": fine, "database": database_gone}, "127.0.0.1", 0)
+    await server.start()
+    try:
+        status, body = await _get(server.port, "/health")
+    finally:
+        await server.stop()
+    assert status == "HTTP/1.1 503 Service Unavailable"
+    assert body == {"healthy": False, "checks": {"broker": True, "database": False}}

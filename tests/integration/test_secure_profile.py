@@ -1,0 +1,162 @@
+"""The secured deployment: each producer its own broker user, topology provisioned from
+deploy/rabbitmq/definitions.json, services unable to configure, events checked by user_id."""
+
+import asyncio
+import json
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aio_pika
+import aiormq
+import pytest
+
+from contracts.export import render
+from services.app import running
+from services.provision import CRM_QUEUE, VHOST, broker_definitions
+from shared.settings import Settings
+from tests.support.crm import cloud_event, family_conference
+
+DEFINITIONS_FILE = Path(__file__).parents[2] / "deploy/rabbitmq/definitions.json"
+
+
+def test_committed_definitions_match_the_services_bindings() -> None:
+    assert DEFINITIONS_FILE.read_text(encoding="utf-8") == render(broker_definitions())
+
+
+def _url(amqp_url: str, user: str, password: str) -> str:
+    parts = urlsplit(amqp_url)
+    return f"amqp://{user}:{password}@{parts.hostname}:{parts.port or 5672}/{VHOST}"
+
+
+@pytest.fixture
+def provisioned(amqp_url: str) -> str:
+    """Import the committed definitions into the test broker (its own vhost)."""
+    if shutil.which("rabbitmqctl") is None or urlsplit(amqp_url).hostname not in (
+        "127.0.0.1",
+        "localhost",
+    ):
+        pytest.skip("importing definitions needs rabbitmqctl beside the broker")
+    ctl = ["rabbitmqctl", "--quiet"]
+    subprocess.run(
+        [*ctl, "import_definitions", str(DEFINITIONS_FILE)], check=True, capture_output=True
+    )
+    subprocess.run([*ctl, "await_online_nodes", "1"], check=True, capture_output=True)
+    subprocess.run(
+        [*ctl, "set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+    )
+    return amqp_url
+
+
+@asynccontextmanager
+async def crm_client(
+    url: str,
+) -> AsyncIterator[tuple[aio_pika.abc.AbstractExchange, list[dict[str, Any]]]]:
+    """The CRM: publishes to crm.events and reads its own queue, as user `crm`."""
+    facts: list[dict[str, Any]] = []
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.declare_exchange("crm.events", passive=True)
+        queue = await channel.declare_queue(CRM_QUEUE, passive=True)
+
+        async def take(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                facts.append({**json.loads(message.body), "_user_id": message.user_id})
+
+        await queue.consume(take)
+        yield exchange, facts
+
+
+async def _purge(url: str) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for name in (
+            CRM_QUEUE,
+            *(
+                f"{s}.incoming{d}"
+                for s in ("invitations", "reports", "decisions")
+                for d in ("", ".dlq")
+            ),
+        ):
+            queue = await channel.declare_queue(name, passive=True)
+            await queue.purge()
+
+
+async def _wait(condition: Any, within: float = 20.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
+    provisioned: str, settings: Settings
+) -> None:
+    guest = _url(provisioned, "guest", "guest")
+    await _purge(guest)
+    good = cloud_event("crm.conference.requested.v1", "CONF-SEC", family_conference("CONF-SEC"))
+    forged = cloud_event(
+        "crm.conference.requested.v1", "CONF-FORGED", family_conference("CONF-FORGED")
+    )
+    async with AsyncExitStack() as stack:
+        for service in ("invitations", "reports", "decisions"):
+            own = settings.model_copy(
+                update={
+                    "amqp_url": _url(provisioned, service, service),
+                    "declare_topology": False,
+                    "verify_producers": True,
+                }
+            )
+            await stack.enter_async_context(running([service], own))
+        exchange, facts = await stack.enter_async_context(
+            crm_client(_url(provisioned, "crm", "crm"))
+        )
+
+        await exchange.publish(
+            aio_pika.Message(
+                json.dumps(good).encode(),
+                message_id=good["id"],
+                user_id="crm",
+                content_type="application/cloudevents+json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=good["type"],
+        )
+        guest_connection = await aio_pika.connect(guest)
+        async with guest_connection:  # someone other than the CRM writes a CRM fact
+            channel = await guest_connection.channel(publisher_confirms=True)
+            crm_events = await channel.declare_exchange("crm.events", passive=True)
+            await crm_events.publish(
+                aio_pika.Message(
+                    json.dumps(forged).encode(), message_id=forged["id"], user_id="guest"
+                ),
+                routing_key=forged["type"],
+            )
+            dlq = await channel.declare_queue("invitations.incoming.dlq", passive=True)
+            await _wait(lambda: sum(f["type"] == "reports.report.requested.v1" for f in facts) == 3)
+            await _wait(lambda: any(f["type"] == "invitations.input.rejected.v1" for f in facts))
+            letter = await dlq.get(timeout=5, no_ack=True)
+
+        invitations = await aio_pika.connect(_url(provisioned, "invitations", "invitations"))
+        async with invitations:  # a service cannot speak for the CRM
+            channel = await invitations.channel(publisher_confirms=True)
+            with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
+                crm_exchange = await channel.declare_exchange("crm.events", passive=True)
+                await crm_exchange.publish(
+                    aio_pika.Message(b"{}"), routing_key="crm.conference.requested.v1"
+                )
+
+    issued = [f for f in facts if f["type"] == "invitations.invitation.issued.v1"]
+    assert {f["subject"] for f in issued} == {"CONF-SEC"}
+    assert {f["_user_id"] for f in facts} <= {"invitations", "reports", "decisions"}
+    assert {f["_user_id"] for f in issued} == {"invitations"}
+    assert letter.message_id == forged["id"]
+    assert "must be published by broker user 'crm'" in str(letter.headers["x-convene-error"])
+    assert letter.headers["x-convene-original-user-id"] == "guest"
