@@ -73,6 +73,46 @@ def broker_definitions_command(
         typer.echo(f"wrote {output}")
 
 
+deadletters_app = typer.Typer(help="A service's dead letters.", no_args_is_help=True)
+app.add_typer(deadletters_app, name="deadletters")
+
+
+@deadletters_app.command("list")
+def deadletters_list(
+    service: Annotated[str, typer.Argument(help="invitations, reports or decisions")],
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+) -> None:
+    """List dead letters with why they failed (they stay in the queue)."""
+    from shared.deadletters import list_dead_letters
+
+    _check_service(service)
+    letters = asyncio.run(list_dead_letters(Settings().amqp_url, service, limit))
+    for letter in letters:
+        typer.echo(
+            f"{letter.dead_lettered_at}  {letter.message_id}  {letter.event_type or '-'}"
+            f"  attempts={letter.attempts}  {letter.error_type}: {letter.error}"
+        )
+    typer.echo(f"{len(letters)} dead letter(s) in {service}.incoming.dlq")
+
+
+@deadletters_app.command("replay")
+def deadletters_replay(
+    service: Annotated[str, typer.Argument(help="invitations, reports or decisions")],
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+) -> None:
+    """Put dead letters back on the service's queue (after the cause is fixed)."""
+    from shared.deadletters import replay_dead_letters
+
+    _check_service(service)
+    count = asyncio.run(replay_dead_letters(Settings().amqp_url, service, limit))
+    typer.echo(f"replayed {count} dead letter(s) to {service}.incoming")
+
+
+def _check_service(service: str) -> None:
+    if service not in DEFINITIONS:
+        raise typer.BadParameter(f"choose one of {', '.join(DEFINITIONS)}")
+
+
 def main() -> None:
     """Console script entry point."""
     app(sys.argv[1:])

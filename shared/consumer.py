@@ -49,6 +49,7 @@ class Delivery:
     user_id: str | None
     queue: str
     headers: dict[str, Any] = field(default_factory=dict)
+    message_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,12 @@ class DeadLetterSink(Protocol):
     """Where messages that cannot be processed go."""
 
     async def dead_letter(
-        self, service: str, body: bytes, message_id: str | None, headers: dict[str, Any]
+        self,
+        service: str,
+        body: bytes,
+        message_id: str | None,
+        headers: dict[str, Any],
+        message_type: str | None = None,
     ) -> None:
         """Store the message with the reason in its headers."""
         ...
@@ -231,12 +237,12 @@ class Consumer:
             "x-convene-original-queue": delivery.queue,
             "x-convene-original-exchange": delivery.exchange,
             "x-convene-original-routing-key": delivery.routing_key,
-            "x-convene-original-user-id": delivery.user_id or "",
+            "x-convene-original-user-id": self._original_sender(delivery) or "",
             "x-convene-attempts": attempts,
             "x-convene-dead-lettered-at": self._clock.now().isoformat(),
         }
         await self._dead_letters.dead_letter(
-            self._service, delivery.body, delivery.message_id, headers
+            self._service, delivery.body, delivery.message_id, headers, delivery.message_type
         )
         log.warning(
             "event_dead_lettered",
@@ -245,16 +251,26 @@ class Consumer:
             error_fields=reasons[:5] if isinstance(error, MalformedInput) else None,
         )
 
+    def _original_sender(self, delivery: Delivery) -> str | None:
+        """Who first sent the message; for a replayed dead letter, who sent it originally.
+
+        Only this service's own broker user can write to its dead letter exchange,
+        and the original sender was recorded when the message was dead-lettered.
+        """
+        own_user = (self._producer_users or {}).get(self._service)
+        replayed = "x-convene-replayed-at" in delivery.headers
+        if replayed and delivery.user_id is not None and delivery.user_id == own_user:
+            return str(delivery.headers.get("x-convene-original-user-id", "")) or None
+        return delivery.user_id
+
     def _check_producer(self, event: CloudEvent, delivery: Delivery) -> None:
         if self._producer_users is None:
             return
         expected = self._producer_users.get(event.producer)
-        if delivery.user_id != expected:
+        sender = self._original_sender(delivery)
+        if sender != expected:
             raise MalformedInput(
-                [
-                    f"{event.type} must be published by broker user {expected!r}, "
-                    f"not {delivery.user_id!r}"
-                ],
+                [f"{event.type} must be published by broker user {expected!r}, not {sender!r}"],
                 {
                     "id": event.id,
                     "type": event.type,

@@ -116,6 +116,7 @@ class ServiceRuntime:
             user_id=raw.user_id,
             queue=f"{self.name}.incoming",
             headers=dict(raw.headers or {}),
+            message_type=raw.type,
         )
         try:
             await self.consumer.process(delivery)

@@ -76,10 +76,13 @@ def dead_letter_queue(service: str) -> RabbitQueue:
 
 
 async def declare_dead_letters(broker: RabbitBroker, service: str) -> None:
-    """Declare the dead letter exchange and queue and bind them."""
+    """Declare the dead letter exchange and queue, and the way back for replays."""
     exchange = await broker.declare_exchange(dead_letter_exchange(service))
     queue = await broker.declare_queue(dead_letter_queue(service))
     await queue.bind(exchange, routing_key=dead_letter_queue_name(service))
+    # Replayed dead letters come back through the same exchange.
+    incoming = await broker.declare_queue(incoming_queue(service, ""))
+    await incoming.bind(exchange, routing_key=incoming_queue_name(service))
 
 
 def broker_user(amqp_url: str) -> str | None:
@@ -113,7 +116,12 @@ class BrokerPublisher:
         )
 
     async def dead_letter(
-        self, service: str, body: bytes, message_id: str | None, headers: dict[str, Any]
+        self,
+        service: str,
+        body: bytes,
+        message_id: str | None,
+        headers: dict[str, Any],
+        message_type: str | None = None,
     ) -> None:
         """Put a message on the service's dead letter queue with the reason in its headers."""
         await self._broker.publish(
@@ -122,6 +130,7 @@ class BrokerPublisher:
             routing_key=dead_letter_queue_name(service),
             persist=True,
             message_id=message_id,
+            message_type=message_type,
             content_type=CONTENT_TYPE,
             headers=headers,
         )

@@ -18,6 +18,7 @@ import pytest
 from contracts.export import render
 from services.app import running
 from services.provision import CRM_QUEUE, VHOST, broker_definitions
+from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.settings import Settings
 from tests.support.crm import cloud_event, family_conference
 
@@ -143,6 +144,12 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
             await _wait(lambda: sum(f["type"] == "reports.report.requested.v1" for f in facts) == 3)
             await _wait(lambda: any(f["type"] == "invitations.input.rejected.v1" for f in facts))
             letter = await dlq.get(timeout=5, no_ack=True)
+            own = _url(provisioned, "reports", "reports")
+            # The operator replays with the service's own user: the forgery is still judged
+            # by who first sent it, and is dead-lettered again.
+            assert await replay_dead_letters(own, "reports") == 1
+            await asyncio.sleep(0.5)
+            again = await list_dead_letters(own, "reports")
 
         invitations = await aio_pika.connect(_url(provisioned, "invitations", "invitations"))
         async with invitations:  # a service cannot speak for the CRM
@@ -160,3 +167,5 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
     assert letter.message_id == forged["id"]
     assert "must be published by broker user 'crm'" in str(letter.headers["x-convene-error"])
     assert letter.headers["x-convene-original-user-id"] == "guest"
+    assert [d.message_id for d in again] == [forged["id"]]
+    assert "not 'guest'" in again[0].error

@@ -1,0 +1,107 @@
+"""Listing and replaying a service's dead letters (`convene deadletters …`).
+
+Replay puts each message back on the service's own queue through its dead
+letter exchange (`<service>.dlx`, routing key `<service>.incoming`), with the
+original headers kept, so only that service sees it again; its inbox makes a
+replay of something already processed harmless.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+
+from shared.topology import (
+    broker_user,
+    dead_letter_exchange,
+    dead_letter_queue_name,
+    incoming_queue_name,
+)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """What an operator needs to know about one dead letter (no message content)."""
+
+    message_id: str | None
+    event_type: str | None
+    error_type: str
+    error: str
+    routing_key: str
+    attempts: int
+    dead_lettered_at: str
+
+
+def _describe(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
+    headers: dict[str, Any] = dict(message.headers or {})
+    deaths = headers.get("x-death") or []
+    if "x-convene-error-type" not in headers and deaths:  # the broker dead-lettered it
+        death = dict(deaths[0])
+        return DeadLetter(
+            message.message_id,
+            message.type,
+            f"broker:{death.get('reason')}",
+            f"dead-lettered by RabbitMQ from {death.get('queue')}",
+            str((death.get("routing-keys") or [""])[0]),
+            int(death.get("count", 0)),
+            str(death.get("time", "")),
+        )
+    return DeadLetter(
+        message.message_id,
+        message.type,
+        str(headers.get("x-convene-error-type", "unknown")),
+        str(headers.get("x-convene-error", "")),
+        str(headers.get("x-convene-original-routing-key", message.routing_key or "")),
+        int(headers.get("x-convene-attempts", 0)),
+        str(headers.get("x-convene-dead-lettered-at", "")),
+    )
+
+
+async def list_dead_letters(url: str, service: str, limit: int = 100) -> list[DeadLetter]:
+    """The dead letters waiting in a service's queue; they stay where they are."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(dead_letter_queue_name(service), passive=True)
+        seen = []
+        for _ in range(limit):
+            message = await queue.get(fail=False)
+            if message is None:
+                break
+            seen.append(message)
+        letters = [_describe(m) for m in seen]
+        for message in seen:  # put them all back, in order, once every one was read
+            await message.nack(requeue=True)
+    return letters
+
+
+async def replay_dead_letters(url: str, service: str, limit: int = 100) -> int:
+    """Put up to `limit` dead letters back on the service's queue; returns how many."""
+    connection = await aio_pika.connect(url)
+    replayed = 0
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(dead_letter_queue_name(service), passive=True)
+        exchange = await channel.declare_exchange(dead_letter_exchange(service).name, passive=True)
+        for _ in range(limit):
+            message = await queue.get(fail=False)
+            if message is None:
+                break
+            headers = dict(message.headers or {})
+            headers["x-convene-replayed-at"] = datetime.now(UTC).isoformat()
+            await exchange.publish(
+                aio_pika.Message(
+                    message.body,
+                    headers=headers,
+                    message_id=message.message_id,
+                    type=message.type,
+                    content_type=message.content_type,
+                    user_id=broker_user(url),
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=incoming_queue_name(service),
+            )
+            await message.ack()
+            replayed += 1
+    return replayed

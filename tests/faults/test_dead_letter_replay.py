@@ -1,0 +1,81 @@
+"""An event that arrived before the one it depends on is retried, dead-lettered, listed,
+and, once the cause is fixed, replayed to the same records as if it had come in order."""
+
+import asyncio
+import json
+
+import aio_pika
+
+from services.app import running
+from shared.deadletters import list_dead_letters, replay_dead_letters
+from shared.settings import Settings
+from tests.support.crm import cloud_event, family_conference, publish_event
+from tests.support.listener import listening
+
+
+async def test_an_early_report_is_dead_lettered_then_replayed(
+    settings: Settings, amqp_url: str, database: str
+) -> None:
+    report = cloud_event(
+        "crm.report.submitted.v1",
+        "CONF-EARLY",
+        {
+            "conference_id": "CONF-EARLY",
+            "report_id": "R-EARLY",
+            "author_person_id": "SW",
+            "agency": "Children's Social Care",
+            "submitted_at": "2026-11-19T10:00:00+00:00",
+            "document": {"uri": "crm://r", "sha256": "c" * 64, "media_type": "application/pdf"},
+            "sections": ["voice_of_child"],
+        },
+    )
+    requested = cloud_event(
+        "crm.conference.requested.v1", "CONF-EARLY", family_conference("CONF-EARLY")
+    )
+    async with listening(amqp_url) as listener, running(["reports"], settings):
+        await publish_event(amqp_url, report)  # the conference is not known yet
+        letters = []
+        async with asyncio.timeout(20):
+            while not letters:
+                letters = await list_dead_letters(amqp_url, "reports")
+                await asyncio.sleep(0.1)
+        await publish_event(amqp_url, requested)
+        await listener.wait_until(
+            lambda seen: len(seen.of_type("reports.report.requested.v1")) == 3
+        )
+        assert await list_dead_letters(amqp_url, "reports") == letters  # listing keeps them
+        assert await replay_dead_letters(amqp_url, "reports") == 1
+        await listener.wait_until(lambda seen: bool(seen.of_type("reports.report.received.v1")))
+        await listener.settle()
+
+    [letter] = letters
+    assert (letter.message_id, letter.event_type) == (report["id"], report["type"])
+    assert letter.error_type == "NotReadyYet" and letter.attempts == settings.max_attempts
+    assert "CONF-EARLY is not known yet" in letter.error
+    received = listener.of_type("reports.report.received.v1")
+    assert len(received) == 1 and received[0]["data"]["on_time"] is True
+    assert received[0]["causationid"] == report["id"]
+    assert not await list_dead_letters(amqp_url, "reports")
+
+
+async def test_replay_of_something_already_processed_changes_nothing(
+    settings: Settings, amqp_url: str
+) -> None:
+    requested = cloud_event("crm.conference.requested.v1", "CONF-R2", family_conference("CONF-R2"))
+    async with listening(amqp_url) as listener, running(["invitations"], settings):
+        await publish_event(amqp_url, requested)
+        await listener.wait_until(
+            lambda seen: len(seen.of_type("invitations.invitation.issued.v1")) == 5
+        )
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:  # the same event finds its way to the dead letters
+            channel = await connection.channel(publisher_confirms=True)
+            dlx = await channel.declare_exchange("invitations.dlx", passive=True)
+            await dlx.publish(
+                aio_pika.Message(json.dumps(requested).encode(), message_id=requested["id"]),
+                routing_key="invitations.incoming.dlq",
+            )
+        assert await replay_dead_letters(amqp_url, "invitations") == 1
+        await listener.settle()
+    assert len(listener.of_type("invitations.invitation.issued.v1")) == 5
+    assert not listener.of_type("invitations.input.rejected.v1")
