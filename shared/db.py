@@ -77,6 +77,13 @@ def _alembic_config(service_migrations: Path) -> Config:
     return config
 
 
+def migration_heads(service_migrations: Path) -> list[str]:
+    """The newest revision of each migration branch (plumbing and the service's own)."""
+    from alembic.script import ScriptDirectory
+
+    return sorted(ScriptDirectory.from_config(_alembic_config(service_migrations)).get_heads())
+
+
 async def migrate(engine: AsyncEngine, schema: str, service_migrations: Path) -> None:
     """Bring the service's database to the newest schema (plumbing and service tables).
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from services.invitations.handlers import QUORUM_CHECK, on_quorum_check
 from services.invitations.router import BINDINGS
 from shared.runtime import ServiceDefinition
 
@@ -9,4 +10,5 @@ DEFINITION = ServiceDefinition(
     name="invitations",
     migrations=Path(__file__).parent / "migrations",
     bindings=BINDINGS,
+    timer_handlers={QUORUM_CHECK: on_quorum_check},
 )

@@ -7,6 +7,32 @@ BINDINGS = [
     Binding(
         "crm.conference.requested.v1",
         handlers.on_conference_requested,
-        "Invite every listed participant and the chair; check the statutory timescale.",
+        "Invite every listed participant and the chair; check the statutory timescale; "
+        "advise on gaps in the list; at a review, ask the chair to decide exclusions again.",
+    ),
+    Binding(
+        "crm.conference.rescheduled.v1",
+        handlers.on_conference_rescheduled,
+        "Re-issue every live invitation as a new revision and re-check the timescale.",
+    ),
+    Binding(
+        "crm.conference.cancelled.v1",
+        handlers.on_conference_cancelled,
+        "Withdraw every invitation and stop the conference's timers.",
+    ),
+    Binding(
+        "crm.participant.added.v1",
+        handlers.on_participant_added,
+        "Invite a participant added later (once).",
+    ),
+    Binding(
+        "crm.invitation.responded.v1",
+        handlers.on_invitation_responded,
+        "Record a response, deputy, supporter (late notice flagged) and needs; assess quorum.",
+    ),
+    Binding(
+        "crm.exclusion.decided.v1",
+        handlers.on_exclusion_decided,
+        "Validate and record the chair's exclusion; a whole exclusion withdraws the invitation.",
     ),
 ]
