@@ -55,6 +55,23 @@ class Timeline:
             raise TimeoutError(f"waited {within}s for {count} x {type_name}") from None
 
 
+RESPONSES: list[tuple[str, dict[str, Any], str]] = [
+    ("P-SW", {"response": "attending"}, "2026-11-17T10:00:00+00:00"),
+    ("P-POL", {"response": "attending"}, "2026-11-18T11:00:00+00:00"),
+    ("P-SCH", {"response": "apologies"}, "2026-11-18T12:00:00+00:00"),
+    ("P-HV", {"response": "attending"}, "2026-11-19T09:00:00+00:00"),
+    (
+        "P-MUM",
+        {
+            "response": "attending",
+            "supporter": {"name": "Friend", "relationship": "friend"},
+        },
+        "2026-11-24T08:00:00+00:00",
+    ),
+]
+"""Who answers the invitation, how, and when (the mother names a supporter late)."""
+
+
 def crm_event(type_name: str, subject: str, data: dict[str, Any], at: str) -> dict[str, Any]:
     """A CloudEvent exactly as the CRM writes it."""
     return {
@@ -185,6 +202,31 @@ def scenario(conference_id: str) -> dict[str, dict[str, Any]]:
             },
             "2026-11-24T09:30:00+00:00",
         ),
+        **{
+            f"response_{person}": crm_event(
+                "crm.invitation.responded.v1",
+                conference_id,
+                {"conference_id": conference_id, "person_id": person, **answer},
+                at,
+            )
+            for person, answer, at in RESPONSES
+        },
+        "exclusion": crm_event(
+            "crm.exclusion.decided.v1",
+            conference_id,
+            {
+                "conference_id": conference_id,
+                "person_id": "P-DAD",
+                "decided_by": "P-CHAIR",
+                "decided_at": "2026-11-20T15:00:00+00:00",
+                "scope": "whole",
+                "grounds": ["risk_of_violence"],
+                "reason": "Threats made to the social worker.",
+                "alternative_arrangements": ["written views", "separate meeting with the chair"],
+                "withhold_reports": False,
+            },
+            "2026-11-20T15:00:00+00:00",
+        ),
         "held": crm_event(
             "crm.conference.held.v1",
             conference_id,
@@ -252,6 +294,27 @@ FACTS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"{d['person_id']} ({d['role']}) rev "
         f"{d['revision']}, respond by {d['respond_by']}"
         + (f", interpreter: {d['language']}" if d.get("needs_interpreter") else "")
+    ),
+    "invitations.response.recorded.v1": lambda d: (
+        f"{d['person_id']}: {d['response']}"
+        + (
+            f", supporter{' (LATE notice)' if d['supporter_notice_late'] else ''}"
+            if d.get("supporter")
+            else ""
+        )
+    ),
+    "invitations.quorum.assessed.v1": lambda d: (
+        ("QUORATE" if d["quorate"] else "not quorate")
+        + f": {', '.join(d['agencies_attending']) or 'nobody yet'}"
+        + (f" ({d['missing']})" if d["missing"] else "")
+    ),
+    "invitations.exclusion.recorded.v1": lambda d: (
+        f"{d['person_id']} excluded ({d['scope']}) "
+        f"by {d['decided_by']} on {', '.join(d['grounds'])}"
+    ),
+    "invitations.invitation.withdrawn.v1": lambda d: f"{d['person_id']}: {d['reason']}",
+    "invitations.attendance.advised.v1": lambda d: (
+        "; ".join(a["code"] for a in d["advice"]) or "no gaps"
     ),
     "invitations.timescale.breached.v1": lambda d: (
         f"target {d['target_date']}, scheduled "
@@ -351,6 +414,12 @@ async def play(settings: Settings, *, in_memory: bool, say: Callable[[str], None
         await publish("requested")
         await timeline.wait_for("reports.report.requested.v1", 4)
         await timeline.wait_for("invitations.invitation.issued.v1", 7)
+        for person in ("P-SW", "P-POL", "P-SCH", "P-HV", "P-MUM"):
+            await publish(f"response_{person}")
+        await timeline.wait_for("invitations.quorum.assessed.v1", 5)
+        await publish("exclusion")
+        await timeline.wait_for("invitations.invitation.withdrawn.v1")
+        await timeline.wait_for("invitations.attendance.advised.v1")
         await publish("sw_report")
         await publish("police_report")
         await timeline.wait_for("reports.report.received.v1", 2)

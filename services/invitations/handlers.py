@@ -361,10 +361,7 @@ async def _advise(ctx: HandlerContext, conference: sa.Row[Any]) -> None:
         "invitations.attendance.advised.v1",
         AttendanceAdvised(
             conference_id=conference.conference_id,
-            advice=[
-                Advice(code=a.code, child_id=a.child_id, message=a.message)
-                for a in advice
-            ],
+            advice=[Advice(code=a.code, child_id=a.child_id, message=a.message) for a in advice],
         ),
         conference.conference_id,
     )
