@@ -33,6 +33,16 @@ class ReportReceived(ContractModel):
     received_at: datetime = Field(description="When it was submitted.")
     on_time: bool = Field(description="Received by the chair's deadline.")
     missing_sections: list[str] = Field(description="Checklist sections it does not cover.")
+    unrequested: bool = Field(
+        default=False, description="Optional: no report was asked of this agency (flagged)."
+    )
+    family_authored: bool = Field(
+        default=False, description="Optional: a family member's own report (shared with the chair)."
+    )
+    notify: list[str] = Field(
+        default_factory=list,
+        description="Optional: person_ids told about missing sections (author and chair).",
+    )
 
 
 class ReportShared(ContractModel):
@@ -46,6 +56,9 @@ class ReportShared(ContractModel):
     includes_restricted: bool = Field(description="True only for the chair.")
     shared_at: datetime = Field(description="When it was shared.")
     on_time: bool = Field(description="Shared by `share_with_family_by` (chair: by the deadline).")
+    restricted_document_uri: str | None = Field(
+        default=None, description="Optional: the restricted part; only ever set for the chair."
+    )
 
 
 class ReportWithheld(ContractModel):
@@ -56,6 +69,9 @@ class ReportWithheld(ContractModel):
     recipient_person_id: str = Field(description="Who does not receive it.")
     reason: Literal["not_shareable_before_conference", "chair_ordered"] = Field(
         description="Why it was withheld."
+    )
+    notify: list[str] = Field(
+        default_factory=list, description="Optional: person_ids told it was withheld (the chair)."
     )
 
 

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from faststream.rabbit import RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 
 from services.app import build_broker, running
+from shared.clock import ManualClock
 from shared.settings import Settings
 from shared.topology import producer_exchange
 
@@ -173,7 +175,7 @@ def scenario(conference_id: str) -> dict[str, dict[str, Any]]:
                 "report_id": "R-SW",
                 "author_person_id": "P-SW",
                 "agency": "Children's Social Care",
-                "submitted_at": "2026-11-19T16:00:00+00:00",
+                "submitted_at": "2026-11-17T16:00:00+00:00",
                 "document": document,
                 "shareable_with_family": True,
                 "sections": [
@@ -184,7 +186,7 @@ def scenario(conference_id: str) -> dict[str, dict[str, Any]]:
                     "wider_factors",
                 ],
             },
-            "2026-11-19T16:00:00+00:00",
+            "2026-11-17T16:00:00+00:00",
         ),
         "police_report": crm_event(
             "crm.report.submitted.v1",
@@ -235,7 +237,7 @@ def scenario(conference_id: str) -> dict[str, dict[str, Any]]:
                 "held_on": "2026-11-25",
                 "attended": ["P-CHAIR", "P-MUM", "P-SW", "P-POL", "P-HV"],
             },
-            "2026-11-25T13:00:00+00:00",
+            "2026-11-25T12:00:00+00:00",
         ),
         "outcome": crm_event(
             "crm.outcome.decided.v1",
@@ -286,6 +288,24 @@ FACTS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"children, {len(d['participants'])} participants, starts {d['scheduled_start']}"
     ),
     "crm.report.submitted.v1": lambda d: f"{d['agency']}: report {d['report_id']}",
+    "crm.invitation.responded.v1": lambda d: f"{d['person_id']}: {d['response']}",
+    "crm.exclusion.decided.v1": lambda d: f"chair excludes {d['person_id']} ({d['scope']})",
+    "reports.report.shared.v1": lambda d: (
+        f"{d['report_id']} to {d['recipient_person_id']} "
+        f"({d['recipient_role']}){' WITH restricted part' if d['includes_restricted'] else ''}"
+        f"{'' if d['on_time'] else ', LATE'}"
+    ),
+    "reports.report.withheld.v1": lambda d: (
+        f"{d['report_id']} withheld from {d['recipient_person_id']}: {d['reason']}"
+    ),
+    "reports.reminder.sent.v1": lambda d: f"{d['author_person_id']}: due {d['due_to_chair']}",
+    "reports.report.overdue.v1": lambda d: (
+        f"{d['agency']} (due {d['due_to_chair']}), told {', '.join(d['notify'])}"
+    ),
+    "reports.readiness.assessed.v1": lambda d: (
+        f"received {', '.join(d['received']) or '-'}; "
+        f"missing {', '.join(d['missing']) or '-'}; family on time {d['family_shared_on_time']}"
+    ),
     "crm.conference.held.v1": lambda d: f"held on {d['held_on']}",
     "crm.outcome.decided.v1": lambda d: ", ".join(
         f"{c['child_id']}: {c['decision']}" for c in d["children"]
@@ -345,13 +365,14 @@ FACTS: dict[str, Callable[[dict[str, Any]], str]] = {
 
 
 def render(timeline: Timeline) -> str:
-    """The timeline as text: elapsed time, producer, event type, key facts."""
-    lines = [f"{'time':>8}  {'producer':<12} {'event':<36} facts", "-" * 100]
-    for elapsed, event in timeline.rows:
+    """The timeline as text: the scenario's time, producer, event type, key facts."""
+    lines = [f"{'time (UTC)':<16}  {'producer':<12} {'event':<28} facts", "-" * 110]
+    for _elapsed, event in timeline.rows:
         describe = FACTS.get(event["type"])
         facts = describe(event["data"]) if describe else ""
         name = event["type"].split(".", 1)[1].removesuffix(".v1")
-        lines.append(f"{elapsed:7.2f}s  {event['source']:<12} {name:<36} {facts}")
+        when = datetime.fromisoformat(event["time"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{when:<16}  {event['source']:<12} {name:<28} {facts}")
     return "\n".join(lines)
 
 
@@ -396,10 +417,17 @@ async def play(settings: Settings, *, in_memory: bool, say: Callable[[str], None
     attach_timeline(broker, timeline, conference_id)
     crm = RabbitExchange("crm.events", type=producer_exchange("crm").type, durable=True)
 
-    async with running(SERVICE_PRODUCERS, settings, in_memory=in_memory, broker=broker) as app:
+    clock = ManualClock(datetime.fromisoformat(events["requested"]["time"]))
+    async with running(
+        SERVICE_PRODUCERS, settings, in_memory=in_memory, broker=broker, clock=clock
+    ) as app:
+
+        async def move_clock(to: str) -> None:
+            clock.set(max(clock.now(), datetime.fromisoformat(to)))
 
         async def publish(key: str) -> None:
             event = events[key]
+            await move_clock(event["time"])  # the CRM sends each fact as it happens
             await app.broker.publish(
                 json.dumps(event).encode(),
                 exchange=crm,
@@ -414,16 +442,27 @@ async def play(settings: Settings, *, in_memory: bool, say: Callable[[str], None
         await publish("requested")
         await timeline.wait_for("reports.report.requested.v1", 4)
         await timeline.wait_for("invitations.invitation.issued.v1", 7)
-        for person in ("P-SW", "P-POL", "P-SCH", "P-HV", "P-MUM"):
+        await publish("response_P-SW")
+        await timeline.wait_for("invitations.response.recorded.v1")
+        await publish("sw_report")
+        await timeline.wait_for("reports.report.shared.v1", 3)  # chair and both parents
+        await move_clock("2026-11-18T09:05:00+00:00")  # two working days before the deadline
+        await timeline.wait_for("reports.reminder.sent.v1", 3)
+        for answered, person in enumerate(("P-POL", "P-SCH", "P-HV"), start=2):
             await publish(f"response_{person}")
-        await timeline.wait_for("invitations.quorum.assessed.v1", 5)
+            await timeline.wait_for("invitations.response.recorded.v1", answered)
         await publish("exclusion")
         await timeline.wait_for("invitations.invitation.withdrawn.v1")
         await timeline.wait_for("invitations.attendance.advised.v1")
-        await publish("sw_report")
+        await move_clock("2026-11-21T00:05:00+00:00")  # the chair's deadline has passed
+        await timeline.wait_for("reports.report.overdue.v1", 3)
+        await timeline.wait_for("reports.readiness.assessed.v1")
+        await publish("response_P-MUM")
         await publish("police_report")
-        await timeline.wait_for("reports.report.received.v1", 2)
+        await timeline.wait_for("reports.report.withheld.v1", 2)
         await publish("held")
+        # five responses, and the check one working day before
+        await timeline.wait_for("invitations.quorum.assessed.v1", 6)
         await publish("outcome")
         await timeline.wait_for("decisions.core_group.due.v1")
         await timeline.wait_for("decisions.review.due.v1", 2)
@@ -453,6 +492,7 @@ async def run_demo(settings: Settings, *, in_memory: bool, say: Callable[[str], 
                 "reports_database_url": None,
                 "decisions_database_url": None,
                 "outbox_poll_seconds": 0.2,
+                "timer_poll_seconds": 0.1,
                 "log_level": settings.log_level,
             }
         )

@@ -10,6 +10,7 @@ publishes it on restart (consumers de-duplicate on the event id).
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -45,6 +46,9 @@ class OutboxWriter:
     tenant: str
     correlationid: str
     causationid: str | None
+    time: datetime
+    """When the causing fact happened: outgoing events carry it, so replaying old events
+    gives the same events as processing them live."""
 
     async def emit(self, type_name: str, data: ContractModel, subject: str) -> str:
         """Queue one event of this service's own types; returns its id."""
@@ -58,7 +62,7 @@ class OutboxWriter:
             tenant=self.tenant,
             correlationid=self.correlationid,
             causationid=self.causationid,
-            time=self.clock.now(),
+            time=self.time,
         )
         await self.connection.execute(
             outbox.insert().values(

@@ -160,7 +160,13 @@ class ServiceRuntime:
     def context(self, connection: AsyncConnection, flow: Flow) -> HandlerContext:
         """The tools a handler gets for one transaction."""
         writer = OutboxWriter(
-            connection, self.clock, self.name, flow.tenant, flow.correlationid, flow.event_id
+            connection,
+            self.clock,
+            self.name,
+            flow.tenant,
+            flow.correlationid,
+            flow.event_id,
+            flow.time,
         )
         return HandlerContext(
             connection=connection,

@@ -113,3 +113,134 @@ def missing_sections(sections: list[str]) -> list[str]:
 def on_time(submitted_on: date, due_to_chair: date | None) -> bool:
     """A report is on time when it reaches the chair by the deadline (no deadline: on time)."""
     return due_to_chair is None or submitted_on <= due_to_chair
+
+
+# --- Sharing ---------------------------------------------------------------------------
+
+FAMILY_RECIPIENT_ROLES = frozenset({"parent", "carer", "family_member"})
+"""Family members who receive reports before the conference (a child's access goes
+through their advocate or worker; supporters and interpreters receive nothing)."""
+
+FAMILY_AUTHOR_ROLES = frozenset({"parent", "carer", "family_member", "child"})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone reports are shared with: the chair, or an entitled family member."""
+
+    person_id: str
+    role: str
+    withhold_ordered: bool = False
+
+    @property
+    def is_chair(self) -> bool:
+        """The chair receives everything, restricted parts included."""
+        return self.role == "chair"
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """What sharing needs to know about a received report."""
+
+    report_id: str
+    document_uri: str
+    restricted_document_uri: str | None
+    shareable_with_family: bool
+    family_authored: bool = False
+
+
+@dataclass(frozen=True)
+class Share:
+    """A report made available to one recipient."""
+
+    report_id: str
+    person_id: str
+    role: str
+    document_uri: str
+    includes_restricted: bool
+    restricted_document_uri: str | None
+
+
+@dataclass(frozen=True)
+class Withhold:
+    """A report kept from one family recipient, and why."""
+
+    report_id: str
+    person_id: str
+    reason: str
+
+
+def entitled_family_role(role: str, has_parental_responsibility: bool) -> bool:
+    """Parents and carers (with parental responsibility or not) and other family members."""
+    del has_parental_responsibility  # invited family members are entitled either way
+    return role in FAMILY_RECIPIENT_ROLES
+
+
+def distribute(
+    report: ReportFacts, recipients: list[Recipient], delivered: set[tuple[str, str]]
+) -> list[Share | Withhold]:
+    """Who gets a report, and who does not, among recipients not yet dealt with.
+
+    The chair gets the report with its restricted part; a family member gets only
+    the shareable document, never the restricted part, and nothing at all when the
+    report is not shareable before the conference or the chair ordered reports
+    withheld from them. A family member's own report goes to the chair only.
+    """
+    outcomes: list[Share | Withhold] = []
+    for recipient in recipients:
+        if (report.report_id, recipient.person_id) in delivered:
+            continue
+        if recipient.is_chair:
+            outcomes.append(
+                Share(
+                    report.report_id,
+                    recipient.person_id,
+                    recipient.role,
+                    report.document_uri,
+                    report.restricted_document_uri is not None,
+                    report.restricted_document_uri,
+                )
+            )
+        elif report.family_authored:
+            continue
+        elif recipient.withhold_ordered:
+            outcomes.append(Withhold(report.report_id, recipient.person_id, "chair_ordered"))
+        elif not report.shareable_with_family:
+            outcomes.append(
+                Withhold(report.report_id, recipient.person_id, "not_shareable_before_conference")
+            )
+        else:
+            outcomes.append(
+                Share(
+                    report.report_id,
+                    recipient.person_id,
+                    recipient.role,
+                    report.document_uri,
+                    False,
+                    None,
+                )
+            )
+    return outcomes
+
+
+# --- Readiness ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The chair's summary when reports are due."""
+
+    received: list[str]
+    missing: list[str]
+    family_shared_on_time: bool
+
+
+def readiness(
+    requested_agencies: list[str], received_agencies: list[str], family_shares_on_time: list[bool]
+) -> Readiness:
+    """What arrived, what is missing, and whether the family got everything on time."""
+    received_keys = {agency_key(a) for a in received_agencies}
+    missing = [a for a in requested_agencies if agency_key(a) not in received_keys]
+    return Readiness(
+        sorted(set(received_agencies)), missing, not missing and all(family_shares_on_time)
+    )

@@ -8,11 +8,33 @@ BINDINGS = [
         "crm.conference.requested.v1",
         handlers.on_conference_requested,
         "Request a report from every invited agency, due to the chair and the family by "
-        "the policy's working-day deadlines.",
+        "the policy's working-day deadlines; set reminders, chases and the chair's summary.",
+    ),
+    Binding(
+        "crm.conference.rescheduled.v1",
+        handlers.on_conference_rescheduled,
+        "Move every deadline, reminder, chase and summary with the conference.",
+    ),
+    Binding(
+        "crm.conference.cancelled.v1",
+        handlers.on_conference_cancelled,
+        "Stop every reminder, chase and summary.",
+    ),
+    Binding(
+        "crm.participant.added.v1",
+        handlers.on_participant_added,
+        "Ask a newly invited agency for its report; share what has arrived with a newly "
+        "invited family member.",
     ),
     Binding(
         "crm.report.submitted.v1",
         handlers.on_report_submitted,
-        "Receive a report: match it to its request, on time or late, sections missing.",
+        "Receive a report (on time or late, sections missing) and share it: everything to "
+        "the chair, only the shareable document to the family, never the restricted part.",
+    ),
+    Binding(
+        "invitations.exclusion.recorded.v1",
+        handlers.on_exclusion_recorded,
+        "Withhold every further report from a person the chair ordered them withheld from.",
     ),
 ]

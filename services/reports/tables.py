@@ -15,6 +15,7 @@ conferences = sa.Table(
     sa.Column("scheduled_start", UTCDateTime, nullable=False),
     sa.Column("chair_person_id", sa.String(200), nullable=False),
     sa.Column("participants", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="scheduled"),
 )
 
 requests = sa.Table(
@@ -44,4 +45,27 @@ reports = sa.Table(
     sa.Column("shareable_with_family", sa.Boolean, nullable=False),
     sa.Column("document", sa.JSON, nullable=False),
     sa.Column("restricted_document", sa.JSON, nullable=True),
+    sa.Column("family_authored", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+recipients = sa.Table(
+    "recipients",
+    metadata,
+    sa.Column("conference_id", sa.String(200), primary_key=True),
+    sa.Column("person_id", sa.String(200), primary_key=True),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("withhold_ordered", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+shares = sa.Table(
+    "shares",
+    metadata,
+    sa.Column("report_id", sa.String(200), primary_key=True),
+    sa.Column("person_id", sa.String(200), primary_key=True),
+    sa.Column("conference_id", sa.String(200), nullable=False, index=True),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(60), nullable=True),
+    sa.Column("on_time", sa.Boolean, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
 )

@@ -22,25 +22,36 @@ async def test_two_replicas_process_each_event_once(
             data["participants"] += [
                 {"person_id": p, "name": p, "role": r, "agency": a} for p, r, a in PROFESSIONALS
             ]
-            await publish_event(amqp_url, cloud_event("crm.conference.requested.v1", conference,
-                                                      data))
+            await publish_event(
+                amqp_url, cloud_event("crm.conference.requested.v1", conference, data)
+            )
         await listener.wait_until(
-            lambda seen: len(seen.of_type("invitations.invitation.issued.v1")) == 4 * 17)
+            lambda seen: len(seen.of_type("invitations.invitation.issued.v1")) == 4 * 17
+        )
         for conference in conferences:
             for person, _role, _agency in PROFESSIONALS:
-                await publish_event(amqp_url, cloud_event(
-                    "crm.invitation.responded.v1", conference,
-                    {"conference_id": conference, "person_id": person, "response": "attending"}))
+                await publish_event(
+                    amqp_url,
+                    cloud_event(
+                        "crm.invitation.responded.v1",
+                        conference,
+                        {"conference_id": conference, "person_id": person, "response": "attending"},
+                    ),
+                )
         await listener.wait_until(
-            lambda seen: len(seen.of_type("invitations.quorum.assessed.v1")) == 4 * 12)
+            lambda seen: len(seen.of_type("invitations.quorum.assessed.v1")) == 4 * 12
+        )
         await listener.settle()
-    issued = [(e["subject"], e["data"]["person_id"])
-              for e in listener.of_type("invitations.invitation.issued.v1")]
+    issued = [
+        (e["subject"], e["data"]["person_id"])
+        for e in listener.of_type("invitations.invitation.issued.v1")
+    ]
     assert len(issued) == len(set(issued)) == 4 * 17
     assert len(listener.of_type("invitations.response.recorded.v1")) == 4 * 12
     for conference in conferences:
         attending = sorted(
             len(e["data"]["agencies_attending"])
-            for e in listener.of_type("invitations.quorum.assessed.v1", conference))
+            for e in listener.of_type("invitations.quorum.assessed.v1", conference)
+        )
         # each response re-assessed once, each seeing one more agency than the last
         assert attending == list(range(1, 13))
