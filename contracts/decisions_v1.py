@@ -67,6 +67,12 @@ class PlanEnded(ContractModel):
     end_date: date = Field(description="The date it ended.")
     reason: PlanEndReason | Literal["review_decision"] = Field(description="Why it ended.")
     nhs_number: str | None = Field(default=None, description="The child's NHS number, if known.")
+    tenant: str | None = Field(default=None, description="Optional: the council's LA code.")
+    voided: bool = Field(
+        default=False,
+        description="Optional: a correction withdrew the decision that started the plan; it "
+        "is to be treated as never having started.",
+    )
 
 
 class PlanCategoryChanged(ContractModel):

@@ -106,3 +106,122 @@ def review_due(
         policy.later_review_within_months if kind == "review" else policy.first_review_within_months
     )
     return calendar.within_months(conference_date, months)
+
+
+# --- Plans across conferences ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenPlan:
+    """A child's plan that has not ended."""
+
+    plan_id: str
+    plan_type: str
+    category: str | None
+
+
+@dataclass(frozen=True)
+class StartPlan:
+    """Start a plan on the conference date."""
+
+    child_id: str
+    plan_type: str
+    category: str | None
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ContinuePlan:
+    """A review keeps the plan; its category may change."""
+
+    child_id: str
+    plan_id: str
+    category_from: str | None
+    category_to: str | None
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EndPlan:
+    """End a plan on the conference date."""
+
+    child_id: str
+    plan_id: str
+    plan_type: str
+    reason: str
+
+
+PlanEffect = StartPlan | ContinuePlan | EndPlan
+
+
+def plan_effects(
+    kind: str, decision: ChildDecision, unborn: bool, open_plans: list[OpenPlan]
+) -> tuple[list[PlanEffect], list[str]]:
+    """What a decision does to a child's plans, or why it cannot be applied.
+
+    An initial or transfer-in conference starts a protection plan; a review
+    continues it (its category may change), or ends it stepping down to a child in
+    need plan or no further action. A protection plan and a child in need plan never
+    run together: one ends on the day the other starts.
+    """
+    protection = next((p for p in open_plans if p.plan_type != "child_in_need"), None)
+    in_need = next((p for p in open_plans if p.plan_type == "child_in_need"), None)
+    category = census_category(decision.categories)
+    effects: list[PlanEffect] = []
+    if decision.decision == "child_protection_plan":
+        if protection is not None:
+            if kind != "review":
+                return [], [
+                    f"child {decision.child_id} already has a child protection plan: "
+                    "a further plan is decided at a review conference"
+                ]
+            effects.append(
+                ContinuePlan(
+                    decision.child_id,
+                    protection.plan_id,
+                    protection.category,
+                    category,
+                    decision.categories,
+                )
+            )
+            return effects, []
+        if kind == "review":
+            return [], [f"child {decision.child_id} has no child protection plan to review"]
+        if in_need is not None:
+            effects.append(
+                EndPlan(decision.child_id, in_need.plan_id, "child_in_need", "review_decision")
+            )
+        plan = plan_type(decision.decision, unborn) or "child_protection"
+        effects.append(StartPlan(decision.child_id, plan, category, decision.categories))
+        return effects, []
+    if protection is not None:
+        effects.append(
+            EndPlan(decision.child_id, protection.plan_id, protection.plan_type, "review_decision")
+        )
+    if decision.decision == "child_in_need_plan" and in_need is None:
+        effects.append(StartPlan(decision.child_id, "child_in_need", None, ()))
+    if decision.decision == "no_further_action" and in_need is not None:
+        effects.append(
+            EndPlan(decision.child_id, in_need.plan_id, "child_in_need", "review_decision")
+        )
+    return effects, []
+
+
+def next_review_due(
+    conference_date: date, kind: str, policy: Policy, calendar: WorkingDayCalendar
+) -> date:
+    """When the plan's next review is due after this conference."""
+    return review_due(conference_date, kind, policy, calendar)
+
+
+def quorate(assessed: bool | None, inquorate_reason: str | None) -> tuple[bool, list[str]]:
+    """Quorate from the invitations service's latest assessment (none yet: assumed quorate
+    unless the chair says otherwise); an inquorate decision needs the chair's reason."""
+    if inquorate_reason:
+        return False, []
+    if assessed is False:
+        return False, [
+            "the conference was assessed as inquorate: the chair must give "
+            "inquorate_reason to decide"
+        ]
+    return True, []

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from services.decisions.handlers import REVIEW_OVERDUE, on_review_overdue
 from services.decisions.router import BINDINGS
 from shared.runtime import ServiceDefinition
 
@@ -9,4 +10,5 @@ DEFINITION = ServiceDefinition(
     name="decisions",
     migrations=Path(__file__).parent / "migrations",
     bindings=BINDINGS,
+    timer_handlers={REVIEW_OVERDUE: on_review_overdue},
 )

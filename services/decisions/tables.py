@@ -17,6 +17,7 @@ conferences = sa.Table(
     sa.Column("chair_person_id", sa.String(200), nullable=False),
     sa.Column("children", sa.JSON, nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("quorate", sa.Boolean, nullable=True),
 )
 
 outcome_records = sa.Table(
@@ -32,6 +33,7 @@ outcome_records = sa.Table(
     sa.Column("supersedes", sa.String(64), nullable=True),
     sa.Column("correction_reason", sa.Text, nullable=True),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("effects", sa.JSON, nullable=True),
 )
 
 plans = sa.Table(
@@ -49,4 +51,23 @@ plans = sa.Table(
     sa.Column("started_by_conference", sa.String(200), nullable=True),
     sa.Column("lead_social_worker", sa.String(200), nullable=True),
     sa.Column("review_due", sa.Date, nullable=True),
+    sa.Column("initial_category", sa.String(3), nullable=True),
+    sa.Column("nhs_number", sa.String(10), nullable=True),
+    sa.Column("voided", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+plan_reviews = sa.Table(
+    "plan_reviews",
+    metadata,
+    sa.Column("plan_id", sa.String(64), primary_key=True),
+    sa.Column("conference_id", sa.String(200), primary_key=True),
+    sa.Column("review_date", sa.Date, nullable=False),
+)
+
+children = sa.Table(
+    "children",
+    metadata,
+    sa.Column("tenant", sa.String(3), primary_key=True),
+    sa.Column("child_id", sa.String(200), primary_key=True),
+    sa.Column("details", sa.JSON, nullable=False),
 )
