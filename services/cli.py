@@ -113,6 +113,57 @@ def _check_service(service: str) -> None:
         raise typer.BadParameter(f"choose one of {', '.join(DEFINITIONS)}")
 
 
+census_app = typer.Typer(help="The DfE Children in Need census.", no_args_is_help=True)
+app.add_typer(census_app, name="census")
+
+
+@census_app.command("export")
+def census_export(
+    tenant: Annotated[str, typer.Option(help="The council's DfE LA code.")],
+    year: Annotated[int, typer.Option(help="The census year, named by the year it ends in.")],
+    output: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
+) -> None:
+    """Write the Section 47, child protection plan and CIN plan modules of the census return,
+    checked against the DfE's rules for them (violations are listed; exit code 2)."""
+    from services.decisions.census_rules import check
+    from services.decisions.main import census_return
+
+    settings = Settings()
+    document = asyncio.run(census_return(settings, tenant, year))
+    if output is None:
+        sys.stdout.buffer.write(document)
+    else:
+        output.write_bytes(document)
+        typer.echo(f"wrote {output}", err=True)
+    violations = check(document)
+    for violation in violations:
+        typer.echo(f"rule {violation.code} ({violation.child}): {violation.message}", err=True)
+    if violations:
+        raise typer.Exit(2)
+
+
+@app.command()
+def stats(
+    tenant: Annotated[str, typer.Option(help="The council's DfE LA code.")],
+    from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    to: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """Timeliness: initial conferences within 15 working days, reviews on time, plans."""
+    import json
+    from datetime import date
+
+    from services.decisions.main import timeliness
+
+    figures = asyncio.run(
+        timeliness(Settings(), tenant, date.fromisoformat(from_), date.fromisoformat(to))
+    )
+    if as_json:
+        typer.echo(json.dumps(figures.as_dict(), indent=2))
+    else:
+        typer.echo(figures.table())
+
+
 def main() -> None:
     """Console script entry point."""
     app(sys.argv[1:])

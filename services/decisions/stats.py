@@ -1,0 +1,121 @@
+"""Timeliness: the figures councils are judged on, from the decisions service's records."""
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from shared.calendar import WorkingDayCalendar
+from shared.policy import Policy
+
+
+@dataclass(frozen=True)
+class Share:
+    """How many of how many."""
+
+    count: int
+    of: int
+
+    @property
+    def percent(self) -> float | None:
+        """The share as a percentage (None when there is nothing to count)."""
+        return None if self.of == 0 else round(100 * self.count / self.of, 1)
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    """The figures for one council and period."""
+
+    tenant: str
+    start: date
+    end: date
+    initial_within_timescale: Share
+    reviews_on_time: Share
+    plans_started: dict[str, int]
+    plans_ended: dict[str, int]
+    plans_open_at_end: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready figures."""
+        values = asdict(self)
+        values["start"], values["end"] = self.start.isoformat(), self.end.isoformat()
+        for key in ("initial_within_timescale", "reviews_on_time"):
+            values[key]["percent"] = getattr(self, key).percent
+        return values
+
+    def table(self) -> str:
+        """The figures as a small table."""
+
+        def share(value: Share) -> str:
+            percent = "-" if value.percent is None else f"{value.percent}%"
+            return f"{value.count} of {value.of} ({percent})"
+
+        rows = [
+            ("council", self.tenant),
+            ("period", f"{self.start} to {self.end}"),
+            ("initial conferences within timescale", share(self.initial_within_timescale)),
+            ("reviews held on time", share(self.reviews_on_time)),
+        ]
+        for label, counts in (
+            ("plans started", self.plans_started),
+            ("plans ended", self.plans_ended),
+            ("plans open at the end", self.plans_open_at_end),
+        ):
+            rows.append((label, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "0"))
+        width = max(len(label) for label, _ in rows)
+        return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def _count(plans: list[Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for plan in plans:
+        counts[plan.plan_type] = counts.get(plan.plan_type, 0) + 1
+    return counts
+
+
+def timeliness(
+    *,
+    tenant: str,
+    start: date,
+    end: date,
+    conferences: list[Any],
+    plans: list[Any],
+    reviews: list[Any],
+    policy: Policy,
+    calendar: WorkingDayCalendar,
+) -> Timeliness:
+    """Initial conferences within the timescale, reviews on time, plans started, ended, open."""
+    initials = [
+        (c.held_on or c.scheduled_date, c.details.get("strategy_discussion_date"))
+        for c in conferences
+        if c.kind == "initial" and start <= (c.held_on or c.scheduled_date) <= end
+    ]
+    within = sum(
+        1
+        for held, strategy in initials
+        if strategy is not None
+        and held
+        <= calendar.add_working_days(
+            date.fromisoformat(strategy), policy.initial_within_working_days
+        )
+    )
+    live = [p for p in plans if not p.voided]
+    on_time = total = 0
+    for plan in (p for p in live if p.plan_type != "child_in_need"):
+        due = calendar.within_months(plan.start_date, policy.first_review_within_months)
+        for held in sorted(r.review_date for r in reviews if r.plan_id == plan.plan_id):
+            if start <= held <= end:
+                total += 1
+                on_time += held <= due
+            due = calendar.within_months(held, policy.later_review_within_months)
+    return Timeliness(
+        tenant,
+        start,
+        end,
+        Share(within, len(initials)),
+        Share(on_time, total),
+        _count([p for p in live if start <= p.start_date <= end]),
+        _count([p for p in live if p.end_date is not None and start <= p.end_date <= end]),
+        _count(
+            [p for p in live if p.start_date <= end and (p.end_date is None or p.end_date > end)]
+        ),
+    )
