@@ -175,7 +175,7 @@ def _child(
 def render(message: ET.Element) -> bytes:
     """The XML document, indented, UTF-8."""
     ET.indent(message)
-    return ET.tostring(message, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(message, encoding="utf-8", xml_declaration=True))
 
 
 async def export(
