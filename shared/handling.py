@@ -27,6 +27,16 @@ class NotReadyYet(Exception):
     """
 
 
+def known_conference(row: Any, conference_id: str, *, for_change: bool = False) -> Any:
+    """The conference a handler needs: not yet known is retried (it may be on its way);
+    a change to a cancelled conference is refused."""
+    if row is None:
+        raise NotReadyYet(f"conference {conference_id} is not known yet")
+    if for_change and row.status == "cancelled":
+        raise RuleViolation([f"conference {conference_id} was cancelled"])
+    return row
+
+
 @dataclass
 class HandlerContext:
     """One transaction's worth of tools for a message or timer handler."""

@@ -1,7 +1,7 @@
 """One function per message or timer: contract in, domain call, persist, queue events."""
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -25,7 +25,7 @@ from contracts.reports_v1 import (
 from services.reports import domain, repository
 from shared import timers
 from shared.calendar import LONDON, local_date
-from shared.handling import HandlerContext, NotReadyYet, RuleViolation
+from shared.handling import HandlerContext, RuleViolation, known_conference
 from shared.timers import Timer
 
 REMINDER, OVERDUE, READINESS = "report_reminder", "report_overdue", "readiness_summary"
@@ -278,11 +278,7 @@ async def _conference(
     ctx: HandlerContext, conference_id: str, *, for_change: bool = False
 ) -> sa.Row[Any]:
     row = await repository.conference(ctx.connection, conference_id, lock=True)
-    if row is None:
-        raise NotReadyYet(f"conference {conference_id} is not known yet")
-    if for_change and row.status == "cancelled":
-        raise RuleViolation([f"conference {conference_id} was cancelled"])
-    return row
+    return cast("sa.Row[Any]", known_conference(row, conference_id, for_change=for_change))
 
 
 def _deadlines(ctx: HandlerContext, conference: sa.Row[Any]) -> domain.Deadlines:
