@@ -332,6 +332,15 @@ async def test_siblings_reviews_step_down_transfer_unborn_and_correction_then_ce
     result = await asyncio.to_thread(CliRunner().invoke, cli, arguments, env=env)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["reviews_on_time"]["percent"] == 100.0
+    exported = settings.data_dir.parent / "census-2027.xml"
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["census", "export", "--tenant", "201", "--year", "2027", "--output", str(exported)],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert check(exported.read_bytes()) == []
 
 
 async def test_an_overdue_review_is_raised_by_timer(settings: Settings, amqp_url: str) -> None:
