@@ -1,7 +1,7 @@
 """The inbox: each processed event id is recorded with its effects, once."""
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.clock import Clock
 from shared.tables import inbox
@@ -31,10 +31,3 @@ async def record(
             processed_at=clock.now(),
         )
     )
-
-
-async def processed_count(engine: AsyncEngine) -> int:
-    """How many events this service has processed."""
-    async with engine.connect() as connection:
-        result = await connection.execute(sa.select(sa.func.count()).select_from(inbox))
-        return int(result.scalar_one())

@@ -9,7 +9,6 @@ broker can carry one service (`convene run reports`) or all three
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from faststream import AckPolicy
@@ -219,8 +218,3 @@ class ServiceRuntime:
             await self.relay.stop()
         await self.engine.dispose()
         log.info("service_stopped", service=self.name)
-
-
-def describe(bindings: Sequence[Binding]) -> dict[str, Any]:
-    """Bound event types and their descriptions (for `convene` and the docs)."""
-    return {b.event_type: b.description for b in bindings}

@@ -207,13 +207,6 @@ def plan_effects(
     return effects, []
 
 
-def next_review_due(
-    conference_date: date, kind: str, policy: Policy, calendar: WorkingDayCalendar
-) -> date:
-    """When the plan's next review is due after this conference."""
-    return review_due(conference_date, kind, policy, calendar)
-
-
 def quorate(assessed: bool | None, inquorate_reason: str | None) -> tuple[bool, list[str]]:
     """Quorate from the invitations service's latest assessment (none yet: assumed quorate
     unless the chair says otherwise); an inquorate decision needs the chair's reason."""

@@ -245,7 +245,7 @@ async def _apply(
         nhs_number = children[effect.child_id].get("nhs_number")
         protection = effect.plan_type != "child_in_need"
         review = (
-            domain.next_review_due(conference_date, conference.kind, ctx.policy, ctx.calendar)
+            domain.review_due(conference_date, conference.kind, ctx.policy, ctx.calendar)
             if protection
             else None
         )
@@ -283,7 +283,7 @@ async def _apply(
             await _review_due(ctx, plan_id, effect.child_id, review, data.conference_id)
         return {"started": plan_id}
     if isinstance(effect, domain.ContinuePlan):
-        review = domain.next_review_due(conference_date, "review", ctx.policy, ctx.calendar)
+        review = domain.review_due(conference_date, "review", ctx.policy, ctx.calendar)
         plan = await repository.plan(ctx.connection, effect.plan_id)
         assert plan is not None
         await repository.update_plan(

@@ -170,9 +170,8 @@ class Withhold:
     reason: str
 
 
-def entitled_family_role(role: str, has_parental_responsibility: bool) -> bool:
+def entitled_family_role(role: str) -> bool:
     """Parents and carers (with parental responsibility or not) and other family members."""
-    del has_parental_responsibility  # invited family members are entitled either way
     return role in FAMILY_RECIPIENT_ROLES
 
 

@@ -53,7 +53,6 @@ async def on_conference_requested(ctx: HandlerContext, data: ConferenceRequested
             data.conference_id,
             participant.person_id,
             participant.role,
-            participant.has_parental_responsibility,
         )
     conference = await _conference(ctx, data.conference_id)
     professionals = [
@@ -138,7 +137,6 @@ async def on_participant_added(ctx: HandlerContext, data: ParticipantAdded) -> N
         data.conference_id,
         participant.person_id,
         participant.role,
-        participant.has_parental_responsibility,
     ):
         for report in await repository.report_rows(ctx.connection, data.conference_id):
             await _distribute(ctx, conference, report)
@@ -293,9 +291,9 @@ def _role(conference: sa.Row[Any], person_id: str) -> str | None:
 
 
 async def _add_family_recipient(
-    ctx: HandlerContext, conference_id: str, person_id: str, role: str, responsibility: bool
+    ctx: HandlerContext, conference_id: str, person_id: str, role: str
 ) -> bool:
-    if not domain.entitled_family_role(role, responsibility):
+    if not domain.entitled_family_role(role):
         return False
     known = {r.person_id for r in await repository.recipient_rows(ctx.connection, conference_id)}
     if person_id in known:

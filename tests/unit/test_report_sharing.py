@@ -61,7 +61,7 @@ def test_entitled_family_roles() -> None:
             "interpreter",
             "police",
         )
-        if domain.entitled_family_role(r, False)
+        if domain.entitled_family_role(r)
     ] == ["parent", "carer", "family_member"]
 
 
