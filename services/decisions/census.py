@@ -189,11 +189,7 @@ async def export(
     """Read the council's records and render its census return for the year."""
     async with engine.connect() as connection:
         children = [dict(row.details) for row in await repository.child_rows(connection, tenant)]
-        conferences = [  # conferences that reached an outcome (not cancelled or pending)
-            c
-            for c in await repository.conference_rows(connection, tenant)
-            if await repository.latest_record(connection, c.conference_id) is not None
-        ]
+        conferences = await repository.decided_conferences(connection, tenant)
         plans = await repository.plan_rows(connection, tenant)
         reviews = await repository.review_rows(connection)
     return render(

@@ -49,11 +49,7 @@ async def timeliness(settings: Settings, tenant: str, start: date, end: date) ->
     try:
         policy = PolicyBook.build(settings.policy, settings.tenant_policy_map()).for_tenant(tenant)
         async with engine.connect() as connection:
-            conferences = [
-                c
-                for c in await repository.conference_rows(connection, tenant)
-                if await repository.latest_record(connection, c.conference_id) is not None
-            ]
+            conferences = await repository.decided_conferences(connection, tenant)
             plans = await repository.plan_rows(connection, tenant)
             reviews = await repository.review_rows(connection)
         return stats.timeliness(

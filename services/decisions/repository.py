@@ -146,6 +146,15 @@ async def conference_rows(connection: AsyncConnection, tenant: str) -> list[sa.R
     return list(result.all())
 
 
+async def decided_conferences(connection: AsyncConnection, tenant: str) -> list[sa.Row[Any]]:
+    """A council's conferences that reached an outcome (not cancelled, not pending)."""
+    return [
+        c
+        for c in await conference_rows(connection, tenant)
+        if await latest_record(connection, c.conference_id) is not None
+    ]
+
+
 async def record_rows(connection: AsyncConnection, conference_id: str) -> list[sa.Row[Any]]:
     """Every outcome record of a conference, oldest first."""
     result = await connection.execute(
