@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from shared.calendar import WorkingDayCalendar
 from shared.policy import Policy
@@ -244,6 +245,18 @@ class Quorum:
     quorate: bool
     agencies_attending: list[str]
     missing: str
+
+
+def attendee(
+    role: str, agency: str | None, response: str | None, deputy: dict[str, Any] | None
+) -> Attendee | None:
+    """Who an answer puts in the room for quorum: the professional, their deputy, or
+    nobody (apologies, no answer yet, or a family member)."""
+    if response == "attending" and agency:
+        return Attendee(role, agency)
+    if response == "deputy" and deputy and deputy.get("agency"):
+        return Attendee(str(deputy["role"]), str(deputy["agency"]))
+    return None
 
 
 def _agency_key(agency: str) -> str:

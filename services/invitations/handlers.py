@@ -364,12 +364,11 @@ async def _advise(ctx: HandlerContext, conference: sa.Row[Any]) -> None:
 
 
 async def _assess_quorum(ctx: HandlerContext, conference: sa.Row[Any]) -> None:
-    attendees = []
-    for row in await _live(ctx, conference.conference_id):
-        if row.response == "attending" and row.agency:
-            attendees.append(domain.Attendee(row.role, row.agency))
-        elif row.response == "deputy" and row.deputy and row.deputy.get("agency"):
-            attendees.append(domain.Attendee(row.deputy["role"], row.deputy["agency"]))
+    answers = [
+        domain.attendee(row.role, row.agency, row.response, row.deputy)
+        for row in await _live(ctx, conference.conference_id)
+    ]
+    attendees = [a for a in answers if a is not None]
     quorum = domain.assess_quorum(attendees, ctx.policy)
     await ctx.emit(
         "invitations.quorum.assessed.v1",

@@ -222,6 +222,11 @@ def distribute(
     return outcomes
 
 
+def share_on_time(role: str, shared_on: date, due: Deadlines) -> bool:
+    """The chair's copy counts against the chair's deadline, the family's against theirs."""
+    return shared_on <= (due.due_to_chair if role == "chair" else due.share_with_family_by)
+
+
 # --- Readiness ---------------------------------------------------------------------------
 
 

@@ -413,8 +413,7 @@ async def _distribute(ctx: HandlerContext, conference: sa.Row[Any], report: sa.R
     shared_on = local_date(ctx.event_time)
     for outcome in domain.distribute(facts, recipients, delivered):
         if isinstance(outcome, domain.Share):
-            deadline = due.due_to_chair if outcome.role == "chair" else due.share_with_family_by
-            on_time = shared_on <= deadline
+            on_time = domain.share_on_time(outcome.role, shared_on, due)
             await repository.add_share(
                 ctx.connection,
                 report_id=outcome.report_id,

@@ -18,6 +18,18 @@ def docker_engine_available() -> bool:
     return True
 
 
+def local_rabbitmqctl_reaches_the_test_broker() -> bool:
+    """True when `rabbitmqctl` on this machine administers the broker the tests use."""
+    import shutil
+    from urllib.parse import urlsplit
+
+    if shutil.which("rabbitmqctl") is None:
+        return False
+    if os.environ.get("AMQP_URL"):
+        return urlsplit(os.environ["AMQP_URL"]).hostname in ("127.0.0.1", "localhost")
+    return not docker_engine_available()
+
+
 @contextlib.contextmanager
 def rabbitmq_url() -> Iterator[str]:
     """An AMQP URL for a real RabbitMQ broker."""

@@ -153,3 +153,29 @@ def test_exclusion_rules(
     assert len(found) == len(reasons)
     for fragment, reason in zip(reasons, found, strict=True):
         assert fragment in reason
+
+
+@pytest.mark.parametrize(
+    ("role", "agency", "response", "deputy", "expected"),
+    [
+        ("police", "Police", "attending", None, domain.Attendee("police", "Police")),
+        ("police", "Police", "apologies", None, None),
+        ("police", "Police", None, None, None),
+        (
+            "gp",
+            "Surgery",
+            "deputy",
+            {"role": "gp", "agency": "Surgery"},
+            domain.Attendee("gp", "Surgery"),
+        ),
+        ("parent", None, "attending", None, None),  # family members do not make quorum
+    ],
+)
+def test_who_an_answer_puts_in_the_room(
+    role: str,
+    agency: str | None,
+    response: str | None,
+    deputy: dict[str, str] | None,
+    expected: domain.Attendee | None,
+) -> None:
+    assert domain.attendee(role, agency, response, deputy) == expected

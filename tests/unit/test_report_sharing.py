@@ -179,3 +179,13 @@ def test_no_restricted_content_reaches_the_family_and_everyone_entitled_gets_eve
                 and conference.entitled_when_dealt.get(key, False)
             )
             assert (key in shares) == entitled
+
+
+def test_each_share_is_judged_against_its_own_deadline() -> None:
+    from datetime import date
+
+    due = domain.Deadlines(date(2026, 11, 20), date(2026, 11, 23))
+    assert domain.share_on_time("chair", date(2026, 11, 20), due)
+    assert not domain.share_on_time("chair", date(2026, 11, 23), due)
+    assert domain.share_on_time("parent", date(2026, 11, 23), due)
+    assert not domain.share_on_time("parent", date(2026, 11, 24), due)
