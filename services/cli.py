@@ -126,7 +126,7 @@ def census_export(
     """Write the Section 47, child protection plan and CIN plan modules of the census return,
     checked against the DfE's rules for them (violations are listed; exit code 2)."""
     from services.decisions.census_rules import check
-    from services.decisions.main import census_return
+    from services.decisions.reporting import census_return
 
     settings = Settings()
     document = asyncio.run(census_return(settings, tenant, year))
@@ -153,7 +153,7 @@ def stats(
     import json
     from datetime import date
 
-    from services.decisions.main import timeliness
+    from services.decisions.reporting import timeliness
 
     figures = asyncio.run(
         timeliness(Settings(), tenant, date.fromisoformat(from_), date.fromisoformat(to))

@@ -139,21 +139,43 @@ class Consumer:
         self._retry_base = retry_base_seconds
         self._producer_users = producer_users
 
-    async def process(self, delivery: Delivery) -> str:
-        """Process one delivery; returns the outcome. Raises only if dead-lettering failed."""
+    def bind_log_context(self, delivery: Delivery) -> None:
+        """Log lines from here on name the service, queue and routing key."""
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             service=self._service, queue=delivery.queue, routing_key=delivery.routing_key
         )
+
+    def read(self, delivery: Delivery) -> tuple[CloudEvent, Any]:
+        """Parse and check a delivery once; raises MalformedInput."""
+        event, _entry, data = parse_event(delivery.body)
+        self._check_producer(event, delivery)
+        if event.type not in self._handlers:
+            # Not the producer's mistake (a binding too many): nothing to reject.
+            raise MalformedInput([f"{self._service} does not consume {event.type}"])
+        return event, data
+
+    async def process(self, delivery: Delivery) -> str:
+        """Read and apply one delivery; returns the outcome. Raises only if dead-lettering
+        failed."""
         try:
-            event, _entry, data = parse_event(delivery.body)
-            self._check_producer(event, delivery)
+            event, data = self.read(delivery)
         except MalformedInput as error:
-            await self._dead_letter(delivery, error, error.reasons, attempts=1)
-            if error.event_id and error.event_type:
-                flow = Flow.of_raw(error.raw, error.event_id, error.event_type, self._clock.now())
-                await self._reject(flow, error.reasons)
-            return "dead_lettered"
+            return await self.refuse(delivery, error)
+        return await self.apply(delivery, event, data)
+
+    async def refuse(self, delivery: Delivery, error: MalformedInput) -> str:
+        """Dead-letter a malformed delivery, and tell its producer when it can be named."""
+        self.bind_log_context(delivery)
+        await self._dead_letter(delivery, error, error.reasons, attempts=1)
+        if error.event_id and error.event_type:
+            flow = Flow.of_raw(error.raw, error.event_id, error.event_type, self._clock.now())
+            await self._reject(flow, error.reasons)
+        return "dead_lettered"
+
+    async def apply(self, delivery: Delivery, event: CloudEvent, data: Any) -> str:
+        """Apply a well-formed event once, retrying transient failures."""
+        self.bind_log_context(delivery)
         structlog.contextvars.bind_contextvars(
             event_id=event.id,
             event_type=event.type,
@@ -161,12 +183,7 @@ class Consumer:
             tenant=event.tenant,
             conference_id=event.subject,
         )
-        handler = self._handlers.get(event.type)
-        if handler is None:
-            reasons = [f"{self._service} does not consume {event.type}"]
-            await self._dead_letter(delivery, MalformedInput(reasons), reasons, attempts=1)
-            return "dead_lettered"
-        return await self._apply_with_retries(delivery, event, handler, data)
+        return await self._apply_with_retries(delivery, event, self._handlers[event.type], data)
 
     async def _apply_with_retries(
         self, delivery: Delivery, event: CloudEvent, handler: MessageHandler, data: Any
@@ -200,16 +217,16 @@ class Consumer:
     async def _apply(self, flow: Flow, handler: MessageHandler, data: Any) -> str:
         try:
             async with self._engine.begin() as connection:
-                if await inbox.already_processed(connection, flow.event_id):
+                if await inbox.already_processed(connection, flow.tenant, flow.event_id):
                     return "duplicate"
                 await inbox.record(
-                    connection, flow.event_id, flow.event_type, "applied", self._clock
+                    connection, flow.tenant, flow.event_id, flow.event_type, "applied", self._clock
                 )
                 await handler(self._context(connection, flow), data)
         except sa.exc.IntegrityError:
             # A replica committed the same event first.
             async with self._engine.connect() as connection:
-                if await inbox.already_processed(connection, flow.event_id):
+                if await inbox.already_processed(connection, flow.tenant, flow.event_id):
                     return "duplicate"
             raise
         self._after_commit()
@@ -217,11 +234,13 @@ class Consumer:
 
     async def _reject(self, flow: Flow, reasons: list[str]) -> None:
         async with self._engine.begin() as connection:
-            if await inbox.already_processed(connection, flow.event_id):
+            if await inbox.already_processed(connection, flow.tenant, flow.event_id):
                 return
-            await inbox.record(connection, flow.event_id, flow.event_type, "rejected", self._clock)
+            await inbox.record(
+                connection, flow.tenant, flow.event_id, flow.event_type, "rejected", self._clock
+            )
             context = self._context(connection, flow)
-            await context.emit(
+            await context.outbox.emit(
                 f"{self._service}.input.rejected.v1",
                 InputRejected(event_id=flow.event_id, event_type=flow.event_type, reasons=reasons),
                 flow.subject,

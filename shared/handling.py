@@ -1,40 +1,43 @@
-"""What a handler is given, and the two ways it can say no."""
+"""What a handler is given: load an aggregate, save it with its effects, once per event.
 
-from dataclasses import dataclass, field
+A handler loads the aggregate an event is about, calls the domain, and saves:
+
+    conference = await ctx.load(CONFERENCES, data.conference_id)
+    effects = conference.state.submit_report(data, ctx.env())
+    await ctx.save(CONFERENCES, conference, effects)
+
+Loading also fires the aggregate's timers that fell due before the event's own
+time (in due order, each judged as of its due time), so an aggregate's timers
+and events are applied in the order live processing would have applied them.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared import timers
+from shared.aggregates import AggregateStore, Loaded
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock
+from shared.effects import CancelTimer, Effects, Env, NotReadyYet, RuleViolation, SetTimer
 from shared.outbox import OutboxWriter
 from shared.policy import Policy
+from shared.timers import Timer
+
+__all__ = ["HandlerContext", "NotReadyYet", "RuleViolation", "TimerRule"]
+
+T = TypeVar("T")
 
 
-class RuleViolation(Exception):
-    """A well-formed event broke a business rule: nothing changes and the CRM is told why."""
+@dataclass(frozen=True)
+class TimerRule:
+    """What a kind of timer does to its aggregate when it falls due."""
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
-
-
-class NotReadyYet(Exception):
-    """The event arrived before one it depends on (e.g. a report before its conference).
-
-    Retried with back-off like a transient failure, then dead-lettered.
-    """
-
-
-def known_conference(row: Any, conference_id: str, *, for_change: bool = False) -> Any:
-    """The conference a handler needs: not yet known is retried (it may be on its way);
-    a change to a cancelled conference is refused."""
-    if row is None:
-        raise NotReadyYet(f"conference {conference_id} is not known yet")
-    if for_change and row.status == "cancelled":
-        raise RuleViolation([f"conference {conference_id} was cancelled"])
-    return row
+    store: AggregateStore[Any]
+    fire: Callable[[Any, Timer, Env], Effects]
 
 
 @dataclass
@@ -49,8 +52,84 @@ class HandlerContext:
     tenant: str
     event_id: str
     event_time: datetime
-    extras: dict[str, Any] = field(default_factory=dict)
+    timer_rules: Mapping[str, TimerRule]
 
-    async def emit(self, type_name: str, data: Any, subject: str) -> str:
-        """Queue an outgoing event in this transaction."""
-        return await self.outbox.emit(type_name, data, subject)
+    def env(self, at: datetime | None = None) -> Env:
+        """Time and policy for a domain call; `at` is the fact's business time if the data
+        carries one (else the envelope's time)."""
+        return Env(at or self.event_time, self.policy, self.calendar)
+
+    async def load(self, store: AggregateStore[T], key: str) -> Loaded[T] | None:
+        """The aggregate, locked until the transaction ends, with its due timers fired."""
+        loaded = await store.load(self.connection, self.tenant, key)
+        if loaded is not None:
+            await self._fire_due(store, loaded, self.event_time)
+        return loaded
+
+    async def require(self, store: AggregateStore[T], key: str, what: str) -> Loaded[T]:
+        """The aggregate; one not known yet may be on its way, so the event is retried."""
+        loaded = await self.load(store, key)
+        if loaded is None:
+            raise NotReadyYet(f"{what} {key} is not known yet")
+        return loaded
+
+    def new(self, key: str, state: T) -> Loaded[T]:
+        """An aggregate to be stored for the first time."""
+        return Loaded(key, state, stored=False)
+
+    async def save(self, store: AggregateStore[T], loaded: Loaded[T], effects: Effects) -> None:
+        """Save the aggregate once, queue its facts and set or cancel its timers."""
+        await store.save(self.connection, self.tenant, loaded)
+        await self._apply(store, loaded.key, effects, self.outbox)
+
+    async def fire_due(self, store: AggregateStore[T], key: str, through: datetime) -> int:
+        """Fire an aggregate's timers due by `through` (the scheduler's way in)."""
+        loaded = await store.load(self.connection, self.tenant, key)
+        if loaded is None:
+            return 0
+        fired = await self._fire_due(store, loaded, through)
+        if fired:
+            await store.save(self.connection, self.tenant, loaded)
+        return fired
+
+    async def _fire_due(
+        self, store: AggregateStore[T], loaded: Loaded[T], through: datetime
+    ) -> int:
+        kinds = [kind for kind, rule in self.timer_rules.items() if rule.store.kind == store.kind]
+        if not kinds:
+            return 0
+        due = await timers.due_for(self.connection, self.tenant, loaded.key, kinds, through)
+        for timer in due:
+            effects = self.timer_rules[timer.kind].fire(
+                loaded.state, timer, Env(timer.due_at, self.policy, self.calendar)
+            )
+            writer = self.outbox.for_timer(timer.correlationid, timer.due_at)
+            await timers.mark_fired(self.connection, timer.timer_id, self.clock)
+            await self._apply(store, loaded.key, effects, writer)
+        return len(due)
+
+    async def _apply(
+        self, store: AggregateStore[Any], key: str, effects: Effects, writer: OutboxWriter
+    ) -> None:
+        for fact in effects.facts:
+            await writer.emit(fact.type_name, fact.data, fact.subject, fact.time)
+        for change in effects.timers:
+            if isinstance(change, SetTimer):
+                await timers.schedule(
+                    self.connection,
+                    self.clock,
+                    timer_id=timers.timer_id(
+                        self.tenant, store.kind, key, change.kind, change.name
+                    ),
+                    kind=change.kind,
+                    due_at=change.due_at,
+                    subject=key,
+                    tenant=self.tenant,
+                    correlationid=writer.correlationid,
+                    payload={"name": change.name, **change.payload},
+                )
+            elif isinstance(change, CancelTimer):
+                prefix = timers.timer_id(self.tenant, store.kind, key, change.kind, change.name)
+                await timers.cancel(
+                    self.connection, self.clock, tenant=self.tenant, subject=key, prefix=prefix
+                )

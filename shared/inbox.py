@@ -7,16 +7,21 @@ from shared.clock import Clock
 from shared.tables import inbox
 
 
-async def already_processed(connection: AsyncConnection, event_id: str) -> bool:
-    """True when this event's effects are already committed."""
+async def already_processed(connection: AsyncConnection, tenant: str, event_id: str) -> bool:
+    """True when this council's event's effects are already committed."""
     result = await connection.execute(
-        sa.select(inbox.c.event_id).where(inbox.c.event_id == event_id)
+        sa.select(inbox.c.event_id).where(inbox.c.tenant == tenant, inbox.c.event_id == event_id)
     )
     return result.first() is not None
 
 
 async def record(
-    connection: AsyncConnection, event_id: str, event_type: str, outcome: str, clock: Clock
+    connection: AsyncConnection,
+    tenant: str,
+    event_id: str,
+    event_type: str,
+    outcome: str,
+    clock: Clock,
 ) -> None:
     """Record the event as processed, in the transaction that holds its effects.
 
@@ -25,6 +30,7 @@ async def record(
     """
     await connection.execute(
         inbox.insert().values(
+            tenant=tenant,
             event_id=event_id,
             event_type=event_type,
             outcome=outcome,

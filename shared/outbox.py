@@ -50,8 +50,17 @@ class OutboxWriter:
     """When the causing fact happened: outgoing events carry it, so replaying old events
     gives the same events as processing them live."""
 
-    async def emit(self, type_name: str, data: ContractModel, subject: str) -> str:
-        """Queue one event of this service's own types; returns its id."""
+    def for_timer(self, correlationid: str, time: datetime) -> "OutboxWriter":
+        """A writer for the facts of a timer that fell due at `time`."""
+        return OutboxWriter(
+            self.connection, self.clock, self.service, self.tenant, correlationid, None, time
+        )
+
+    async def emit(
+        self, type_name: str, data: ContractModel, subject: str, time: datetime | None = None
+    ) -> str:
+        """Queue one event of this service's own types; returns its id. `time` is when the
+        fact happened, when that is not the causing event's time."""
         entry = event_type(type_name)
         if entry is None or entry.producer != self.service:
             raise ValueError(f"{self.service} may not publish {type_name}")
@@ -62,7 +71,7 @@ class OutboxWriter:
             tenant=self.tenant,
             correlationid=self.correlationid,
             causationid=self.causationid,
-            time=self.time,
+            time=time or self.time,
         )
         await self.connection.execute(
             outbox.insert().values(

@@ -1,27 +1,38 @@
-"""Running a service: its database, consumer, outbox relay and timer scheduler.
+"""Running a service: its database, ordered consumer, outbox relay and timer scheduler.
 
-A service is described by a `ServiceDefinition` (bindings, handlers, timer
-handlers, migrations); `ServiceRuntime` wires it to a FastStream broker. One
+A service is described by a `ServiceDefinition` (bindings, handlers, timer rules,
+ordering keys, migrations); `ServiceRuntime` wires it to a FastStream broker. One
 broker can carry one service (`convene run reports`) or all three
 (`convene run all`, the demo).
+
+Order: the service's queue has a single active consumer (other replicas stand by
+and take over when it stops). Deliveries are taken in delivery-tag order and run
+through a `Sequencer`: events sharing an ordering key (by default the council and
+the conference) are applied one at a time in the order the CRM published them,
+while other conferences run concurrently, up to `CONVENE_PREFETCH` in flight.
 """
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from faststream import AckPolicy
-from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
+from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.envelope import CloudEvent
+from shared import timers
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, Delivery, Flow, MessageHandler
 from shared.db import create_engine, migrate
-from shared.handling import HandlerContext
+from shared.events import MalformedInput
+from shared.handling import HandlerContext, TimerRule
 from shared.logging import get_logger
+from shared.ordering import DeliveryOrder, Progress, Sequencer
 from shared.outbox import OutboxRelay, OutboxWriter
 from shared.policy import PolicyBook
 from shared.settings import Settings
@@ -29,14 +40,23 @@ from shared.timers import Timer, TimerScheduler
 from shared.topology import (
     BrokerPublisher,
     broker_user,
-    declare_dead_letters,
-    incoming_queue,
+    declare_service_topology,
+    incoming_queue_arguments,
+    incoming_queue_name,
     producer_exchange,
 )
 
+if TYPE_CHECKING:
+    from faststream.rabbit.schemas.queue import QuorumQueueArgs
+
 log = get_logger(__name__)
 
-TimerHandler = Callable[[HandlerContext, Timer], Awaitable[None]]
+OrderingKeys = Callable[[CloudEvent, Any], Iterable[str]]
+
+
+def by_conference(event: CloudEvent, data: Any) -> Iterable[str]:
+    """The default ordering key: the conference the event is about."""
+    return [str(getattr(data, "conference_id", None) or event.subject)]
 
 
 @dataclass(frozen=True)
@@ -55,7 +75,13 @@ class ServiceDefinition:
     name: str
     migrations: Path
     bindings: Sequence[Binding]
-    timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    timer_rules: Mapping[str, TimerRule] = field(default_factory=dict)
+    ordering_keys: OrderingKeys = by_conference
+
+    @property
+    def event_types(self) -> list[str]:
+        """The routing keys the service's queue is bound to."""
+        return [binding.event_type for binding in self.bindings]
 
 
 class ServiceRuntime:
@@ -79,58 +105,115 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.scheduler: TimerScheduler | None = None
         self.consumer: Consumer | None = None
+        self.progress = Progress()
+        self.sequencer = Sequencer()
+        self._order: DeliveryOrder[RabbitMessage] = DeliveryOrder(self._release)
+        self._in_memory = False
 
     @property
     def name(self) -> str:
         """The service's name."""
         return self.definition.name
 
-    def router(self) -> RabbitRouter:
-        """The FastStream subscribers: one per bound event type, all on the service's queue."""
+    def router(self, *, in_memory: bool = False) -> RabbitRouter:
+        """The service's one consumer of its queue (bound to every type it consumes).
+
+        In memory there are no queues to bind, so each type gets its own subscriber;
+        FastStream's test broker calls them in publish order.
+        """
+        self._in_memory = in_memory
         router = RabbitRouter()
         channel = Channel(prefetch_count=self.settings.prefetch)
-        for binding in self.definition.bindings:
-            producer = binding.event_type.split(".", 1)[0]
-            declare = self.settings.declare_topology
-            router.subscriber(
-                incoming_queue(self.name, binding.event_type, declare=declare),
-                producer_exchange(producer, declare=declare),
-                ack_policy=AckPolicy.MANUAL,
-                channel=channel,
-                title=f"{self.name}:{binding.event_type}",
-                description=binding.description,
-            )(self._on_message)
+        if in_memory:
+            for binding in self.definition.bindings:
+                producer = binding.event_type.split(".", 1)[0]
+                router.subscriber(
+                    RabbitQueue(incoming_queue_name(self.name), routing_key=binding.event_type),
+                    producer_exchange(producer),
+                    ack_policy=AckPolicy.MANUAL,
+                    title=f"{self.name}:{binding.event_type}",
+                    description=binding.description,
+                )(self._on_message)
+            return router
+        router.subscriber(
+            RabbitQueue(
+                incoming_queue_name(self.name),
+                queue_type=QueueType.QUORUM,
+                durable=True,
+                arguments=cast("QuorumQueueArgs", incoming_queue_arguments(self.name)),
+                declare=False,  # declared with its bindings in prepare(), or provisioned
+            ),
+            ack_policy=AckPolicy.MANUAL,
+            channel=channel,
+            title=f"{self.name}.incoming",
+            description="; ".join(
+                f"{b.event_type}: {b.description}" for b in self.definition.bindings
+            ),
+        )(self._on_message)
         return router
 
     async def _on_message(self, message: RabbitMessage) -> None:
-        raw = message.raw_message
         if self.consumer is None:  # not started: let the broker hold the message
             await message.nack(requeue=True)
             return
+        raw = message.raw_message
+        if self._in_memory:
+            self._release(message)
+        else:
+            self._order.arrive(raw.channel, raw.delivery_tag or 0, message)
+
+    def _release(self, message: RabbitMessage) -> None:
+        """Take a delivery in queue order: read it once and queue it behind its keys."""
+        assert self.consumer is not None
+        raw = message.raw_message
         delivery = Delivery(
             body=raw.body,
             exchange=raw.exchange or "",
             routing_key=raw.routing_key or "",
             message_id=raw.message_id,
             user_id=raw.user_id,
-            queue=f"{self.name}.incoming",
+            queue=incoming_queue_name(self.name),
             headers=dict(raw.headers or {}),
             message_type=raw.type,
         )
+        consumer = self.consumer
         try:
-            await self.consumer.process(delivery)
+            event, data = consumer.read(delivery)
+        except MalformedInput as error:
+            refusal = consumer.refuse(delivery, error)
+            self.sequencer.submit(
+                [f"malformed|{raw.delivery_tag}"], lambda: self._settle(message, refusal)
+            )
+            return
+        tenant, at = event.tenant, event.time
+        keys = [f"{tenant}|{key}" for key in self.definition.ordering_keys(event, data)]
+        self.progress.started(tenant, at)
+
+        async def work() -> None:
+            try:
+                await self._settle(message, consumer.apply(delivery, event, data))
+            finally:
+                self.progress.finished(tenant, at)
+
+        self.sequencer.submit(keys, work)
+
+    async def _settle(self, message: RabbitMessage, outcome: Awaitable[str]) -> None:
+        try:
+            await outcome
         except Exception as error:  # dead-lettering itself failed: keep the message
             log.error("delivery_not_processed", error_type=type(error).__name__)
             await message.nack(requeue=True)
         else:
             await message.ack()
 
-    async def prepare(self, broker: RabbitBroker) -> None:
-        """Migrate the database and build the consumer, relay and scheduler."""
+    async def prepare(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
+        """Migrate the database, declare the topology, build consumer, relay and scheduler."""
         await migrate(self.engine, self.settings.schema_for(self.name), self.definition.migrations)
-        publisher = BrokerPublisher(
-            broker, broker_user(self.settings.amqp_url), self.settings.declare_topology
-        )
+        if not in_memory and self.settings.declare_topology:
+            await declare_service_topology(
+                self.settings.amqp_url, self.name, self.definition.event_types
+            )
+        publisher = BrokerPublisher(broker, broker_user(self.settings.amqp_url))
         self.relay = OutboxRelay(
             self.engine, publisher, self.clock, self.settings.outbox_poll_seconds
         )
@@ -150,9 +233,11 @@ class ServiceRuntime:
         )
         self.scheduler = TimerScheduler(
             self.engine,
-            {kind: self._timer_action(h) for kind, h in self.definition.timer_handlers.items()},
+            self._fire_timer,
             self.clock,
+            self.progress,
             self.settings.timer_poll_seconds,
+            self.settings.timer_quiet_seconds,
             after_fire=self.relay.wake,
         )
 
@@ -176,12 +261,13 @@ class ServiceRuntime:
             tenant=flow.tenant,
             event_id=flow.event_id,
             event_time=flow.time,
+            timer_rules=self.definition.timer_rules,
         )
 
-    def _timer_action(
-        self, handler: TimerHandler
-    ) -> Callable[[AsyncConnection, Timer], Awaitable[None]]:
-        async def action(connection: AsyncConnection, timer: Timer) -> None:
+    async def _fire_timer(self, timer: Timer) -> None:
+        """Fire a timer the scheduler found due, on its aggregate (locked)."""
+        rule = self.definition.timer_rules.get(timer.kind)
+        async with self.engine.begin() as connection:
             flow = Flow(
                 timer.timer_id,
                 f"timer:{timer.kind}",
@@ -190,14 +276,18 @@ class ServiceRuntime:
                 timer.correlationid,
                 timer.due_at,
             )
-            await handler(self.context(connection, flow), timer)
-
-        return action
+            context = self.context(connection, flow)
+            fired = (
+                0
+                if rule is None
+                else await context.fire_due(rule.store, timer.subject, timer.due_at)
+            )
+            if not fired:  # its aggregate is gone, or it has no rule: nothing to judge
+                await timers.mark_fired(connection, timer.timer_id, self.clock)
+        log.info("timer_fired", timer_id=timer.timer_id, timer_kind=timer.kind)
 
     async def start_background(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
-        """Declare the dead letter queue and start the relay and the scheduler."""
-        if not in_memory and self.settings.declare_topology:
-            await declare_dead_letters(broker, self.name)
+        """Start the relay and the scheduler."""
         assert self.relay is not None and self.scheduler is not None, "prepare() first"
         self.relay.start()
         self.relay.wake()
@@ -211,7 +301,8 @@ class ServiceRuntime:
         return True
 
     async def stop(self) -> None:
-        """Stop timers, flush the outbox, close the database."""
+        """Finish what is in flight, stop timers, flush the outbox, close the database."""
+        await self.sequencer.drain()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.relay is not None:

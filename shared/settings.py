@@ -44,11 +44,22 @@ class Settings(BaseSettings):
     health_port: int | None = Field(
         default=None, ge=0, le=65535, description="Serve GET /health on this port."
     )
-    prefetch: int = Field(default=10, ge=1, description="Unacknowledged messages per consumer.")
+    prefetch: int = Field(
+        default=20,
+        ge=1,
+        description="Deliveries a replica holds at once: events of different conferences "
+        "applied concurrently (one conference's events are always applied one at a time).",
+    )
     max_attempts: int = Field(default=5, ge=1, description="Tries before dead-lettering.")
     retry_base_seconds: float = Field(default=0.2, gt=0, description="First back-off delay.")
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
+    timer_quiet_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A timer whose council's stream has not passed its due time fires once the "
+        "clock has passed it and the council's events have been quiet this long.",
+    )
     declare_topology: bool = Field(
         default=True,
         description="Declare exchanges and queues; false when the broker is provisioned "

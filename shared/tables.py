@@ -1,4 +1,5 @@
-"""The plumbing tables every service's database has: outbox, inbox and timers."""
+"""The plumbing tables every service's database has: outbox, inbox, timers, the
+aggregates and each council's progress."""
 
 import sqlalchemy as sa
 
@@ -21,6 +22,7 @@ outbox = sa.Table(
 inbox = sa.Table(
     "inbox",
     metadata,
+    sa.Column("tenant", sa.String(3), primary_key=True),
     sa.Column("event_id", sa.String(200), primary_key=True),
     sa.Column("event_type", sa.String(200), nullable=False),
     sa.Column("outcome", sa.String(20), nullable=False),
@@ -40,4 +42,24 @@ timers = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("fired_at", UTCDateTime, nullable=True),
     sa.Column("cancelled_at", UTCDateTime, nullable=True),
+    sa.Index("ix_timers_tenant_subject", "tenant", "subject"),
 )
+
+aggregates = sa.Table(
+    "aggregates",
+    metadata,
+    sa.Column("tenant", sa.String(3), primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("state", sa.JSON, nullable=False),
+)
+
+progress = sa.Table(
+    "progress",
+    metadata,
+    sa.Column("tenant", sa.String(3), primary_key=True),
+    sa.Column("through", UTCDateTime, nullable=False),
+    sa.Column("active_at", UTCDateTime, nullable=False),
+)
+"""How far each council's stream has been applied (business time), and when it last moved
+(wall time): timers fire in event time from it."""

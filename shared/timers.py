@@ -1,15 +1,27 @@
-"""Durable timers: rows in the service's database, claimed by a scheduler loop.
+"""Durable timers that fire in event time.
 
-A timer fires in the same transaction that marks it fired and queues its
-events in the outbox, so it fires once across restarts and across replicas
-(PostgreSQL row locks with SKIP LOCKED; SQLite has a single writer).
+A timer is a row in the service's database, owned by one aggregate (its
+`subject`, within a council). It fires, judged as of its due time, either
+
+- when its aggregate's next event arrives with a later time (the handler's
+  `load` fires it first: `due_for`), or
+- from the scheduler, once the council's stream has been applied past the due
+  time (`progress.through`), or once the clock has passed it and the council's
+  stream has been quiet for `quiet_seconds` (live traffic that went still, or
+  the end of a back-fill).
+
+So replaying a council's history in one burst fires the same timers, with the
+same verdicts, as processing it live. A timer fires in the transaction that
+marks it fired and queues its facts, so it fires once across restarts and
+replicas (the aggregate's row lock, PostgreSQL SKIP LOCKED; SQLite has one writer).
 """
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock
 from shared.logging import get_logger
-from shared.tables import timers
+from shared.ordering import Progress
+from shared.tables import progress, timers
 
 log = get_logger(__name__)
 
@@ -33,6 +46,16 @@ class Timer:
     tenant: str
     correlationid: str
     payload: dict[str, Any]
+
+
+def timer_id(tenant: str, store: str, key: str, kind: str | None, name: str | None) -> str:
+    """A timer's id: council, aggregate, kind and name (a prefix when kind or name is None)."""
+    parts = [tenant, store, key]
+    if kind is not None:
+        parts.append(kind)
+        if name is not None:
+            parts.append(name)
+    return "|".join(parts) + ("" if name is not None else "|")
 
 
 async def schedule(
@@ -63,87 +86,152 @@ async def schedule(
     )
 
 
-async def cancel(connection: AsyncConnection, clock: Clock, *, subject: str) -> int:
-    """Cancel every unfired timer about a subject; returns how many."""
+def _pending() -> sa.ColumnElement[bool]:
+    return sa.and_(timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None))
+
+
+async def cancel(
+    connection: AsyncConnection, clock: Clock, *, tenant: str, subject: str, prefix: str
+) -> int:
+    """Cancel an aggregate's unfired timers whose id starts with `prefix`."""
     result = await connection.execute(
         timers.update()
         .where(
+            timers.c.tenant == tenant,
             timers.c.subject == subject,
-            timers.c.fired_at.is_(None),
-            timers.c.cancelled_at.is_(None),
+            timers.c.timer_id.startswith(prefix, autoescape=True),
+            _pending(),
         )
         .values(cancelled_at=clock.now())
     )
     return int(result.rowcount)
 
 
-TimerAction = Callable[[AsyncConnection, Timer], Awaitable[None]]
+def _timer(row: Any) -> Timer:
+    return Timer(
+        row.timer_id,
+        row.kind,
+        row.due_at,
+        row.subject,
+        row.tenant,
+        row.correlationid,
+        dict(row.payload),
+    )
+
+
+async def due_for(
+    connection: AsyncConnection, tenant: str, subject: str, kinds: Sequence[str], through: datetime
+) -> list[Timer]:
+    """An aggregate's unfired timers due by `through`, oldest first."""
+    result = await connection.execute(
+        sa.select(timers)
+        .where(
+            timers.c.tenant == tenant,
+            timers.c.subject == subject,
+            timers.c.kind.in_(kinds),
+            timers.c.due_at <= through,
+            _pending(),
+        )
+        .order_by(timers.c.due_at, timers.c.timer_id)
+    )
+    return [_timer(row) for row in result]
+
+
+async def mark_fired(connection: AsyncConnection, timer_id: str, clock: Clock) -> None:
+    """The timer has fired (in this transaction)."""
+    await connection.execute(
+        timers.update()
+        .where(timers.c.timer_id == timer_id, _pending())
+        .values(fired_at=clock.now())
+    )
+
+
+async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
+    """Write how far each council's stream has been applied, for every replica's scheduler."""
+    changed, tracker.changed = tracker.changed, set()
+    now = datetime.now(UTC)
+    for tenant in changed:
+        through = tracker.through(tenant)
+        if through is None:
+            continue
+        active_at = (
+            now
+            if tracker.busy(tenant)
+            else now - timedelta(seconds=min(tracker.idle_seconds(tenant), 10**6))
+        )
+        async with engine.begin() as connection:
+            updated = await connection.execute(
+                progress.update()
+                .where(progress.c.tenant == tenant)
+                .values(through=through, active_at=active_at)
+            )
+            if updated.rowcount == 0:
+                await connection.execute(
+                    progress.insert().values(tenant=tenant, through=through, active_at=active_at)
+                )
+
+
+FireDue = Callable[[Timer], Awaitable[None]]
 
 
 class TimerScheduler:
-    """Claims due timers and fires each once, in its own transaction."""
+    """Fires timers whose council's stream has passed them, or gone quiet after them."""
 
     def __init__(
         self,
         engine: AsyncEngine,
-        actions: Mapping[str, TimerAction],
+        fire: FireDue,
         clock: Clock,
+        tracker: Progress,
         poll_seconds: float = 1.0,
+        quiet_seconds: float = 30.0,
         after_fire: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
-        self._actions = actions
+        self._fire = fire
         self._clock = clock
+        self._tracker = tracker
         self._poll_seconds = poll_seconds
+        self._quiet_seconds = quiet_seconds
         self._after_fire = after_fire or (lambda: None)
+        self._started = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
-    async def fire_due(self, limit: int = 50) -> int:
-        """Fire every timer due by the clock's time; returns how many fired."""
-        fired = 0
-        while True:
-            async with self._engine.begin() as connection:
-                row = (
-                    await connection.execute(
-                        sa.select(timers)
-                        .where(
-                            timers.c.fired_at.is_(None),
-                            timers.c.cancelled_at.is_(None),
-                            timers.c.due_at <= self._clock.now(),
-                        )
-                        .order_by(timers.c.due_at, timers.c.timer_id)
-                        .limit(1)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).first()
-                if row is None:
-                    break
-                timer = Timer(
-                    row.timer_id,
-                    row.kind,
-                    row.due_at,
-                    row.subject,
-                    row.tenant,
-                    row.correlationid,
-                    dict(row.payload),
-                )
-                action = self._actions.get(timer.kind)
-                if action is not None:
-                    await action(connection, timer)
-                else:
-                    log.warning("timer_kind_unknown", timer_kind=timer.kind)
-                await connection.execute(
-                    timers.update()
-                    .where(timers.c.timer_id == timer.timer_id)
-                    .values(fired_at=self._clock.now())
-                )
-            fired += 1
-            log.info("timer_fired", timer_id=timer.timer_id, timer_kind=timer.kind)
-            if fired >= limit:
+    async def due(self, limit: int = 100) -> list[Timer]:
+        """Timers that may fire now, oldest first."""
+        wall_now = datetime.now(UTC)
+        running = time.monotonic() - self._started
+        quiet = running >= self._quiet_seconds
+        quiet_since = wall_now - timedelta(seconds=self._quiet_seconds)
+        by_stream = timers.c.due_at <= progress.c.through
+        by_quiet = sa.and_(
+            sa.literal(quiet),
+            timers.c.due_at <= self._clock.now(),
+            sa.or_(progress.c.active_at.is_(None), progress.c.active_at <= quiet_since),
+        )
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                sa.select(timers)
+                .select_from(timers.outerjoin(progress, progress.c.tenant == timers.c.tenant))
+                .where(_pending(), sa.or_(by_stream, by_quiet))
+                .order_by(timers.c.due_at, timers.c.timer_id)
+                .limit(limit)
+            )
+            return [_timer(row) for row in rows]
+
+    async def fire_due(self) -> int:
+        """Fire every timer that may fire now; returns how many were handled."""
+        await save_progress(self._engine, self._tracker)
+        handled = 0
+        while batch := await self.due():
+            for timer in batch:
+                await self._fire(timer)
+            handled += len(batch)
+            if len(batch) < 100:
                 break
-        if fired:
+        if handled:
             self._after_fire()
-        return fired
+        return handled
 
     async def run(self) -> None:
         """Fire due timers until cancelled."""
@@ -156,6 +244,7 @@ class TimerScheduler:
 
     def start(self) -> None:
         """Run the scheduler in the background."""
+        self._started = time.monotonic()
         self._task = asyncio.create_task(self.run(), name="timer-scheduler")
 
     async def stop(self) -> None:

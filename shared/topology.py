@@ -1,20 +1,28 @@
 """Broker topology and the broker-facing adapters (publisher, dead letters).
 
 One durable topic exchange per producer (`<producer>.events`, routing key =
-event type); per service one durable quorum queue `<service>.incoming` bound
-to the types it consumes, and beside it `<service>.incoming.dlq`, reached
-through the direct exchange `<service>.dlx`.
+event type); per service one durable quorum queue `<service>.incoming` with a
+single active consumer, bound to the types it consumes, and beside it
+`<service>.incoming.dlq`, reached through the direct exchange `<service>.dlx`.
+The CRM reads the services' facts from its own quorum queue `crm.facts`.
+
+Each service declares its own part at start (`declare_service_topology`);
+`convene broker setup` declares all of it, so a CRM can bind and publish before
+any service has run and nothing it publishes is unroutable.
 """
 
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
-from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+import aio_pika
+from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
 
 from contracts.envelope import CONTENT_TYPE
 
-if TYPE_CHECKING:
-    from faststream.rabbit.schemas.queue import QuorumQueueArgs
+PRODUCERS = ("crm", "invitations", "reports", "decisions")
+CRM_QUEUE = "crm.facts"
+"""The CRM's own queue: every fact the three services publish."""
 
 DELIVERY_LIMIT = 20
 """Broker-side safety net: a message redelivered this often (a crash loop) is dead-lettered."""
@@ -55,34 +63,61 @@ def incoming_queue_arguments(service: str) -> dict[str, Any]:
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
         "x-delivery-limit": DELIVERY_LIMIT,
+        # One replica consumes at a time, so a conference's events are applied in the
+        # order they were published; the others take over if it stops.
+        "x-single-active-consumer": True,
     }
 
 
-def incoming_queue(service: str, routing_key: str, *, declare: bool = True) -> RabbitQueue:
-    """The service's queue, as bound to one routing key (bound only when declared)."""
-    return RabbitQueue(
+async def _declare(
+    channel: aio_pika.abc.AbstractChannel, service: str, event_types: Iterable[str]
+) -> None:
+    await channel.declare_exchange(f"{service}.events", aio_pika.ExchangeType.TOPIC, durable=True)
+    queue = await channel.declare_queue(
         incoming_queue_name(service),
-        queue_type=QueueType.QUORUM,
         durable=True,
-        routing_key=routing_key,
-        arguments=cast("QuorumQueueArgs", incoming_queue_arguments(service)),
-        declare=declare,
+        arguments={"x-queue-type": "quorum", **incoming_queue_arguments(service)},
     )
-
-
-def dead_letter_queue(service: str) -> RabbitQueue:
-    """The service's dead letter queue."""
-    return RabbitQueue(dead_letter_queue_name(service), queue_type=QueueType.QUORUM, durable=True)
-
-
-async def declare_dead_letters(broker: RabbitBroker, service: str) -> None:
-    """Declare the dead letter exchange and queue, and the way back for replays."""
-    exchange = await broker.declare_exchange(dead_letter_exchange(service))
-    queue = await broker.declare_queue(dead_letter_queue(service))
-    await queue.bind(exchange, routing_key=dead_letter_queue_name(service))
+    for event_type in event_types:
+        producer = event_type.split(".", 1)[0]
+        source = await channel.declare_exchange(
+            f"{producer}.events", aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        await queue.bind(source, routing_key=event_type)
+    dlx = await channel.declare_exchange(
+        dead_letter_exchange(service).name, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    dlq = await channel.declare_queue(
+        dead_letter_queue_name(service), durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await dlq.bind(dlx, routing_key=dead_letter_queue_name(service))
     # Replayed dead letters come back through the same exchange.
-    incoming = await broker.declare_queue(incoming_queue(service, ""))
-    await incoming.bind(exchange, routing_key=incoming_queue_name(service))
+    await queue.bind(dlx, routing_key=incoming_queue_name(service))
+
+
+async def declare_service_topology(url: str, service: str, event_types: Iterable[str]) -> None:
+    """Declare a service's own exchange, its queue with its bindings, and its dead letters."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        await _declare(await connection.channel(), service, event_types)
+
+
+async def declare_all(url: str, services: dict[str, list[str]]) -> None:
+    """Declare every exchange and queue, the CRM's `crm.facts` queue included."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for producer in PRODUCERS:
+            await channel.declare_exchange(
+                f"{producer}.events", aio_pika.ExchangeType.TOPIC, durable=True
+            )
+        for service, event_types in services.items():
+            await _declare(channel, service, event_types)
+        facts = await channel.declare_queue(
+            CRM_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        for service in services:
+            await facts.bind(f"{service}.events", routing_key="#")
 
 
 def broker_user(amqp_url: str) -> str | None:
@@ -93,10 +128,9 @@ def broker_user(amqp_url: str) -> str | None:
 class BrokerPublisher:
     """Publishes CloudEvents persistently, with publisher confirms and `user_id` set."""
 
-    def __init__(self, broker: RabbitBroker, user_id: str | None, declare: bool = True) -> None:
+    def __init__(self, broker: RabbitBroker, user_id: str | None) -> None:
         self._broker = broker
         self._user_id = user_id
-        self._declare = declare
 
     async def publish(
         self, *, exchange: str, routing_key: str, body: bytes, message_id: str
@@ -104,9 +138,8 @@ class BrokerPublisher:
         """Publish one event to a topic exchange and wait for the broker's confirm."""
         await self._broker.publish(
             body,
-            exchange=RabbitExchange(
-                exchange, type=ExchangeType.TOPIC, durable=True, declare=self._declare
-            ),
+            # Declared at start (or provisioned): publishing never needs to configure.
+            exchange=RabbitExchange(exchange, type=ExchangeType.TOPIC, durable=True, declare=False),
             routing_key=routing_key,
             persist=True,
             message_id=message_id,
@@ -126,7 +159,7 @@ class BrokerPublisher:
         """Put a message on the service's dead letter queue with the reason in its headers."""
         await self._broker.publish(
             body,
-            exchange=dead_letter_exchange(service, declare=self._declare),
+            exchange=dead_letter_exchange(service, declare=False),
             routing_key=dead_letter_queue_name(service),
             persist=True,
             message_id=message_id,

@@ -112,7 +112,7 @@ def _child(
         c
         for c in conferences
         if c.kind in ("initial", "transfer_in")
-        and child_id in {x["child_id"] for x in c.children}
+        and child_id in {x.child_id for x in c.children}
         and period.holds(c.held_on or c.scheduled_date)
     ]
     if not in_year and not initials:
@@ -188,18 +188,15 @@ async def export(
 ) -> bytes:
     """Read the council's records and render its census return for the year."""
     async with engine.connect() as connection:
-        children = [dict(row.details) for row in await repository.child_rows(connection, tenant)]
-        conferences = await repository.decided_conferences(connection, tenant)
-        plans = await repository.plan_rows(connection, tenant)
-        reviews = await repository.review_rows(connection)
+        records = await repository.council_records(connection, tenant)
     return render(
         build(
             tenant=tenant,
             period=CensusPeriod(year),
-            children=children,
-            conferences=conferences,
-            plans=plans,
-            reviews=reviews,
+            children=records.children,
+            conferences=records.conferences,
+            plans=records.plans,
+            reviews=records.reviews,
             policy=policy,
             calendar=calendar,
             generated_at=generated_at,

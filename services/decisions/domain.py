@@ -1,11 +1,38 @@
-"""The decision rules, as plain Python."""
+"""The decision rules, as plain Python: pure functions, the `Conference` aggregate (what a
+conference decided) and the `ChildPlans` aggregate (a child's plans across conferences)."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from shared.calendar import WorkingDayCalendar
+from contracts.common_v1 import Participant
+from contracts.crm_v1 import (
+    ConferenceHeld,
+    ConferenceRequested,
+    InvitationResponded,
+    OutcomeDecided,
+    ParticipantAdded,
+)
+from contracts.crm_v1 import PlanEnded as CrmPlanEnded
+from contracts.decisions_v1 import (
+    CoreGroupDue,
+    OutcomeRecorded,
+    PlanCategoryChanged,
+    PlanEnded,
+    PlanStarted,
+    RecordedChildOutcome,
+    ReviewDue,
+    ReviewOverdue,
+)
+from contracts.decisions_v1 import (
+    Dissent as DissentFact,
+)
+from shared.calendar import LONDON, WorkingDayCalendar, local_date
+from shared.effects import Effects, Env, RuleViolation
 from shared.policy import Policy
+from shared.quorum import Attendee, assess_quorum, attendee
+from shared.timers import Timer
 
 CENSUS_CODES = {"neglect": "NEG", "physical": "PHY", "emotional": "EMO", "sexual": "SAB"}
 _NAMESPACE = uuid.UUID("0b9e3c44-8f61-4d8e-9c1e-2f5a7d3b6e10")
@@ -208,8 +235,8 @@ def plan_effects(
 
 
 def quorate(assessed: bool | None, inquorate_reason: str | None) -> tuple[bool, list[str]]:
-    """Quorate from the invitations service's latest assessment (none yet: assumed quorate
-    unless the chair says otherwise); an inquorate decision needs the chair's reason."""
+    """Quorate as assessed from attendance (not known: assumed quorate unless the chair says
+    otherwise); an inquorate decision needs the chair's reason."""
     if inquorate_reason:
         return False, []
     if assessed is False:
@@ -218,3 +245,527 @@ def quorate(assessed: bool | None, inquorate_reason: str | None) -> tuple[bool, 
             "inquorate_reason to decide"
         ]
     return True, []
+
+
+# --- Aggregates -----------------------------------------------------------------------
+
+REVIEW_OVERDUE = "review_overdue"
+
+
+@dataclass(frozen=True)
+class ChildRef:
+    """A child a conference concerned."""
+
+    child_id: str
+    unborn: bool
+    nhs_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Someone invited: what quorum needs to know."""
+
+    person_id: str
+    role: str
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An invitee's response, with the deputy who attends in their place."""
+
+    response: str
+    deputy: Listed | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What a record did to one plan, kept so that a correction can put it back."""
+
+    action: str  # started, continued or ended
+    plan_id: str
+    child_id: str
+    category: str | None = None
+    categories: tuple[str, ...] = ()
+    review_due: date | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """One outcome record (never edited; a correction supersedes it)."""
+
+    record_id: str
+    decided_at: datetime
+    decided_by: str
+    children: list[dict[str, Any]]
+    quorate: bool
+    supersedes: str | None
+    correction_reason: str | None
+    applied: list[Applied]
+
+
+@dataclass
+class Conference:
+    """One council's conference, as the decisions service keeps it."""
+
+    conference_id: str
+    kind: str
+    scheduled_date: date
+    chair_person_id: str
+    children: list[ChildRef]
+    details: dict[str, Any]
+    listed: list[Listed] = field(default_factory=list)
+    answers: dict[str, Answer] = field(default_factory=dict)
+    attended: list[str] | None = None
+    held_on: date | None = None
+    records: list[OutcomeRecord] = field(default_factory=list)
+
+    @property
+    def current(self) -> OutcomeRecord | None:
+        """The record no other supersedes."""
+        superseded = {r.supersedes for r in self.records}
+        return next((r for r in reversed(self.records) if r.record_id not in superseded), None)
+
+    @property
+    def date(self) -> date:
+        """The date it was held (else scheduled for): plans start and reviews count on it."""
+        return self.held_on or self.scheduled_date
+
+    @classmethod
+    def request(cls, data: ConferenceRequested, existing: "Conference | None") -> "Conference":
+        """Remember the conference's kind, date, chair, children and who is invited."""
+        if existing is not None:
+            raise RuleViolation([f"conference {data.conference_id} was already requested"])
+        return cls(
+            conference_id=data.conference_id,
+            kind=data.kind,
+            scheduled_date=local_date(data.scheduled_start),
+            chair_person_id=data.chair.person_id,
+            children=[ChildRef(c.child_id, c.unborn, c.nhs_number) for c in data.children],
+            details=data.model_dump(
+                mode="json",
+                include={
+                    "section47_start_date",
+                    "strategy_discussion_date",
+                    "transfer_notice_date",
+                    "previous_conference_id",
+                },
+            ),
+            listed=[_listed(p) for p in data.participants],
+        )
+
+    def add_participant(self, data: ParticipantAdded) -> None:
+        """Someone added to the list."""
+        if all(p.person_id != data.participant.person_id for p in self.listed):
+            self.listed.append(_listed(data.participant))
+
+    def respond(self, data: InvitationResponded) -> None:
+        """An invitee's answer (a deputy attends in their place)."""
+        self.answers[data.person_id] = Answer(
+            data.response, _listed(data.deputy) if data.deputy else None
+        )
+
+    def hold(self, data: ConferenceHeld) -> None:
+        """The conference took place: its date and who was there."""
+        self.held_on = data.held_on
+        self.attended = list(data.attended)
+
+    def quorate(self, env: Env) -> bool | None:
+        """Quorate from who attended, else from the answers; None when nothing is known."""
+        by_id = {p.person_id: p for p in self.listed}
+        deputies = {a.deputy.person_id: a.deputy for a in self.answers.values() if a.deputy}
+        attendees: list[Attendee | None]
+        if self.attended is not None:
+            present = [by_id.get(pid) or deputies.get(pid) for pid in self.attended]
+            attendees = [attendee(p.role, p.agency, "attending", None) for p in present if p]
+        elif self.answers:
+            attendees = [
+                attendee(
+                    by_id[pid].role,
+                    by_id[pid].agency,
+                    answer.response,
+                    {"role": answer.deputy.role, "agency": answer.deputy.agency}
+                    if answer.deputy
+                    else None,
+                )
+                for pid, answer in self.answers.items()
+                if pid in by_id
+            ]
+        else:
+            return None
+        return assess_quorum([a for a in attendees if a is not None], env.policy).quorate
+
+
+@dataclass
+class Review:
+    """A review conference held for a plan."""
+
+    conference_id: str
+    review_date: date
+
+
+@dataclass
+class Plan:
+    """A child protection or child in need plan."""
+
+    plan_id: str
+    child_id: str
+    plan_type: str
+    category: str | None
+    initial_category: str | None
+    categories: tuple[str, ...]
+    start_date: date
+    started_by_conference: str | None
+    lead_social_worker: str | None
+    review_due: date | None
+    nhs_number: str | None
+    end_date: date | None = None
+    end_reason: str | None = None
+    voided: bool = False
+    reviews: list[Review] = field(default_factory=list)
+
+    @property
+    def open(self) -> bool:
+        """Not ended and not withdrawn by a correction."""
+        return self.end_date is None and not self.voided
+
+    def started_fact(self, tenant: str) -> PlanStarted:
+        """What CP-IS is told when the plan starts (or is reopened)."""
+        return PlanStarted(
+            tenant=tenant,
+            plan_id=self.plan_id,
+            child_id=self.child_id,
+            nhs_number=self.nhs_number,
+            plan_type=self.plan_type,
+            start_date=self.start_date,
+            category=self.category,
+            lead_social_worker=self.lead_social_worker,
+            conference_id=self.started_by_conference,
+        )
+
+
+@dataclass
+class ChildPlans:
+    """A child of one council, and their plans across conferences."""
+
+    child_id: str
+    details: dict[str, Any] = field(default_factory=dict)
+    plans: list[Plan] = field(default_factory=list)
+
+    def remember(self, details: dict[str, Any]) -> None:
+        """Keep the newest details of the child (for CP-IS and the census; no names)."""
+        self.details = details
+
+    def open_plans(self) -> list[OpenPlan]:
+        """The child's plans that have not ended."""
+        return [OpenPlan(p.plan_id, p.plan_type, p.category) for p in self.plans if p.open]
+
+    def plan(self, plan_id: str) -> Plan:
+        """One of the child's plans."""
+        return next(p for p in self.plans if p.plan_id == plan_id)
+
+    def end_outside_conference(self, tenant: str, data: CrmPlanEnded) -> Effects:
+        """A plan ends outside a conference (moved away, turned 18, died, looked after)."""
+        open_plans = [p for p in self.plans if p.open]
+        protection = [p for p in open_plans if p.plan_type != "child_in_need"] or open_plans
+        if not protection:
+            raise RuleViolation([f"child {data.child_id} has no open plan to end"])
+        plan = protection[0]
+        if data.ended_on <= plan.start_date:
+            raise RuleViolation(
+                [
+                    f"the plan for child {data.child_id} started on "
+                    f"{plan.start_date}: it must end after that"
+                ]
+            )
+        return _end(tenant, plan, data.ended_on, data.reason)
+
+    def review_overdue(self, timer: Timer, env: Env) -> Effects:
+        """No review was held by the date it was due."""
+        effects = Effects()
+        due = date.fromisoformat(str(timer.payload["due_by"]))
+        plan = next((p for p in self.plans if p.plan_id == timer.payload["plan_id"]), None)
+        if plan is not None and plan.open and plan.review_due == due:
+            effects.emit(
+                "decisions.review.overdue.v1",
+                ReviewOverdue(plan_id=plan.plan_id, child_id=plan.child_id, due_by=due),
+                plan.plan_id,
+            )
+        return effects
+
+
+def decide(
+    tenant: str,
+    conference: Conference,
+    children: dict[str, ChildPlans],
+    data: OutcomeDecided,
+    record_id: str,
+    env: Env,
+) -> tuple[Effects, dict[str, Effects]]:
+    """Record each child's outcome; start, continue or end plans; say what is due next.
+
+    A correction is a new record superseding the current one: the plans it changed are
+    put back as they were, then the corrected decision is applied. Returns the
+    conference's effects and each child's (a child's timers belong to the child).
+    """
+    current = conference.current
+    decisions = [ChildDecision(c.child_id, c.decision, tuple(c.categories)) for c in data.children]
+    refs = {c.child_id: c for c in conference.children}
+    reasons = rule_violations(decisions, set(refs), data.decided_by, conference.chair_person_id)
+    if current is not None and not data.correction_reason:
+        reasons.append(
+            f"conference {data.conference_id} already has a recorded outcome: a "
+            "correction must say why (correction_reason)"
+        )
+    is_quorate, quorum_reasons = quorate(conference.quorate(env), data.inquorate_reason)
+    reasons += quorum_reasons
+    if reasons:
+        raise RuleViolation(reasons)
+    per_child: dict[str, Effects] = {child_id: Effects() for child_id in children}
+    if current is not None:
+        for done in reversed(current.applied):
+            per_child[done.child_id].extend(
+                _undo(tenant, children[done.child_id], done, data.conference_id)
+            )
+    effects: list[tuple[str, PlanEffect]] = []
+    for decision in decisions:
+        found, problems = plan_effects(
+            conference.kind,
+            decision,
+            refs[decision.child_id].unborn,
+            children[decision.child_id].open_plans(),
+        )
+        if problems:
+            raise RuleViolation(problems)
+        effects += [(decision.child_id, effect) for effect in found]
+    applied = []
+    for child_id, effect in effects:
+        done, child_effects = _apply(
+            tenant, conference, children[child_id], refs[child_id], effect, record_id, data, env
+        )
+        applied.append(done)
+        per_child[child_id].extend(child_effects)
+    record = OutcomeRecord(
+        record_id=record_id,
+        decided_at=data.decided_at,
+        decided_by=data.decided_by,
+        children=[c.model_dump(mode="json") for c in data.children],
+        quorate=is_quorate,
+        supersedes=current.record_id if current else None,
+        correction_reason=data.correction_reason,
+        applied=applied,
+    )
+    conference.records.append(record)
+    facts = Effects()
+    facts.emit(
+        "decisions.outcome.recorded.v1",
+        OutcomeRecorded(
+            conference_id=data.conference_id,
+            record_id=record_id,
+            children=[
+                RecordedChildOutcome(
+                    child_id=d.child_id,
+                    decision=d.decision,
+                    categories=list(d.categories),
+                    census_category=census_category(d.categories),
+                )
+                for d in decisions
+            ],
+            dissent=[
+                DissentFact(person_id=d.person_id, child_id=d.child_id, recommended=d.recommended)
+                for d in dissent(
+                    decisions,
+                    [
+                        Recommendation(r.person_id, r.child_id, r.decision)
+                        for r in data.recommendations
+                    ],
+                )
+            ],
+            quorate=is_quorate,
+            supersedes=record.supersedes,
+        ),
+        data.conference_id,
+    )
+    if any(
+        isinstance(e, ContinuePlan) or (isinstance(e, StartPlan) and e.plan_type != "child_in_need")
+        for _, e in effects
+    ):
+        facts.emit(
+            "decisions.core_group.due.v1",
+            CoreGroupDue(
+                conference_id=data.conference_id,
+                due_by=core_group_due(conference.date, env.policy, env.calendar),
+                members=list(data.core_group),
+            ),
+            data.conference_id,
+        )
+    return facts, per_child
+
+
+def _apply(
+    tenant: str,
+    conference: Conference,
+    child: ChildPlans,
+    ref: ChildRef,
+    effect: PlanEffect,
+    record_id: str,
+    data: OutcomeDecided,
+    env: Env,
+) -> tuple[Applied, Effects]:
+    """Carry out one plan effect; returns what was done (kept to undo a correction)."""
+    effects = Effects()
+    on = conference.date
+    if isinstance(effect, StartPlan):
+        protection = effect.plan_type != "child_in_need"
+        plan = Plan(
+            plan_id=stable_id(
+                "plan", tenant, data.conference_id, effect.child_id, effect.plan_type, record_id
+            ),
+            child_id=effect.child_id,
+            plan_type=effect.plan_type,
+            category=effect.category,
+            initial_category=effect.category,
+            categories=effect.categories,
+            start_date=on,
+            started_by_conference=data.conference_id,
+            lead_social_worker=data.lead_social_worker,
+            review_due=(
+                review_due(on, conference.kind, env.policy, env.calendar) if protection else None
+            ),
+            nhs_number=ref.nhs_number,
+        )
+        child.plans.append(plan)
+        effects.emit("decisions.plan.started.v1", plan.started_fact(tenant), plan.plan_id)
+        if plan.review_due is not None:
+            effects.extend(_review_due(plan, data.conference_id))
+        return Applied("started", plan.plan_id, plan.child_id), effects
+    plan = child.plan(effect.plan_id)
+    before = Applied(
+        "continued" if isinstance(effect, ContinuePlan) else "ended",
+        plan.plan_id,
+        plan.child_id,
+        plan.category,
+        plan.categories,
+        plan.review_due,
+    )
+    if isinstance(effect, ContinuePlan):
+        plan.category, plan.categories = effect.category_to, effect.categories
+        plan.review_due = review_due(on, "review", env.policy, env.calendar)
+        plan.reviews.append(Review(data.conference_id, on))
+        if effect.category_to not in (None, effect.category_from):
+            effects.extend(_category_changed(plan, effect.category_from, plan.category, on))
+        effects.extend(_review_due(plan, data.conference_id))
+        return before, effects
+    assert isinstance(effect, EndPlan)
+    if effect.plan_type != "child_in_need":
+        plan.reviews.append(Review(data.conference_id, on))
+    effects.extend(_end(tenant, plan, on, effect.reason))
+    return before, effects
+
+
+def _undo(tenant: str, child: ChildPlans, done: Applied, conference_id: str) -> Effects:
+    """Put back what a superseded record did to a plan, telling CP-IS where it moved."""
+    effects = Effects()
+    plan = child.plan(done.plan_id)
+    if done.action == "started":
+        plan.voided = True
+        effects.cancel_timers(REVIEW_OVERDUE, plan.plan_id)
+        effects.emit(
+            "decisions.plan.ended.v1",
+            PlanEnded(
+                plan_id=plan.plan_id,
+                child_id=plan.child_id,
+                plan_type=plan.plan_type,
+                end_date=plan.start_date,
+                reason="other",
+                nhs_number=plan.nhs_number,
+                tenant=tenant,
+                voided=True,
+            ),
+            plan.plan_id,
+        )
+        return effects
+    plan.reviews = [r for r in plan.reviews if r.conference_id != conference_id]
+    if done.action == "continued":
+        if done.category not in (None, plan.category):
+            effects.extend(_category_changed(plan, plan.category, done.category, plan.start_date))
+        plan.category, plan.categories = done.category, done.categories
+    else:  # reopened: the plan never ended
+        plan.end_date = plan.end_reason = None
+        effects.emit("decisions.plan.started.v1", plan.started_fact(tenant), plan.plan_id)
+    plan.review_due = done.review_due
+    if plan.review_due is not None:
+        effects.extend(_overdue_timer(plan))
+    return effects
+
+
+def _end(tenant: str, plan: Plan, end_date: date, reason: str) -> Effects:
+    plan.end_date, plan.end_reason = end_date, reason
+    effects = Effects()
+    effects.cancel_timers(REVIEW_OVERDUE, plan.plan_id)
+    effects.emit(
+        "decisions.plan.ended.v1",
+        PlanEnded(
+            plan_id=plan.plan_id,
+            child_id=plan.child_id,
+            plan_type=plan.plan_type,
+            end_date=end_date,
+            reason=reason,
+            nhs_number=plan.nhs_number,
+            tenant=tenant,
+        ),
+        plan.plan_id,
+    )
+    return effects
+
+
+def _category_changed(plan: Plan, before: str | None, after: str | None, on: date) -> Effects:
+    effects = Effects()
+    effects.emit(
+        "decisions.plan.category_changed.v1",
+        PlanCategoryChanged.model_validate(
+            {
+                "plan_id": plan.plan_id,
+                "child_id": plan.child_id,
+                "from": before or after,
+                "to": after,
+                "on": on,
+            }
+        ),
+        plan.plan_id,
+    )
+    return effects
+
+
+def _review_due(plan: Plan, conference_id: str) -> Effects:
+    assert plan.review_due is not None
+    effects = Effects()
+    effects.emit(
+        "decisions.review.due.v1",
+        ReviewDue(
+            plan_id=plan.plan_id,
+            child_id=plan.child_id,
+            due_by=plan.review_due,
+            conference_id=conference_id,
+        ),
+        plan.plan_id,
+    )
+    effects.extend(_overdue_timer(plan))
+    return effects
+
+
+def _overdue_timer(plan: Plan) -> Effects:
+    """The review is overdue once its due day has ended."""
+    assert plan.review_due is not None
+    effects = Effects()
+    effects.set_timer(
+        REVIEW_OVERDUE,
+        plan.plan_id,
+        datetime.combine(plan.review_due + timedelta(days=1), time(0, 0), LONDON),
+        {"plan_id": plan.plan_id, "due_by": plan.review_due.isoformat()},
+    )
+    return effects
+
+
+def _listed(participant: Participant) -> Listed:
+    return Listed(participant.person_id, participant.role, participant.agency)

@@ -1,66 +1,17 @@
 """Wiring for the decisions service."""
 
-from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from services.decisions import census, repository, stats
-from services.decisions.handlers import REVIEW_OVERDUE, on_review_overdue
-from services.decisions.router import BINDINGS
-from services.decisions.stats import Timeliness
-from shared.calendar import WorkingDayCalendar
-from shared.db import create_engine, migrate
-from shared.policy import PolicyBook
+from services.decisions.domain import REVIEW_OVERDUE, ChildPlans
+from services.decisions.handlers import CHILDREN
+from services.decisions.router import BINDINGS, ordering_keys
+from shared.handling import TimerRule
 from shared.runtime import ServiceDefinition
-from shared.settings import Settings
 
 DEFINITION = ServiceDefinition(
     name="decisions",
     migrations=Path(__file__).parent / "migrations",
     bindings=BINDINGS,
-    timer_handlers={REVIEW_OVERDUE: on_review_overdue},
+    timer_rules={REVIEW_OVERDUE: TimerRule(CHILDREN, ChildPlans.review_overdue)},
+    ordering_keys=ordering_keys,
 )
-
-
-async def _engine(settings: Settings) -> AsyncEngine:
-    engine = create_engine(
-        settings.database_url_for(DEFINITION.name), settings.schema_for(DEFINITION.name)
-    )
-    await migrate(engine, settings.schema_for(DEFINITION.name), DEFINITION.migrations)
-    return engine
-
-
-async def census_return(settings: Settings, tenant: str, year: int) -> bytes:
-    """The council's census return for the year, from this service's database."""
-    engine = await _engine(settings)
-    try:
-        policy = PolicyBook.build(settings.policy, settings.tenant_policy_map()).for_tenant(tenant)
-        return await census.export(
-            engine, tenant, year, policy, WorkingDayCalendar(), datetime.now(UTC)
-        )
-    finally:
-        await engine.dispose()
-
-
-async def timeliness(settings: Settings, tenant: str, start: date, end: date) -> Timeliness:
-    """The council's timeliness figures for a period, from this service's database."""
-    engine = await _engine(settings)
-    try:
-        policy = PolicyBook.build(settings.policy, settings.tenant_policy_map()).for_tenant(tenant)
-        async with engine.connect() as connection:
-            conferences = await repository.decided_conferences(connection, tenant)
-            plans = await repository.plan_rows(connection, tenant)
-            reviews = await repository.review_rows(connection)
-        return stats.timeliness(
-            tenant=tenant,
-            start=start,
-            end=end,
-            conferences=conferences,
-            plans=plans,
-            reviews=reviews,
-            policy=policy,
-            calendar=WorkingDayCalendar(),
-        )
-    finally:
-        await engine.dispose()

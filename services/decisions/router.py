@@ -1,18 +1,50 @@
-"""What the decisions service consumes (each binding is a subscriber in AsyncAPI)."""
+"""What the decisions service consumes (every fact straight from the CRM), and in what order."""
 
+from collections.abc import Iterable
+from typing import Any
+
+from contracts.envelope import CloudEvent
 from services.decisions import handlers
 from shared.runtime import Binding
+
+PLANS = "plans"
+"""Children's plans span conferences: every event that can change one is applied in order
+with the council's other such events."""
+
+
+def ordering_keys(event: CloudEvent, data: Any) -> Iterable[str]:
+    """A conference's events in order; events that touch plans in order across the council."""
+    keys = [data.conference_id] if hasattr(data, "conference_id") else []
+    if event.type in {
+        "crm.conference.requested.v1",
+        "crm.outcome.decided.v1",
+        "crm.plan.ended.v1",
+    }:
+        keys.append(PLANS)
+    return keys
+
 
 BINDINGS = [
     Binding(
         "crm.conference.requested.v1",
         handlers.on_conference_requested,
-        "Remember the conference's kind, date, chair and children.",
+        "Remember the conference's kind, date, chair, children and who is invited.",
+    ),
+    Binding(
+        "crm.participant.added.v1",
+        handlers.on_participant_added,
+        "Remember someone added to the list (quorum counts them if they attend).",
+    ),
+    Binding(
+        "crm.invitation.responded.v1",
+        handlers.on_invitation_responded,
+        "Remember an answer: quorum comes from the answers when attendance is not sent.",
     ),
     Binding(
         "crm.conference.held.v1",
         handlers.on_conference_held,
-        "Record the date the conference was held; plans start and reviews count on it.",
+        "Record the date the conference was held and who attended: plans start, reviews "
+        "count and quorum is judged on it.",
     ),
     Binding(
         "crm.outcome.decided.v1",
@@ -24,10 +56,5 @@ BINDINGS = [
         "crm.plan.ended.v1",
         handlers.on_plan_ended,
         "End a plan outside a conference (transfer out, turned 18, died, looked after).",
-    ),
-    Binding(
-        "invitations.quorum.assessed.v1",
-        handlers.on_quorum_assessed,
-        "Keep the latest quorum assessment: an inquorate decision needs the chair's reason.",
     ),
 ]

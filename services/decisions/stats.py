@@ -85,9 +85,9 @@ def timeliness(
 ) -> Timeliness:
     """Initial conferences within the timescale, reviews on time, plans started, ended, open."""
     initials = [
-        (c.held_on or c.scheduled_date, c.details.get("strategy_discussion_date"))
+        (c.date, c.details.get("strategy_discussion_date"))
         for c in conferences
-        if c.kind == "initial" and start <= (c.held_on or c.scheduled_date) <= end
+        if c.kind == "initial" and start <= c.date <= end
     ]
     within = sum(
         1

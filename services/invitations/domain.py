@@ -1,11 +1,37 @@
-"""The invitation rules, as plain Python."""
+"""The invitation rules, as plain Python: pure functions, and the `Conference` aggregate
+that applies them to one council's conference, command by command."""
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from shared.calendar import WorkingDayCalendar
+from contracts.common_v1 import Participant, Venue
+from contracts.crm_v1 import (
+    ConferenceCancelled,
+    ConferenceRequested,
+    ConferenceRescheduled,
+    ExclusionDecided,
+    InvitationResponded,
+    ParticipantAdded,
+)
+from contracts.invitations_v1 import (
+    Advice,
+    AttendanceAdvised,
+    ExclusionRecorded,
+    ExclusionReviewRequired,
+    InvitationIssued,
+    InvitationWithdrawn,
+    QuorumAssessed,
+    ResponseRecorded,
+    TimescaleBreached,
+)
+from shared.calendar import LONDON, WorkingDayCalendar, local_date
+from shared.effects import Effects, Env, RuleViolation
 from shared.policy import Policy
+from shared.quorum import PROFESSIONAL_SOCIAL_CARE, Attendee, Quorum, assess_quorum, attendee
+from shared.timers import Timer
+
+__all__ = ["Attendee", "Quorum", "assess_quorum", "attendee"]
 
 FAMILY_ROLES = frozenset({"parent", "carer", "child", "family_member", "supporter", "advocate"})
 
@@ -114,7 +140,6 @@ def timescale_breach(
 
 # --- Advice on the invitation list --------------------------------------------------
 
-PROFESSIONAL_SOCIAL_CARE = frozenset({"social_worker", "team_manager"})
 HEALTH_FOR_YOUNG_CHILDREN = frozenset({"health_visitor", "midwife"})
 
 
@@ -230,61 +255,6 @@ def supporter_notice_late(named_on: date, supporter_notice_by: date | None) -> b
     return supporter_notice_by is not None and named_on > supporter_notice_by
 
 
-@dataclass(frozen=True)
-class Attendee:
-    """A professional expected to attend (themselves or by deputy)."""
-
-    role: str
-    agency: str
-
-
-@dataclass(frozen=True)
-class Quorum:
-    """Whether the conference can go ahead."""
-
-    quorate: bool
-    agencies_attending: list[str]
-    missing: str
-
-
-def attendee(
-    role: str, agency: str | None, response: str | None, deputy: dict[str, Any] | None
-) -> Attendee | None:
-    """Who an answer puts in the room for quorum: the professional, their deputy, or
-    nobody (apologies, no answer yet, or a family member)."""
-    if response == "attending" and agency:
-        return Attendee(role, agency)
-    if response == "deputy" and deputy and deputy.get("agency"):
-        return Attendee(str(deputy["role"]), str(deputy["agency"]))
-    return None
-
-
-def _agency_key(agency: str) -> str:
-    return " ".join(agency.split()).casefold()
-
-
-def assess_quorum(attendees: list[Attendee], policy: Policy) -> Quorum:
-    """Children's social care plus at least `quorum_other_agencies` other agencies."""
-    agencies: dict[str, str] = {}
-    social_care_keys = set()
-    for attendee in attendees:
-        key = _agency_key(attendee.agency)
-        agencies.setdefault(key, attendee.agency.strip())
-        if attendee.role in PROFESSIONAL_SOCIAL_CARE:
-            social_care_keys.add(key)
-    others = len([k for k in agencies if k not in social_care_keys])
-    needed = max(0, policy.quorum_other_agencies - others)
-    missing = []
-    if not social_care_keys:
-        missing.append("children's social care is not attending")
-    if needed:
-        missing.append(
-            f"{needed} more agenc{'y' if needed == 1 else 'ies'} besides "
-            "children's social care needed"
-        )
-    return Quorum(not missing, sorted(agencies.values()), "; ".join(missing))
-
-
 # --- Exclusions -------------------------------------------------------------------------
 
 
@@ -318,3 +288,402 @@ def exclusion_violations(
     elif invitee_role not in FAMILY_ROLES:
         reasons.append("only a family member can be excluded")
     return reasons
+
+
+# --- The conference aggregate ---------------------------------------------------------
+
+QUORUM_CHECK = "quorum_check"
+
+
+@dataclass
+class InviteeState:
+    """One invitation and what the invitee said."""
+
+    person_id: str
+    role: str
+    agency: str | None = None
+    status: str = "live"
+    participant: dict[str, Any] | None = None
+    response: str | None = None
+    responded_at: datetime | None = None
+    deputy: dict[str, Any] | None = None
+    supporter: dict[str, Any] | None = None
+    supporter_notice_late: bool = False
+    needs_interpreter: bool = False
+    language: str | None = None
+
+    @property
+    def invitee(self) -> Invitee:
+        """The invitee as the invitation rules see them."""
+        return Invitee(self.person_id, self.role, self.needs_interpreter, self.language)
+
+
+@dataclass(frozen=True)
+class ExclusionState:
+    """What a later conference needs to know of an exclusion decided at this one."""
+
+    person_id: str
+    grounds: tuple[str, ...]
+
+
+@dataclass
+class Conference:
+    """One council's conference, as the invitations service keeps it."""
+
+    conference_id: str
+    kind: str
+    scheduled_start: datetime
+    chair_person_id: str
+    venue: dict[str, Any]
+    children: list[ChildFacts]
+    strategy_discussion_date: date | None = None
+    transfer_notice_date: date | None = None
+    previous_conference_id: str | None = None
+    status: str = "scheduled"
+    revision: int = 1
+    invitees: list[InviteeState] = field(default_factory=list)
+    advice: list[tuple[str, str | None]] = field(default_factory=list)
+    exclusions: list[ExclusionState] = field(default_factory=list)
+
+    # --- commands --------------------------------------------------------------------
+
+    @classmethod
+    def request(
+        cls,
+        data: ConferenceRequested,
+        existing: "Conference | None",
+        previous: "Conference | None",
+        env: Env,
+    ) -> tuple["Conference", Effects]:
+        """Invite everyone listed and the chair; check the timescale; advise on gaps; at a
+        review, invite anyone excluded last time as normal and tell the chair to decide
+        again."""
+        if existing is not None:
+            raise RuleViolation(
+                [
+                    f"conference {data.conference_id} was already requested; "
+                    "use crm.conference.rescheduled.v1 to move it"
+                ]
+            )
+        participants = list(data.participants)
+        review_grounds: dict[str, tuple[str, ...]] = {}
+        if previous is not None:
+            listed = {p.person_id for p in participants}
+            for exclusion in previous.exclusions:
+                review_grounds[exclusion.person_id] = exclusion.grounds
+                earlier = previous.invitee(exclusion.person_id)
+                if exclusion.person_id not in listed and earlier and earlier.participant:
+                    participants.append(Participant.model_validate(earlier.participant))
+                    listed.add(exclusion.person_id)
+        conference = cls(
+            conference_id=data.conference_id,
+            kind=data.kind,
+            scheduled_start=data.scheduled_start,
+            chair_person_id=data.chair.person_id,
+            venue=data.venue.model_dump(mode="json"),
+            children=[ChildFacts(c.child_id, c.date_of_birth) for c in data.children],
+            strategy_discussion_date=data.strategy_discussion_date,
+            transfer_notice_date=data.transfer_notice_date,
+            previous_conference_id=data.previous_conference_id,
+        )
+        listed_by_id = {p.person_id: p for p in participants}
+        effects = Effects()
+        for person in invitees(
+            data.chair.person_id,
+            [Invitee(p.person_id, p.role, p.needs_interpreter, p.language) for p in participants],
+        ):
+            participant = listed_by_id.get(person.person_id)
+            conference.invitees.append(_invitee_state(person, participant))
+            effects.extend(conference._issue(person, env))
+        effects.extend(conference._check_timescale(env))
+        effects.extend(conference._advise(env))
+        effects.extend(conference._schedule_quorum_check(env))
+        for person_id, grounds in review_grounds.items():
+            effects.emit(
+                "invitations.exclusion.review_required.v1",
+                ExclusionReviewRequired(
+                    conference_id=data.conference_id,
+                    person_id=person_id,
+                    previous_conference_id=data.previous_conference_id or "",
+                    previous_grounds=list(grounds),
+                ),
+                data.conference_id,
+            )
+        return conference, effects
+
+    def reschedule(self, data: ConferenceRescheduled, env: Env) -> Effects:
+        """Re-issue every live invitation as a new revision; re-check the timescale."""
+        self._open_for_change()
+        self.scheduled_start = data.scheduled_start
+        self.revision += 1
+        effects = Effects()
+        for invitee in self._live():
+            effects.extend(self._issue(invitee.invitee, env))
+        effects.extend(self._check_timescale(env))
+        effects.extend(self._schedule_quorum_check(env))
+        return effects
+
+    def cancel(self, data: ConferenceCancelled, env: Env) -> Effects:
+        """Withdraw every live invitation and stop every timer."""
+        self._open_for_change()
+        self.status = "cancelled"
+        effects = Effects()
+        for invitee in self._live():
+            effects.extend(self._withdraw(invitee, "cancelled"))
+        effects.cancel_timers()
+        return effects
+
+    def add_participant(self, data: ParticipantAdded, env: Env) -> Effects:
+        """Invite someone added to the list (once, however often they are added)."""
+        self._open_for_change()
+        participant = data.participant
+        existing = self.invitee(participant.person_id)
+        if existing is not None and existing.status == "live":
+            return Effects()
+        if existing is not None:
+            raise RuleViolation(
+                [f"{participant.person_id} was excluded from this conference by the chair"]
+            )
+        person = Invitee(
+            participant.person_id,
+            participant.role,
+            participant.needs_interpreter,
+            participant.language,
+        )
+        self.invitees.append(_invitee_state(person, participant))
+        effects = self._issue(person, env)
+        effects.extend(self._advise(env))
+        return effects
+
+    def respond(self, data: InvitationResponded, env: Env) -> Effects:
+        """Record an answer, a deputy, a supporter (late or not) and needs; re-assess quorum."""
+        self._open_for_change()
+        invitee = self.invitee(data.person_id)
+        if invitee is None or invitee.status != "live":
+            raise RuleViolation([f"{data.person_id} has no live invitation to this conference"])
+        reasons = []
+        if data.supporter is not None and not invitee.invitee.is_family:
+            reasons.append("only a family member can bring a supporter")
+        if data.response == "deputy" and (data.deputy is None or invitee.invitee.is_family):
+            reasons.append("a deputy response comes from a professional and names the deputy")
+        if reasons:
+            raise RuleViolation(reasons)
+        notice_by = self._invitation(invitee.invitee, env).supporter_notice_by
+        late = data.supporter is not None and supporter_notice_late(local_date(env.at), notice_by)
+        invitee.response = data.response
+        invitee.responded_at = env.at
+        invitee.deputy = data.deputy.model_dump(mode="json") if data.deputy else None
+        if data.supporter is not None:
+            invitee.supporter = data.supporter.model_dump(mode="json")
+            invitee.supporter_notice_late = late
+        if data.needs_interpreter is not None:
+            invitee.needs_interpreter = data.needs_interpreter
+        invitee.language = data.language or invitee.language
+        effects = Effects()
+        effects.emit(
+            "invitations.response.recorded.v1",
+            ResponseRecorded(
+                conference_id=self.conference_id,
+                person_id=data.person_id,
+                response=data.response,
+                deputy=data.deputy,
+                supporter=data.supporter,
+                supporter_notice_late=late,
+            ),
+            self.conference_id,
+        )
+        effects.extend(self._assess_quorum(env))
+        return effects
+
+    def decide_exclusion(self, data: ExclusionDecided, env: Env) -> Effects:
+        """Validate and record the chair's exclusion; a whole exclusion withdraws the
+        invitation. Exclusions are kept for the next conference to decide again."""
+        self._open_for_change()
+        invitee = self.invitee(data.person_id)
+        reasons = exclusion_violations(
+            ExclusionRequest(
+                data.person_id,
+                data.decided_by,
+                data.scope,
+                data.part_description,
+                tuple(data.grounds),
+                data.reason,
+            ),
+            self.chair_person_id,
+            invitee.role if invitee is not None else None,
+        )
+        if reasons:
+            raise RuleViolation(reasons)
+        self.exclusions.append(ExclusionState(data.person_id, tuple(data.grounds)))
+        effects = Effects()
+        effects.emit(
+            "invitations.exclusion.recorded.v1",
+            ExclusionRecorded(**data.model_dump(), recorded_at=env.at),
+            self.conference_id,
+        )
+        if data.scope == "whole" and invitee is not None and invitee.status == "live":
+            effects.extend(self._withdraw(invitee, "excluded"))
+            effects.extend(self._advise(env))
+        return effects
+
+    def quorum_check(self, timer: Timer, env: Env) -> Effects:
+        """One working day before the conference: tell the chair whether it is quorate, from
+        the answers given by then."""
+        if self.status == "cancelled":
+            return Effects()
+        return self._assess_quorum(env)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def invitee(self, person_id: str) -> InviteeState | None:
+        """One invitation, live or withdrawn."""
+        return next((i for i in self.invitees if i.person_id == person_id), None)
+
+    def _live(self) -> list[InviteeState]:
+        return [i for i in self.invitees if i.status == "live"]
+
+    def _open_for_change(self) -> None:
+        if self.status == "cancelled":
+            raise RuleViolation([f"conference {self.conference_id} was cancelled"])
+
+    def _invitation(self, invitee: Invitee, env: Env) -> Invitation:
+        return invitation_for(
+            invitee,
+            self.scheduled_start,
+            local_date(self.scheduled_start),
+            self.revision,
+            env.policy,
+            env.calendar,
+        )
+
+    def _issue(self, invitee: Invitee, env: Env) -> Effects:
+        invitation = self._invitation(invitee, env)
+        effects = Effects()
+        effects.emit(
+            "invitations.invitation.issued.v1",
+            InvitationIssued(
+                conference_id=self.conference_id,
+                person_id=invitee.person_id,
+                role=invitee.role,
+                revision=invitation.revision,
+                kind=self.kind,
+                scheduled_start=self.scheduled_start,
+                pre_meeting_start=invitation.pre_meeting_start,
+                venue=Venue.model_validate(self.venue),
+                respond_by=invitation.respond_by,
+                supporter_notice_by=invitation.supporter_notice_by,
+                needs_interpreter=invitee.needs_interpreter,
+                language=invitee.language,
+            ),
+            self.conference_id,
+        )
+        return effects
+
+    def _withdraw(self, invitee: InviteeState, reason: str) -> Effects:
+        invitee.status = "withdrawn"
+        effects = Effects()
+        effects.emit(
+            "invitations.invitation.withdrawn.v1",
+            InvitationWithdrawn(
+                conference_id=self.conference_id, person_id=invitee.person_id, reason=reason
+            ),
+            self.conference_id,
+        )
+        return effects
+
+    def _check_timescale(self, env: Env) -> Effects:
+        breach = timescale_breach(
+            self.kind,
+            local_date(self.scheduled_start),
+            self.strategy_discussion_date,
+            self.transfer_notice_date,
+            env.policy,
+            env.calendar,
+        )
+        effects = Effects()
+        if breach is not None:
+            effects.emit(
+                "invitations.timescale.breached.v1",
+                TimescaleBreached(
+                    conference_id=self.conference_id,
+                    rule=breach.rule,
+                    target_date=breach.target_date,
+                    scheduled_date=breach.scheduled_date,
+                    working_days_late=breach.working_days_late,
+                ),
+                self.conference_id,
+            )
+        return effects
+
+    def _advise(self, env: Env) -> Effects:
+        """Advise on gaps in the list when they change (an empty list: the gaps are closed)."""
+        people = [
+            ListedPerson(
+                i.person_id,
+                i.role,
+                tuple(i.participant.get("child_ids") or ()),
+                bool(i.participant.get("has_parental_responsibility")),
+                i.status == "live",
+            )
+            for i in self.invitees
+            if i.participant is not None
+        ]
+        advice = attendance_advice(
+            self.children, people, local_date(self.scheduled_start), env.policy
+        )
+        stored = [(a.code, a.child_id) for a in advice]
+        effects = Effects()
+        if stored == self.advice:
+            return effects
+        self.advice = stored
+        effects.emit(
+            "invitations.attendance.advised.v1",
+            AttendanceAdvised(
+                conference_id=self.conference_id,
+                advice=[
+                    Advice(code=a.code, child_id=a.child_id, message=a.message) for a in advice
+                ],
+            ),
+            self.conference_id,
+        )
+        return effects
+
+    def _assess_quorum(self, env: Env) -> Effects:
+        """Quorum from the answers given by `env.at`."""
+        answers = [
+            attendee(i.role, i.agency, i.response, i.deputy)
+            for i in self._live()
+            if i.responded_at is not None and i.responded_at <= env.at
+        ]
+        quorum = assess_quorum([a for a in answers if a is not None], env.policy)
+        effects = Effects()
+        effects.emit(
+            "invitations.quorum.assessed.v1",
+            QuorumAssessed(
+                conference_id=self.conference_id,
+                quorate=quorum.quorate,
+                agencies_attending=quorum.agencies_attending,
+                missing=quorum.missing,
+            ),
+            self.conference_id,
+        )
+        return effects
+
+    def _schedule_quorum_check(self, env: Env) -> Effects:
+        day_before = env.calendar.subtract_working_days(local_date(self.scheduled_start), 1)
+        effects = Effects()
+        effects.set_timer(
+            QUORUM_CHECK, "day_before", datetime.combine(day_before, time(9, 0), LONDON)
+        )
+        return effects
+
+
+def _invitee_state(person: Invitee, participant: Participant | None) -> InviteeState:
+    return InviteeState(
+        person_id=person.person_id,
+        role=person.role,
+        agency=participant.agency if participant else None,
+        participant=participant.model_dump(mode="json") if participant else None,
+        needs_interpreter=person.needs_interpreter,
+        language=person.language,
+    )

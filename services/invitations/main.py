@@ -2,13 +2,16 @@
 
 from pathlib import Path
 
-from services.invitations.handlers import QUORUM_CHECK, on_quorum_check
-from services.invitations.router import BINDINGS
+from services.invitations.domain import QUORUM_CHECK, Conference
+from services.invitations.handlers import CONFERENCES
+from services.invitations.router import BINDINGS, ordering_keys
+from shared.handling import TimerRule
 from shared.runtime import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="invitations",
     migrations=Path(__file__).parent / "migrations",
     bindings=BINDINGS,
-    timer_handlers={QUORUM_CHECK: on_quorum_check},
+    timer_rules={QUORUM_CHECK: TimerRule(CONFERENCES, Conference.quorum_check)},
+    ordering_keys=ordering_keys,
 )

@@ -1,7 +1,18 @@
-"""What the invitations service consumes (each binding is a subscriber in AsyncAPI)."""
+"""What the invitations service consumes, and the order it must apply it in."""
 
+from collections.abc import Iterable
+from typing import Any
+
+from contracts.envelope import CloudEvent
 from services.invitations import handlers
 from shared.runtime import Binding
+
+
+def ordering_keys(event: CloudEvent, data: Any) -> Iterable[str]:
+    """A conference's events in order; a review after everything of the conference before."""
+    previous = getattr(data, "previous_conference_id", None)
+    return [data.conference_id, *([previous] if previous else [])]
+
 
 BINDINGS = [
     Binding(

@@ -1,11 +1,31 @@
-"""The report rules, as plain Python."""
+"""The report rules, as plain Python: pure functions, and the `Conference` aggregate that
+applies them to one council's conference, command by command."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
-from shared.calendar import WorkingDayCalendar
+from contracts.crm_v1 import (
+    ConferenceCancelled,
+    ConferenceRequested,
+    ConferenceRescheduled,
+    ExclusionDecided,
+    ParticipantAdded,
+    ReportSubmitted,
+)
+from contracts.reports_v1 import (
+    ReadinessAssessed,
+    ReminderSent,
+    ReportOverdue,
+    ReportReceived,
+    ReportRequested,
+    ReportShared,
+    ReportWithheld,
+)
+from shared.calendar import LONDON, WorkingDayCalendar, local_date
+from shared.effects import Effects, Env, RuleViolation
 from shared.policy import Policy
+from shared.timers import Timer
 
 CHECKLIST = (
     "voice_of_child",
@@ -58,9 +78,9 @@ def agency_key(agency: str) -> str:
     return " ".join(agency.split()).casefold()
 
 
-def request_id(conference_id: str, agency: str) -> str:
-    """A stable id: the same conference and agency always give the same request."""
-    return str(uuid.uuid5(_REQUEST_NAMESPACE, f"{conference_id}|{agency_key(agency)}"))
+def request_id(tenant: str, conference_id: str, agency: str) -> str:
+    """A stable id: the same council, conference and agency always give the same request."""
+    return str(uuid.uuid5(_REQUEST_NAMESPACE, f"{tenant}|{conference_id}|{agency_key(agency)}"))
 
 
 def deadlines(
@@ -86,6 +106,7 @@ def authors(professionals: list[Professional]) -> list[Professional]:
 
 
 def requests_for(
+    tenant: str,
     conference_id: str,
     professionals: list[Professional],
     requested_on: date,
@@ -94,7 +115,7 @@ def requests_for(
     """A request per agency; short notice when the chair's deadline has already passed."""
     return [
         ReportRequest(
-            request_id=request_id(conference_id, author.agency),
+            request_id=request_id(tenant, conference_id, author.agency),
             agency=author.agency,
             author_person_id=author.person_id,
             due_to_chair=due.due_to_chair,
@@ -248,3 +269,434 @@ def readiness(
     return Readiness(
         sorted(set(received_agencies)), missing, not missing and all(family_shares_on_time)
     )
+
+
+# --- The conference aggregate ---------------------------------------------------------
+
+REMINDER, OVERDUE, READINESS = "report_reminder", "report_overdue", "readiness_summary"
+
+
+@dataclass(frozen=True)
+class ParticipantFacts:
+    """What the reports service needs of someone on the list."""
+
+    person_id: str
+    role: str
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportState:
+    """A received report."""
+
+    report_id: str
+    request_id: str | None
+    agency: str
+    author_person_id: str
+    received_at: datetime
+    on_time: bool
+    shareable_with_family: bool
+    document_uri: str
+    restricted_document_uri: str | None
+    family_authored: bool
+
+    @property
+    def facts(self) -> ReportFacts:
+        """What sharing needs to know."""
+        return ReportFacts(
+            self.report_id,
+            self.document_uri,
+            self.restricted_document_uri,
+            self.shareable_with_family,
+            self.family_authored,
+        )
+
+
+@dataclass(frozen=True)
+class ShareState:
+    """A report shared with, or withheld from, one recipient."""
+
+    report_id: str
+    person_id: str
+    role: str
+    outcome: str
+    at: datetime
+    on_time: bool | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Conference:
+    """One council's conference, as the reports service keeps it."""
+
+    conference_id: str
+    kind: str
+    scheduled_start: datetime
+    chair_person_id: str
+    participants: list[ParticipantFacts]
+    status: str = "scheduled"
+    requests: list[ReportRequest] = field(default_factory=list)
+    reports: list[ReportState] = field(default_factory=list)
+    recipients: list[Recipient] = field(default_factory=list)
+    shares: list[ShareState] = field(default_factory=list)
+    withheld_by_chair: list[str] = field(default_factory=list)
+
+    # --- commands --------------------------------------------------------------------
+
+    @classmethod
+    def request(
+        cls, tenant: str, data: ConferenceRequested, existing: "Conference | None", env: Env
+    ) -> tuple["Conference", Effects]:
+        """Ask every invited agency for its report; note who reports are shared with."""
+        if existing is not None:
+            raise RuleViolation([f"conference {data.conference_id} was already requested"])
+        conference = cls(
+            conference_id=data.conference_id,
+            kind=data.kind,
+            scheduled_start=data.scheduled_start,
+            chair_person_id=data.chair.person_id,
+            participants=[
+                ParticipantFacts(p.person_id, p.role, p.agency) for p in data.participants
+            ],
+            recipients=[Recipient(data.chair.person_id, "chair")],
+        )
+        for participant in data.participants:
+            conference._add_family_recipient(participant.person_id, participant.role)
+        professionals = [
+            Professional(p.person_id, p.role, p.agency)
+            for p in data.participants
+            if p.agency is not None
+        ]
+        effects = Effects()
+        for request in requests_for(
+            tenant,
+            data.conference_id,
+            professionals,
+            local_date(env.at),
+            conference.deadlines(env),
+        ):
+            conference.requests.append(request)
+            effects.extend(conference._requested(request, env))
+        effects.extend(conference._schedule_readiness(env))
+        return conference, effects
+
+    def reschedule(self, data: ConferenceRescheduled, env: Env) -> Effects:
+        """Move every deadline and every timer with the conference."""
+        self._open_for_change()
+        self.scheduled_start = data.scheduled_start
+        due = self.deadlines(env)
+        short_notice = local_date(env.at) > due.due_to_chair
+        self.requests = [
+            ReportRequest(
+                r.request_id,
+                r.agency,
+                r.author_person_id,
+                due.due_to_chair,
+                due.share_with_family_by,
+                short_notice,
+            )
+            for r in self.requests
+        ]
+        effects = Effects()
+        for request in self.requests:
+            effects.extend(self._requested(request, env))
+        effects.extend(self._schedule_readiness(env))
+        return effects
+
+    def cancel(self, data: ConferenceCancelled, env: Env) -> Effects:
+        """Stop every reminder, chase and summary."""
+        self._open_for_change()
+        self.status = "cancelled"
+        effects = Effects()
+        effects.cancel_timers()
+        return effects
+
+    def add_participant(self, tenant: str, data: ParticipantAdded, env: Env) -> Effects:
+        """A new agency is asked for its report; a new family member gets what was shared."""
+        self._open_for_change()
+        participant = data.participant
+        self.participants.append(
+            ParticipantFacts(participant.person_id, participant.role, participant.agency)
+        )
+        effects = Effects()
+        if (
+            participant.agency is not None
+            and participant.role not in NON_PROFESSIONAL_ROLES
+            and self._request_for(participant.agency) is None
+        ):
+            [request] = requests_for(
+                tenant,
+                self.conference_id,
+                [Professional(participant.person_id, participant.role, participant.agency)],
+                local_date(env.at),
+                self.deadlines(env),
+            )
+            self.requests.append(request)
+            effects.extend(self._requested(request, env))
+        if self._add_family_recipient(participant.person_id, participant.role):
+            for report in self.reports:
+                effects.extend(self._distribute(report, env))
+        return effects
+
+    def decide_exclusion(self, data: ExclusionDecided) -> Effects:
+        """The chair ordered reports withheld from a family member: they receive nothing more.
+        (A decision that is not the chair's is refused by the invitations service.)"""
+        if not data.withhold_reports or data.decided_by != self.chair_person_id:
+            return Effects()
+        # Kept even for someone not (yet) a recipient: whoever is added later gets nothing.
+        self.withheld_by_chair.append(data.person_id)
+        self.recipients = [
+            Recipient(r.person_id, r.role, True) if r.person_id == data.person_id else r
+            for r in self.recipients
+        ]
+        return Effects()
+
+    def submit_report(self, data: ReportSubmitted, env: Env) -> Effects:
+        """Match the report to its request, record it, and share it with the chair and family.
+        `env.at` is when it was submitted: it is shared then, never earlier."""
+        self._open_for_change()
+        if any(r.report_id == data.report_id for r in self.reports):
+            raise RuleViolation([f"report {data.report_id} was already submitted"])
+        author_role = next(
+            (p.role for p in self.participants if p.person_id == data.author_person_id), None
+        )
+        family = author_role in FAMILY_AUTHOR_ROLES
+        request = None if family else self._request_for(data.agency)
+        due = self.deadlines(env)
+        punctual = on_time(local_date(data.submitted_at), due.due_to_chair)
+        missing = [] if family else missing_sections(list(data.sections))
+        report = ReportState(
+            report_id=data.report_id,
+            request_id=request.request_id if request else None,
+            agency=data.agency,
+            author_person_id=data.author_person_id,
+            received_at=data.submitted_at,
+            on_time=punctual,
+            shareable_with_family=data.shareable_with_family,
+            document_uri=data.document.uri,
+            restricted_document_uri=(
+                data.restricted_document.uri if data.restricted_document else None
+            ),
+            family_authored=family,
+        )
+        self.reports.append(report)
+        effects = Effects()
+        effects.emit(
+            "reports.report.received.v1",
+            ReportReceived(
+                conference_id=self.conference_id,
+                request_id=report.request_id,
+                report_id=data.report_id,
+                agency=data.agency,
+                received_at=data.submitted_at,
+                on_time=punctual,
+                missing_sections=missing,
+                unrequested=request is None and not family,
+                family_authored=family,
+                notify=[data.author_person_id, self.chair_person_id] if missing else [],
+            ),
+            self.conference_id,
+        )
+        effects.extend(self._distribute(report, env))
+        return effects
+
+    # --- timers: each judges what had happened by its due time (`env.at`) -------------
+
+    def remind(self, timer: Timer, env: Env) -> Effects:
+        """Remind an author whose report has not arrived two working days before it is due."""
+        request = self._waiting_for(str(timer.payload["request_id"]), env.at)
+        effects = Effects()
+        if request is not None:
+            effects.emit(
+                "reports.reminder.sent.v1",
+                ReminderSent(
+                    conference_id=self.conference_id,
+                    request_id=request.request_id,
+                    author_person_id=request.author_person_id,
+                    due_to_chair=request.due_to_chair,
+                ),
+                self.conference_id,
+            )
+        return effects
+
+    def chase(self, timer: Timer, env: Env) -> Effects:
+        """The chair's deadline passed without the report: tell author, social worker, chair."""
+        request = self._waiting_for(str(timer.payload["request_id"]), env.at)
+        effects = Effects()
+        if request is not None:
+            social_workers = [p.person_id for p in self.participants if p.role == "social_worker"]
+            notify = [request.author_person_id, *social_workers, self.chair_person_id]
+            effects.emit(
+                "reports.report.overdue.v1",
+                ReportOverdue(
+                    conference_id=self.conference_id,
+                    request_id=request.request_id,
+                    agency=request.agency,
+                    due_to_chair=request.due_to_chair,
+                    notify=list(dict.fromkeys(notify)),
+                ),
+                self.conference_id,
+            )
+        return effects
+
+    def summarise(self, timer: Timer, env: Env) -> Effects:
+        """At the chair's deadline: what arrived, what is missing, what the family got on time."""
+        effects = Effects()
+        if self.status == "cancelled":
+            return effects
+        arrived = [r for r in self.reports if r.received_at < env.at]
+        summary = readiness(
+            [r.agency for r in self.requests],
+            [r.agency for r in arrived if not r.family_authored],
+            [
+                bool(s.on_time)
+                for s in self.shares
+                if s.role != "chair" and s.outcome == "shared" and s.at < env.at
+            ],
+        )
+        effects.emit(
+            "reports.readiness.assessed.v1",
+            ReadinessAssessed(
+                conference_id=self.conference_id,
+                received=summary.received,
+                missing=summary.missing,
+                family_shared_on_time=summary.family_shared_on_time,
+            ),
+            self.conference_id,
+        )
+        return effects
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def deadlines(self, env: Env) -> Deadlines:
+        """The conference's two report deadlines."""
+        return deadlines(self.kind, local_date(self.scheduled_start), env.policy, env.calendar)
+
+    def _open_for_change(self) -> None:
+        if self.status == "cancelled":
+            raise RuleViolation([f"conference {self.conference_id} was cancelled"])
+
+    def _request_for(self, agency: str) -> ReportRequest | None:
+        key = agency_key(agency)
+        return next((r for r in self.requests if agency_key(r.agency) == key), None)
+
+    def _waiting_for(self, request_id: str, as_of: datetime) -> ReportRequest | None:
+        """The request, if its report had not arrived by `as_of`."""
+        if self.status == "cancelled":
+            return None
+        request = next((r for r in self.requests if r.request_id == request_id), None)
+        if request is None or any(
+            r.request_id == request_id and r.received_at < as_of for r in self.reports
+        ):
+            return None
+        return request
+
+    def _add_family_recipient(self, person_id: str, role: str) -> bool:
+        if not entitled_family_role(role) or any(r.person_id == person_id for r in self.recipients):
+            return False
+        self.recipients.append(Recipient(person_id, role, person_id in self.withheld_by_chair))
+        return True
+
+    def _requested(self, request: ReportRequest, env: Env) -> Effects:
+        effects = Effects()
+        effects.emit(
+            "reports.report.requested.v1",
+            ReportRequested(
+                conference_id=self.conference_id,
+                request_id=request.request_id,
+                agency=request.agency,
+                author_person_id=request.author_person_id,
+                due_to_chair=request.due_to_chair,
+                share_with_family_by=request.share_with_family_by,
+                short_notice=request.short_notice,
+            ),
+            self.conference_id,
+        )
+        remind_on = env.calendar.subtract_working_days(
+            request.due_to_chair, env.policy.reminder_before_deadline
+        )
+        remind_at = datetime.combine(remind_on, time(9, 0), LONDON)
+        if remind_at > env.at:  # no reminder for a deadline already near
+            effects.set_timer(
+                REMINDER, request.request_id, remind_at, {"request_id": request.request_id}
+            )
+        else:
+            effects.cancel_timers(REMINDER, request.request_id)
+        effects.set_timer(
+            OVERDUE,
+            request.request_id,
+            _end_of(request.due_to_chair),
+            {"request_id": request.request_id},
+        )
+        return effects
+
+    def _schedule_readiness(self, env: Env) -> Effects:
+        effects = Effects()
+        effects.set_timer(READINESS, "chair_deadline", _end_of(self.deadlines(env).due_to_chair))
+        return effects
+
+    def _distribute(self, report: ReportState, env: Env) -> Effects:
+        """Share or withhold a report with every recipient not yet dealt with; a share
+        happens when the report was received, or later (`env.at`), never before."""
+        delivered = {(s.report_id, s.person_id) for s in self.shares}
+        due = self.deadlines(env)
+        shared_at = max(env.at, report.received_at)
+        effects = Effects()
+        for outcome in distribute(report.facts, self.recipients, delivered):
+            if isinstance(outcome, Share):
+                punctual = share_on_time(outcome.role, local_date(shared_at), due)
+                self.shares.append(
+                    ShareState(
+                        outcome.report_id,
+                        outcome.person_id,
+                        outcome.role,
+                        "shared",
+                        shared_at,
+                        on_time=punctual,
+                    )
+                )
+                effects.emit(
+                    "reports.report.shared.v1",
+                    ReportShared(
+                        conference_id=self.conference_id,
+                        report_id=outcome.report_id,
+                        recipient_person_id=outcome.person_id,
+                        recipient_role=outcome.role,
+                        document_uri=outcome.document_uri,
+                        includes_restricted=outcome.includes_restricted,
+                        shared_at=shared_at,
+                        on_time=punctual,
+                        restricted_document_uri=outcome.restricted_document_uri,
+                    ),
+                    self.conference_id,
+                    shared_at,
+                )
+            else:
+                self.shares.append(
+                    ShareState(
+                        outcome.report_id,
+                        outcome.person_id,
+                        "family",
+                        "withheld",
+                        shared_at,
+                        reason=outcome.reason,
+                    )
+                )
+                effects.emit(
+                    "reports.report.withheld.v1",
+                    ReportWithheld(
+                        conference_id=self.conference_id,
+                        report_id=outcome.report_id,
+                        recipient_person_id=outcome.person_id,
+                        reason=outcome.reason,
+                        notify=[self.chair_person_id],
+                    ),
+                    self.conference_id,
+                    shared_at,
+                )
+        return effects
+
+
+def _end_of(day: date) -> datetime:
+    """A deadline day ends at midnight: a report arriving that day is on time."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), LONDON)

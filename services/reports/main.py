@@ -2,17 +2,19 @@
 
 from pathlib import Path
 
-from services.reports import handlers
+from services.reports.domain import OVERDUE, READINESS, REMINDER, Conference
+from services.reports.handlers import CONFERENCES
 from services.reports.router import BINDINGS
+from shared.handling import TimerRule
 from shared.runtime import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="reports",
     migrations=Path(__file__).parent / "migrations",
     bindings=BINDINGS,
-    timer_handlers={
-        handlers.REMINDER: handlers.on_reminder_due,
-        handlers.OVERDUE: handlers.on_overdue,
-        handlers.READINESS: handlers.on_readiness_due,
+    timer_rules={
+        REMINDER: TimerRule(CONFERENCES, Conference.remind),
+        OVERDUE: TimerRule(CONFERENCES, Conference.chase),
+        READINESS: TimerRule(CONFERENCES, Conference.summarise),
     },
 )

@@ -1,4 +1,5 @@
-"""What the reports service consumes (each binding is a subscriber in AsyncAPI)."""
+"""What the reports service consumes (every fact straight from the CRM, so what the CRM
+published in order is applied in order)."""
 
 from services.reports import handlers
 from shared.runtime import Binding
@@ -33,8 +34,8 @@ BINDINGS = [
         "the chair, only the shareable document to the family, never the restricted part.",
     ),
     Binding(
-        "invitations.exclusion.recorded.v1",
-        handlers.on_exclusion_recorded,
-        "Withhold every further report from a person the chair ordered them withheld from.",
+        "crm.exclusion.decided.v1",
+        handlers.on_exclusion_decided,
+        "Withhold every further report from a family member the chair ordered them withheld from.",
     ),
 ]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from services.app import running
 from services.cli import app as cli
 from services.decisions.census_rules import check
-from services.decisions.main import census_return, timeliness
+from services.decisions.reporting import census_return, timeliness
 from shared.clock import ManualClock
 from shared.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_event

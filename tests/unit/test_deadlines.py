@@ -74,8 +74,8 @@ def test_report_deadlines(
 def test_a_request_after_the_chairs_deadline_is_short_notice() -> None:
     due = reports.deadlines("initial", date(2026, 11, 25), default, calendar)
     people = [reports.Professional("SW", "social_worker", "CSC")]
-    on_time = reports.requests_for("C", people, date(2026, 11, 20), due)
-    late = reports.requests_for("C", people, date(2026, 11, 23), due)
+    on_time = reports.requests_for("201", "C", people, date(2026, 11, 20), due)
+    late = reports.requests_for("201", "C", people, date(2026, 11, 23), due)
     assert [r.short_notice for r in on_time + late] == [False, True]
 
 
@@ -90,7 +90,8 @@ def test_one_request_per_agency_social_worker_first() -> None:
         ("SW", "CSC"),
         ("POL1", "Police"),
     ]
-    assert reports.request_id("C", "Police") == reports.request_id("C", " POLICE")
+    assert reports.request_id("201", "C", "Police") == reports.request_id("201", "C", " POLICE")
+    assert reports.request_id("201", "C", "Police") != reports.request_id("807", "C", "Police")
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,22 @@
 member gets every shareable report exactly once, whatever order things happen in."""
 
 from collections import Counter
-from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts.crm_v1 import (
+    ConferenceRequested,
+    ExclusionDecided,
+    ParticipantAdded,
+    ReportSubmitted,
+)
 from services.reports import domain
+from shared.calendar import WorkingDayCalendar
+from shared.effects import Env, RuleViolation
+from shared.policy import Policy
 
 CHAIR = domain.Recipient("CHAIR", "chair")
 
@@ -75,62 +85,113 @@ def test_readiness() -> None:
     assert domain.readiness(["CSC"], ["CSC"], [True]).family_shared_on_time
 
 
-# --- the property -----------------------------------------------------------------------
+# --- the property, on the production aggregate ------------------------------------------
+
+TENANT = "201"
+FAMILY = ["MUM", "DAD", "GRAN", "AUNT"]
+START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
 
-@dataclass
-class Conference:
-    """The bookkeeping the reports handlers keep, driven the way the handlers drive it."""
-
-    recipients: list[domain.Recipient] = field(default_factory=lambda: [CHAIR])
-    reports: list[domain.ReportFacts] = field(default_factory=list)
-    delivered: set[tuple[str, str]] = field(default_factory=set)
-    outcomes: list[domain.Share | domain.Withhold] = field(default_factory=list)
-    entitled_when_dealt: dict[tuple[str, str], bool] = field(default_factory=dict)
-
-    def apply(self, outcomes: list[domain.Share | domain.Withhold]) -> None:
-        withheld_by_order = {r.person_id for r in self.recipients if r.withhold_ordered}
-        for outcome in outcomes:
-            key = (outcome.report_id, outcome.person_id)
-            self.delivered.add(key)
-            self.entitled_when_dealt[key] = outcome.person_id not in withheld_by_order
-        self.outcomes += outcomes
-
-    def receive(self, facts: domain.ReportFacts) -> None:
-        self.reports.append(facts)
-        self.apply(domain.distribute(facts, self.recipients, self.delivered))
-
-    def add_family(self, person_id: str, role: str) -> None:
-        if person_id in {r.person_id for r in self.recipients}:
-            return
-        recipient = domain.Recipient(person_id, role)
-        self.recipients.append(recipient)
-        for facts in self.reports:
-            self.apply(domain.distribute(facts, [recipient], self.delivered))
-
-    def order_withheld(self, person_id: str) -> None:
-        self.recipients = [
-            domain.Recipient(r.person_id, r.role, True) if r.person_id == person_id else r
-            for r in self.recipients
-        ]
+def _env(step: int) -> Env:
+    return Env(START + timedelta(hours=step), Policy(), WorkingDayCalendar())
 
 
-reports = st.builds(
-    report,
-    rid=st.sampled_from([f"R{n}" for n in range(6)]),
-    restricted=st.booleans(),
-    shareable=st.booleans(),
-    family=st.booleans(),
-)
+def _requested() -> ConferenceRequested:
+    return ConferenceRequested.model_validate(
+        {
+            "conference_id": "C",
+            "kind": "initial",
+            "scheduled_start": "2026-11-25T10:00:00+00:00",
+            "venue": {"mode": "in_person", "address": "Town Hall"},
+            "chair": {"person_id": "CHAIR", "name": "A Chair"},
+            "children": [
+                {
+                    "child_id": "C1",
+                    "given_name": "A",
+                    "family_name": "B",
+                    "date_of_birth": "2018-01-05",
+                }
+            ],
+            "participants": [
+                {"person_id": "SW", "name": "S", "role": "social_worker", "agency": "CSC"},
+                {
+                    "person_id": "MUM",
+                    "name": "M",
+                    "role": "parent",
+                    "has_parental_responsibility": True,
+                },
+            ],
+            "strategy_discussion_date": "2026-11-09",
+        }
+    )
+
+
+def _submitted(
+    rid: str, restricted: bool, shareable: bool, author: str, at: datetime
+) -> ReportSubmitted:
+    document = {"uri": f"crm://{rid}", "sha256": "d" * 64, "media_type": "application/pdf"}
+    return ReportSubmitted.model_validate(
+        {
+            "conference_id": "C",
+            "report_id": rid,
+            "author_person_id": author,
+            "agency": "CSC",
+            "submitted_at": at.isoformat(),
+            "document": document,
+            "restricted_document": (
+                {**document, "uri": f"crm://{rid}-restricted"} if restricted else None
+            ),
+            "shareable_with_family": shareable,
+            "sections": [],
+        }
+    )
+
+
+def _added(person_id: str, role: str) -> ParticipantAdded:
+    return ParticipantAdded.model_validate(
+        {
+            "conference_id": "C",
+            "participant": {
+                "person_id": person_id,
+                "name": "N",
+                "role": role,
+                **({"agency": "Police"} if role == "police" else {}),
+            },
+        }
+    )
+
+
+def _excluded(person_id: str, by: str) -> ExclusionDecided:
+    return ExclusionDecided.model_validate(
+        {
+            "conference_id": "C",
+            "person_id": person_id,
+            "decided_by": by,
+            "decided_at": "2026-11-17T10:00:00+00:00",
+            "scope": "whole",
+            "grounds": ["risk_of_violence"],
+            "reason": "threats",
+            "alternative_arrangements": [],
+            "withhold_reports": True,
+        }
+    )
+
+
 actions = st.lists(
     st.one_of(
-        st.tuples(st.just("receive"), reports),
+        st.tuples(
+            st.just("submit"),
+            st.sampled_from([f"R{n}" for n in range(6)]),
+            st.booleans(),
+            st.booleans(),
+            st.sampled_from(["SW", "MUM"]),
+        ),
         st.tuples(
             st.just("add"),
-            st.sampled_from(["MUM", "DAD", "GRAN", "AUNT"]),
-            st.sampled_from(["parent", "carer", "family_member"]),
+            st.sampled_from(FAMILY),
+            st.sampled_from(["parent", "carer", "family_member", "supporter", "police"]),
         ),
-        st.tuples(st.just("withhold"), st.sampled_from(["MUM", "DAD", "GRAN", "AUNT"])),
+        st.tuples(st.just("exclude"), st.sampled_from(FAMILY), st.sampled_from(["CHAIR", "SW"])),
     ),
     max_size=30,
 )
@@ -141,44 +202,66 @@ actions = st.lists(
 def test_no_restricted_content_reaches_the_family_and_everyone_entitled_gets_everything_once(
     steps: list[tuple[object, ...]],
 ) -> None:
-    conference = Conference()
-    received_ids: set[str] = set()
-    for step in steps:
-        if step[0] == "receive":
-            facts = step[1]
-            assert isinstance(facts, domain.ReportFacts)
-            if facts.report_id in received_ids:  # the CRM cannot submit a report twice
+    conference, effects = domain.Conference.request(TENANT, _requested(), None, _env(0))
+    facts = list(effects.facts)
+    withheld_by_chair: dict[str, int] = {}
+    submitted: dict[str, tuple[bool, bool, str]] = {}
+    for number, step in enumerate(steps, start=1):
+        env = _env(number)
+        if step[0] == "submit":
+            rid, restricted, shareable, author = step[1:]
+            assert isinstance(rid, str) and isinstance(author, str)
+            if rid in submitted:
+                with pytest.raises(RuleViolation):
+                    conference.submit_report(
+                        _submitted(rid, bool(restricted), bool(shareable), author, env.at), env
+                    )
                 continue
-            received_ids.add(facts.report_id)
-            conference.receive(facts)
-        elif step[0] == "add":
-            conference.add_family(str(step[1]), str(step[2]))
-        else:
-            conference.order_withheld(str(step[1]))
-
-    restricted_uris = {r.restricted_document_uri for r in conference.reports} - {None}
-    for outcome in conference.outcomes:
-        if isinstance(outcome, domain.Share) and outcome.person_id != "CHAIR":
-            assert not outcome.includes_restricted
-            assert outcome.restricted_document_uri is None
-            assert outcome.document_uri not in restricted_uris
-    dealt = Counter((o.report_id, o.person_id) for o in conference.outcomes)
-    assert all(count == 1 for count in dealt.values())
-    shares = {
-        (o.report_id, o.person_id) for o in conference.outcomes if isinstance(o, domain.Share)
-    }
-    for facts in conference.reports:
-        assert (facts.report_id, "CHAIR") in shares
-        for recipient in conference.recipients[1:]:
-            key = (facts.report_id, recipient.person_id)
-            # every family recipient is dealt with once: shared or withheld, never forgotten
-            assert (key in dealt) == (not facts.family_authored)
-            entitled = (
-                facts.shareable_with_family
-                and not facts.family_authored
-                and conference.entitled_when_dealt.get(key, False)
+            submitted[rid] = (bool(restricted), bool(shareable), author)
+            effects = conference.submit_report(
+                _submitted(rid, bool(restricted), bool(shareable), author, env.at), env
             )
-            assert (key in shares) == entitled
+        elif step[0] == "add":
+            effects = conference.add_participant(TENANT, _added(str(step[1]), str(step[2])), env)
+        else:
+            if step[2] == "CHAIR":
+                withheld_by_chair.setdefault(str(step[1]), len(facts))
+            effects = conference.decide_exclusion(_excluded(str(step[1]), str(step[2])))
+        facts += effects.facts
+
+    shared = [f.data for f in facts if f.type_name == "reports.report.shared.v1"]
+    withheld = [f.data for f in facts if f.type_name == "reports.report.withheld.v1"]
+    restricted_uris = {f"crm://{rid}-restricted" for rid in submitted}
+    for share in shared:
+        if share.recipient_person_id != "CHAIR":
+            assert not share.includes_restricted
+            assert share.restricted_document_uri is None
+            assert share.document_uri not in restricted_uris
+    dealt = Counter((o.report_id, o.recipient_person_id) for o in [*shared, *withheld])
+    assert all(count == 1 for count in dealt.values())
+    family = [r.person_id for r in conference.recipients if r.role != "chair"]
+    for rid, (_restricted, shareable, author) in submitted.items():
+        assert (rid, "CHAIR") in dealt
+        for person in family:
+            # every family recipient is dealt with once, unless the report is a family
+            # member's own; never shared after the chair ordered reports withheld
+            assert ((rid, person) in dealt) == (author != "MUM")
+            share = next(
+                (s for s in shared if (s.report_id, s.recipient_person_id) == (rid, person)), None
+            )
+            if share is not None:
+                assert shareable
+    for share in shared:
+        # a share never happens before the report was submitted
+        report = next(r for r in conference.reports if r.report_id == share.report_id)
+        assert share.shared_at >= report.received_at
+    for person, from_fact in withheld_by_chair.items():
+        # once the chair ordered reports withheld from someone, they are shared nothing more
+        assert not [
+            f
+            for f in facts[from_fact:]
+            if f.type_name == "reports.report.shared.v1" and f.data.recipient_person_id == person
+        ]
 
 
 def test_each_share_is_judged_against_its_own_deadline() -> None:

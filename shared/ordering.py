@@ -1,0 +1,182 @@
+"""Applying a service's events in the order the CRM published them, many conferences at once.
+
+Three small pieces, all in memory of the one replica that consumes (the service
+queue has a single active consumer, so this replica sees every delivery in queue
+order; other replicas stand by):
+
+- `DeliveryOrder` hands deliveries on in the broker's delivery-tag order, even
+  if the AMQP client's per-delivery tasks reach us in another order.
+- `Sequencer` runs each delivery once every earlier delivery that shares one of
+  its ordering keys (a conference, a council's plans) has finished; deliveries
+  with no key in common run concurrently.
+- `Progress` tracks, per council, how far the stream has been applied in
+  business time, so timers fire in event time.
+"""
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class _ChannelOrder(Generic[T]):
+    expected: int = 1
+    waiting: dict[int, T] = field(default_factory=dict)
+    gap_timer: asyncio.TimerHandle | None = None
+
+
+class DeliveryOrder(Generic[T]):
+    """Releases deliveries in delivery-tag order per channel.
+
+    A gap that does not fill within `patience` seconds (a delivery the client
+    dropped) is skipped, so one lost delivery can never stop the queue.
+    """
+
+    def __init__(self, release: Callable[[T], None], patience: float = 2.0) -> None:
+        self._release = release
+        self._patience = patience
+        self._channels: dict[int, _ChannelOrder[T]] = {}
+
+    def arrive(self, channel: object, tag: int, item: T) -> None:
+        """A delivery reached us; release it and any that were waiting for it."""
+        order = self._channels.setdefault(id(channel), _ChannelOrder())
+        if tag < order.expected:  # not from this channel's sequence: nothing to wait for
+            self._release(item)
+            return
+        order.waiting[tag] = item
+        self._drain(order)
+        if order.waiting and order.gap_timer is None:
+            loop = asyncio.get_running_loop()
+            order.gap_timer = loop.call_later(self._patience, self._skip_gap, order)
+
+    def _drain(self, order: _ChannelOrder[T]) -> None:
+        while order.expected in order.waiting:
+            self._release(order.waiting.pop(order.expected))
+            order.expected += 1
+        if not order.waiting and order.gap_timer is not None:
+            order.gap_timer.cancel()
+            order.gap_timer = None
+
+    def _skip_gap(self, order: _ChannelOrder[T]) -> None:
+        order.gap_timer = None
+        if order.waiting:
+            log.warning("delivery_gap_skipped", missing_tag=order.expected)
+            order.expected = min(order.waiting)
+            self._drain(order)
+            if order.waiting:
+                loop = asyncio.get_running_loop()
+                order.gap_timer = loop.call_later(self._patience, self._skip_gap, order)
+
+
+class Sequencer:
+    """Runs work items in submission order per key, different keys concurrently."""
+
+    def __init__(self) -> None:
+        self._tails: dict[str, asyncio.Future[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, keys: Iterable[str], work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` after every earlier item sharing a key with it has finished."""
+        keys = list(dict.fromkeys(keys))
+        loop = asyncio.get_running_loop()
+        before = {id(f): f for k in keys if (f := self._tails.get(k)) is not None}
+        done: asyncio.Future[None] = loop.create_future()
+        for key in keys:
+            self._tails[key] = done
+        task = loop.create_task(self._run(keys, list(before.values()), done, work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(
+        self,
+        keys: list[str],
+        before: list[asyncio.Future[None]],
+        done: asyncio.Future[None],
+        work: Callable[[], Awaitable[None]],
+    ) -> None:
+        try:
+            for earlier in before:
+                await asyncio.shield(earlier)
+            await work()
+        finally:
+            done.set_result(None)
+            for key in keys:
+                if self._tails.get(key) is done:
+                    del self._tails[key]
+
+    @property
+    def busy(self) -> int:
+        """Items submitted and not yet finished."""
+        return len(self._tasks)
+
+    async def drain(self) -> None:
+        """Wait for everything submitted so far."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+@dataclass
+class _Stream:
+    in_flight: Counter[datetime] = field(default_factory=Counter)
+    done_through: datetime | None = None
+    active_at: float = field(default_factory=time.monotonic)
+
+
+class Progress:
+    """How far each council's stream has been applied, in business time.
+
+    `through(tenant)` is the latest time T such that every delivery with an envelope
+    time up to T has been applied: with the CRM publishing in time order, a timer due
+    by then judges exactly what live processing would have judged.
+    """
+
+    def __init__(self) -> None:
+        self._streams: dict[str, _Stream] = {}
+        self.changed: set[str] = set()
+
+    def started(self, tenant: str, at: datetime) -> None:
+        """A delivery of this council's is being applied."""
+        stream = self._streams.setdefault(tenant, _Stream())
+        stream.in_flight[at] += 1
+        stream.active_at = time.monotonic()
+        self.changed.add(tenant)
+
+    def finished(self, tenant: str, at: datetime) -> None:
+        """That delivery was applied (or refused, or dead-lettered)."""
+        stream = self._streams[tenant]
+        stream.in_flight[at] -= 1
+        if stream.in_flight[at] <= 0:
+            del stream.in_flight[at]
+        if stream.done_through is None or at > stream.done_through:
+            stream.done_through = at
+        stream.active_at = time.monotonic()
+        self.changed.add(tenant)
+
+    def through(self, tenant: str) -> datetime | None:
+        """Every delivery of this council's up to this time has been applied."""
+        stream = self._streams.get(tenant)
+        if stream is None:
+            return None
+        if stream.in_flight:
+            return min(stream.in_flight) - timedelta(microseconds=1)
+        return stream.done_through
+
+    def busy(self, tenant: str) -> bool:
+        """True while a delivery of this council's is being applied."""
+        stream = self._streams.get(tenant)
+        return stream is not None and bool(stream.in_flight)
+
+    def idle_seconds(self, tenant: str) -> float:
+        """Seconds since this council's stream last moved."""
+        stream = self._streams.get(tenant)
+        return float("inf") if stream is None else time.monotonic() - stream.active_at
