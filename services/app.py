@@ -63,9 +63,9 @@ async def running(
     calendar = WorkingDayCalendar()
     runtimes = [ServiceRuntime(DEFINITIONS[n], settings, clock, calendar) for n in names]
     for runtime in runtimes:
-        broker.include_router(runtime.router())
+        broker.include_router(runtime.router(in_memory=in_memory))
     for runtime in runtimes:
-        await runtime.prepare(broker)
+        await runtime.prepare(broker, in_memory=in_memory)
     async with contextlib.AsyncExitStack() as stack:
         if in_memory:
             broker = await stack.enter_async_context(TestRabbitBroker(broker))

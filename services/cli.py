@@ -73,6 +73,18 @@ def broker_definitions_command(
         typer.echo(f"wrote {output}")
 
 
+@broker_app.command("setup")
+def broker_setup_command() -> None:
+    """Declare every exchange and queue at AMQP_URL, the CRM's `crm.facts` included, so a CRM
+    can bind and publish before any service has run."""
+    from services.app import DEFINITIONS
+    from shared.topology import declare_all
+
+    services = {name: d.event_types for name, d in DEFINITIONS.items()}
+    asyncio.run(declare_all(Settings().amqp_url, services))
+    typer.echo("declared crm.events, the services' exchanges and queues, and crm.facts")
+
+
 deadletters_app = typer.Typer(help="A service's dead letters.", no_args_is_help=True)
 app.add_typer(deadletters_app, name="deadletters")
 
@@ -81,12 +93,13 @@ app.add_typer(deadletters_app, name="deadletters")
 def deadletters_list(
     service: Annotated[str, typer.Argument(help="invitations, reports or decisions")],
     limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    tenant: Annotated[str | None, typer.Option(help="Only this council's (LA code).")] = None,
 ) -> None:
     """List dead letters with why they failed (they stay in the queue)."""
     from shared.deadletters import list_dead_letters
 
     _check_service(service)
-    letters = asyncio.run(list_dead_letters(Settings().amqp_url, service, limit))
+    letters = asyncio.run(list_dead_letters(Settings().amqp_url, service, limit, tenant))
     for letter in letters:
         typer.echo(
             f"{letter.dead_lettered_at}  {letter.message_id}  {letter.event_type or '-'}"
@@ -99,12 +112,14 @@ def deadletters_list(
 def deadletters_replay(
     service: Annotated[str, typer.Argument(help="invitations, reports or decisions")],
     limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    tenant: Annotated[str | None, typer.Option(help="Only this council's (LA code).")] = None,
 ) -> None:
-    """Put dead letters back on the service's queue (after the cause is fixed)."""
+    """Put the dead letters present now back on the service's queue (after the cause is
+    fixed); one that fails again waits for the next replay."""
     from shared.deadletters import replay_dead_letters
 
     _check_service(service)
-    count = asyncio.run(replay_dead_letters(Settings().amqp_url, service, limit))
+    count = asyncio.run(replay_dead_letters(Settings().amqp_url, service, limit, tenant))
     typer.echo(f"replayed {count} dead letter(s) to {service}.incoming")
 
 

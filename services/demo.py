@@ -493,6 +493,7 @@ async def run_demo(settings: Settings, *, in_memory: bool, say: Callable[[str], 
                 "decisions_database_url": None,
                 "outbox_poll_seconds": 0.2,
                 "timer_poll_seconds": 0.1,
+                "timer_quiet_seconds": 0.3,
                 "log_level": settings.log_level,
             }
         )

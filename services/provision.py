@@ -15,6 +15,7 @@ from typing import Any
 from contracts.registry import PRODUCERS
 from services.app import DEFINITIONS
 from shared.topology import (
+    CRM_QUEUE,
     dead_letter_exchange,
     dead_letter_queue_name,
     incoming_queue_arguments,
@@ -22,8 +23,6 @@ from shared.topology import (
 )
 
 VHOST = "convene"
-CRM_QUEUE = "crm.facts"
-"""The CRM's own queue: every fact the services publish."""
 
 
 def password_hash(user: str, password: str) -> str:

@@ -3,9 +3,12 @@
 Replay puts each message back on the service's own queue through its dead
 letter exchange (`<service>.dlx`, routing key `<service>.incoming`), with the
 original headers kept, so only that service sees it again; its inbox makes a
-replay of something already processed harmless.
+replay of something already processed harmless. A replay moves at most the
+messages that were dead-lettered when it started: one that fails again waits for
+the next replay. Both commands can be limited to one council's events.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,36 +61,63 @@ def _describe(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
     )
 
 
-async def list_dead_letters(url: str, service: str, limit: int = 100) -> list[DeadLetter]:
+def tenant_of(message: aio_pika.abc.AbstractIncomingMessage) -> str | None:
+    """The council a dead letter belongs to, when its body says."""
+    try:
+        body = json.loads(message.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    tenant = body.get("tenant") if isinstance(body, dict) else None
+    return tenant if isinstance(tenant, str) else None
+
+
+async def _present(
+    queue: aio_pika.abc.AbstractQueue, limit: int, tenant: str | None
+) -> tuple[list[aio_pika.abc.AbstractIncomingMessage], list[aio_pika.abc.AbstractIncomingMessage]]:
+    """Take the messages present now (at most `limit` of the council's), split into the
+    council's and the others'. All stay unacknowledged until the caller settles them."""
+    present = queue.declaration_result.message_count or 0
+    chosen, others = [], []
+    for _ in range(present):
+        if len(chosen) >= limit:
+            break
+        message = await queue.get(fail=False)
+        if message is None:
+            break
+        (chosen if tenant is None or tenant_of(message) == tenant else others).append(message)
+    return chosen, others
+
+
+async def list_dead_letters(
+    url: str, service: str, limit: int = 100, tenant: str | None = None
+) -> list[DeadLetter]:
     """The dead letters waiting in a service's queue; they stay where they are."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
         queue = await channel.declare_queue(dead_letter_queue_name(service), passive=True)
-        seen = []
-        for _ in range(limit):
-            message = await queue.get(fail=False)
-            if message is None:
-                break
-            seen.append(message)
-        letters = [_describe(m) for m in seen]
-        for message in seen:  # put them all back, in order, once every one was read
+        chosen, others = await _present(queue, limit, tenant)
+        letters = [_describe(m) for m in chosen]
+        for message in [*chosen, *others]:  # put them all back once every one was read
             await message.nack(requeue=True)
     return letters
 
 
-async def replay_dead_letters(url: str, service: str, limit: int = 100) -> int:
-    """Put up to `limit` dead letters back on the service's queue; returns how many."""
+async def replay_dead_letters(
+    url: str, service: str, limit: int = 100, tenant: str | None = None
+) -> int:
+    """Put up to `limit` of the dead letters present now back on the service's queue;
+    returns how many."""
     connection = await aio_pika.connect(url)
     replayed = 0
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         queue = await channel.declare_queue(dead_letter_queue_name(service), passive=True)
         exchange = await channel.declare_exchange(dead_letter_exchange(service).name, passive=True)
-        for _ in range(limit):
-            message = await queue.get(fail=False)
-            if message is None:
-                break
+        chosen, others = await _present(queue, limit, tenant)
+        for message in others:
+            await message.nack(requeue=True)
+        for message in chosen:
             headers = dict(message.headers or {})
             headers["x-convene-replayed-at"] = datetime.now(UTC).isoformat()
             await exchange.publish(

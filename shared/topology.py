@@ -19,8 +19,8 @@ import aio_pika
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
 
 from contracts.envelope import CONTENT_TYPE
+from contracts.registry import PRODUCERS
 
-PRODUCERS = ("crm", "invitations", "reports", "decisions")
 CRM_QUEUE = "crm.facts"
 """The CRM's own queue: every fact the three services publish."""
 

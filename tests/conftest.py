@@ -54,6 +54,7 @@ async def settings(
         "max_attempts": 3,
         "outbox_poll_seconds": 0.2,
         "timer_poll_seconds": 0.1,
+        "timer_quiet_seconds": 0.5,
         "log_format": "console",
     }
     for service in SERVICES:

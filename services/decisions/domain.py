@@ -366,9 +366,10 @@ class Conference:
         )
 
     def hold(self, data: ConferenceHeld) -> None:
-        """The conference took place: its date and who was there."""
+        """The conference took place: its date and who was there (an empty list says nothing:
+        nobody is a conference without its chair)."""
         self.held_on = data.held_on
-        self.attended = list(data.attended)
+        self.attended = list(data.attended) or self.attended
 
     def quorate(self, env: Env) -> bool | None:
         """Quorate from who attended, else from the answers; None when nothing is known."""

@@ -56,7 +56,7 @@ async def test_initial_conference_flows_through_all_three_services(
                 {
                     "conference_id": conference,
                     "held_on": "2026-11-25",
-                    "attended": ["CHAIR", "MUM"],
+                    "attended": ["CHAIR", "MUM", "SW", "POL", "MW"],
                 },
                 time="2026-11-25T12:00:00Z",
             ),

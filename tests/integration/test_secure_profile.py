@@ -3,8 +3,9 @@ deploy/rabbitmq/definitions.json, services unable to configure, events checked b
 
 import asyncio
 import json
+import shutil
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from services.provision import CRM_QUEUE, VHOST, broker_definitions
 from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.settings import Settings
 from tests.support.crm import cloud_event, family_conference
-from tests.support.infrastructure import local_rabbitmqctl_reaches_the_test_broker
+from tests.support.infrastructure import private_rabbitmq
 
 DEFINITIONS_FILE = Path(__file__).parents[2] / "deploy/rabbitmq/definitions.json"
 
@@ -35,25 +36,25 @@ def _url(amqp_url: str, user: str, password: str) -> str:
 
 
 LOCAL_BROKER = pytest.mark.skipif(
-    not local_rabbitmqctl_reaches_the_test_broker(),
-    reason="importing definitions needs rabbitmqctl beside the broker (true on CI here)",
+    shutil.which("rabbitmq-server") is None,
+    reason="a private RabbitMQ node needs rabbitmq-server on this machine (true on CI here)",
 )
 
 
 @pytest.fixture
-def provisioned(amqp_url: str) -> str:
-    """Import the committed definitions into the test broker (its own vhost)."""
-    ctl = ["rabbitmqctl", "--quiet"]
-    subprocess.run(
-        [*ctl, "import_definitions", str(DEFINITIONS_FILE)], check=True, capture_output=True
-    )
-    subprocess.run([*ctl, "await_online_nodes", "1"], check=True, capture_output=True)
-    subprocess.run(
-        [*ctl, "set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*"],
-        check=True,
-        capture_output=True,
-    )
-    return amqp_url
+def provisioned() -> Iterator[str]:
+    """A private RabbitMQ node of this test's own, provisioned from the committed
+    definitions (users and permissions are node-wide: never on the shared broker)."""
+    with private_rabbitmq() as (url, ctl):
+        subprocess.run(
+            [*ctl, "import_definitions", str(DEFINITIONS_FILE)], check=True, capture_output=True
+        )
+        subprocess.run(
+            [*ctl, "set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+        )
+        yield url
 
 
 @asynccontextmanager
@@ -90,6 +91,15 @@ async def _purge(url: str) -> None:
         ):
             queue = await channel.declare_queue(name, passive=True)
             await queue.purge()
+
+
+async def _wait_for_messages(queue: aio_pika.abc.AbstractQueue, count: int) -> None:
+    async with asyncio.timeout(20):
+        while True:
+            declared = await queue.channel.declare_queue(queue.name, passive=True)
+            if declared.declaration_result.message_count == count:
+                return
+            await asyncio.sleep(0.05)
 
 
 async def _wait(condition: Any, within: float = 20.0) -> None:
@@ -150,7 +160,8 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
             # The operator replays with the service's own user: the forgery is still judged
             # by who first sent it, and is dead-lettered again.
             assert await replay_dead_letters(own, "reports") == 1
-            await asyncio.sleep(0.5)
+            reports_dlq = await channel.declare_queue("reports.incoming.dlq", passive=True)
+            await _wait_for_messages(reports_dlq, 1)
             again = await list_dead_letters(own, "reports")
 
         invitations = await aio_pika.connect(_url(provisioned, "invitations", "invitations"))

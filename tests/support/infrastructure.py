@@ -3,6 +3,7 @@ answers, otherwise AMQP_URL / DATABASE_URL, otherwise the local servers."""
 
 import contextlib
 import os
+import subprocess
 from collections.abc import Iterator
 
 
@@ -41,8 +42,31 @@ def rabbitmq_url() -> Iterator[str]:
         with RabbitMqContainer("rabbitmq:3.13-management") as container:
             params = container.get_connection_params()
             yield f"amqp://guest:guest@{params.host}:{params.port}/"
+    elif local_rabbitmqctl_reaches_the_test_broker():
+        with private_vhost() as vhost:
+            yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     else:
         yield "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@contextlib.contextmanager
+def private_vhost() -> Iterator[str]:
+    """A vhost of this test run's own on the shared broker (others may use it at the same
+    time): created at the start, deleted at the end once nothing declares in it."""
+    import subprocess
+    import uuid
+
+    vhost = f"convene-test-{uuid.uuid4().hex[:10]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, timeout=60)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        check=True,
+        timeout=60,
+    )
+    try:
+        yield vhost
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, timeout=60)
 
 
 @contextlib.contextmanager
@@ -57,3 +81,83 @@ def postgres_url() -> Iterator[str]:
             yield container.get_connection_url()
     else:
         yield "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def private_rabbitmq() -> Iterator[tuple[str, list[str]]]:
+    """A RabbitMQ node of the test's own, on ports of its own, stopped at the end.
+
+    Yields its AMQP URL (guest, default vhost) and the `rabbitmqctl` command that
+    administers it, so a test can import definitions and create users there and never
+    on the shared broker.
+    """
+    import shutil
+    import subprocess
+    import uuid
+    from pathlib import Path
+
+    import tempfile
+
+    # Not under pytest's tmp_path: the server runs as the rabbitmq user, who must reach it.
+    folder = Path(tempfile.mkdtemp(prefix="convene-rabbitmq-"))
+    folder.chmod(0o777)  # noqa: S103  # a throwaway folder of the test's own
+    port, dist_port = free_port(), free_port()
+    node = f"convene-{uuid.uuid4().hex[:8]}@localhost"
+    (folder / "rabbitmq.conf").write_text(
+        f"listeners.tcp.1 = 127.0.0.1:{port}\nloopback_users = none\n", encoding="utf-8"
+    )
+    (folder / "enabled_plugins").write_text("[].\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "RABBITMQ_NODENAME": node,
+        "RABBITMQ_DIST_PORT": str(dist_port),
+        "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq"),
+        "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(folder / "log"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+        "RABBITMQ_PID_FILE": str(folder / "pid"),
+    }
+    server = shutil.which("rabbitmq-server")
+    assert server is not None, "rabbitmq-server is not installed"
+    output = (folder / "server.out").open("wb")
+    process = subprocess.Popen(  # noqa: S603  # a fixed local command
+        [server], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    ctl = ["rabbitmqctl", "-n", node, "--quiet"]
+    try:
+        _wait_for_port(port, process, within=90)
+        subprocess.run([*ctl, "await_startup", "--timeout", "60"], check=True, timeout=90)
+        yield f"amqp://guest:guest@127.0.0.1:{port}/", ctl
+    finally:
+        subprocess.run([*ctl, "stop"], check=False, timeout=60, capture_output=True)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        output.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait_for_port(port: int, process: "subprocess.Popen[bytes]", within: float) -> None:
+    """Wait until a server we started listens on `port` (fail early if it died)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the private RabbitMQ node exited ({process.returncode})")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"the private RabbitMQ node did not listen on {port} within {within}s")
