@@ -77,7 +77,8 @@ async def _present(
     """Take the messages present now (at most `limit` of the council's), split into the
     council's and the others'. All stay unacknowledged until the caller settles them."""
     present = queue.declaration_result.message_count or 0
-    chosen, others = [], []
+    chosen: list[aio_pika.abc.AbstractIncomingMessage] = []
+    others: list[aio_pika.abc.AbstractIncomingMessage] = []
     for _ in range(present):
         if len(chosen) >= limit:
             break

@@ -1,112 +1,154 @@
-"""Durable timers on a real database: survive a restart, fire once, even with two replicas."""
+"""Durable timers on a real database: they fire in event time (when the council's stream has
+passed them, or gone quiet after them), once, across restarts and replicas."""
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.app import DEFINITIONS
 from shared import timers
 from shared.clock import ManualClock
-from shared.db import create_engine, migrate
+from shared.consumer import Delivery
+from shared.ordering import Progress
+from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.tables import timers as timer_table
+from tests.support.crm import cloud_event, family_conference
 
 START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
 
-async def _engine(settings: Settings) -> AsyncEngine:
-    engine = create_engine(settings.database_url_for("reports"), settings.schema_for("reports"))
-    await migrate(engine, settings.schema_for("reports"), DEFINITIONS["reports"].migrations)
-    return engine
+async def _runtime(settings: Settings, clock: ManualClock) -> ServiceRuntime:
+    runtime = ServiceRuntime(DEFINITIONS["reports"], settings, clock)
+    await runtime.prepare(broker=None, in_memory=True)  # type: ignore[arg-type]  # no broker needed
+    return runtime
 
 
-async def _schedule(engine: AsyncEngine, clock: ManualClock, timer_id: str, due: datetime) -> None:
+async def _schedule(engine: AsyncEngine, tenant: str, timer_id: str, due: datetime) -> None:
     async with engine.begin() as connection:
         await timers.schedule(
             connection,
-            clock,
+            ManualClock(START),
             timer_id=timer_id,
-            kind="reminder",
+            kind="report_reminder",
             due_at=due,
             subject="CONF-T",
-            tenant="201",
-            correlationid="CONF-T",
-            payload={"n": 1},
-        )
-
-
-async def test_a_timer_survives_a_restart_and_fires_once(settings: Settings, database: str) -> None:
-    clock = ManualClock(START)
-    fired: list[str] = []
-
-    async def remind(_connection: AsyncConnection, timer: timers.Timer) -> None:
-        fired.append(timer.timer_id)
-
-    engine = await _engine(settings)
-    await _schedule(engine, clock, "T-1", START + timedelta(days=2))
-    scheduler = timers.TimerScheduler(engine, {"reminder": remind}, clock)
-    assert await scheduler.fire_due() == 0  # not due yet
-    await engine.dispose()  # the service stops
-
-    engine = await _engine(settings)  # and starts again
-    scheduler = timers.TimerScheduler(engine, {"reminder": remind}, clock)
-    clock.advance(timedelta(days=2))
-    assert await scheduler.fire_due() == 1
-    assert await scheduler.fire_due() == 0
-    assert fired == ["T-1"]
-    await engine.dispose()
-
-
-async def test_two_replicas_fire_each_timer_once(settings: Settings, database: str) -> None:
-    clock = ManualClock(START)
-    fired: list[str] = []
-
-    async def remind(_connection: AsyncConnection, timer: timers.Timer) -> None:
-        await asyncio.sleep(0.01)  # hold the claim while the other replica looks
-        fired.append(timer.timer_id)
-
-    first, second = await _engine(settings), await _engine(settings)
-    for n in range(20):
-        await _schedule(first, clock, f"T-{n}", START - timedelta(minutes=n))
-    replicas = [timers.TimerScheduler(e, {"reminder": remind}, clock) for e in (first, second)]
-    counts = await asyncio.gather(*(r.fire_due(limit=100) for r in replicas))
-    assert sum(counts) == 20
-    assert sorted(fired) == sorted(f"T-{n}" for n in range(20))
-    await first.dispose()
-    await second.dispose()
-
-
-async def test_cancelled_and_moved_timers(settings: Settings, database: str) -> None:
-    clock = ManualClock(START)
-    fired: list[str] = []
-
-    async def remind(_connection: AsyncConnection, timer: timers.Timer) -> None:
-        fired.append(f"{timer.timer_id}@{timer.due_at.date()}")
-
-    engine = await _engine(settings)
-    await _schedule(engine, clock, "T-moved", START + timedelta(days=1))
-    await _schedule(engine, clock, "T-moved", START + timedelta(days=3))  # a reschedule
-    await _schedule(engine, clock, "T-cancelled", START + timedelta(days=1))
-    async with engine.begin() as connection:
-        await connection.execute(timer_table.delete().where(timer_table.c.timer_id == "none"))
-        assert await timers.cancel(connection, clock, subject="CONF-T") == 2
-        await timers.schedule(
-            connection,
-            clock,
-            timer_id="T-moved",
-            kind="reminder",
-            due_at=START + timedelta(days=3),
-            subject="CONF-T",
-            tenant="201",
+            tenant=tenant,
             correlationid="CONF-T",
             payload={},
         )
-    clock.advance(timedelta(days=5))
-    await timers.TimerScheduler(engine, {"reminder": remind}, clock).fire_due()
-    assert fired == ["T-moved@2026-11-19"]
-    async with engine.connect() as connection:
-        rows = await connection.execute(sa.select(sa.func.count()).select_from(timer_table))
-        assert rows.scalar_one() == 2
-    await engine.dispose()
+
+
+def _scheduler(
+    engine: AsyncEngine, clock: ManualClock, tracker: Progress, quiet: float
+) -> timers.TimerScheduler:
+    async def nothing(_timer: timers.Timer) -> None:
+        return None
+
+    return timers.TimerScheduler(engine, nothing, clock, tracker, quiet_seconds=quiet)
+
+
+async def test_a_timer_fires_when_its_councils_stream_has_passed_it(
+    settings: Settings, database: str
+) -> None:
+    runtime = await _runtime(settings, ManualClock(START))
+    clock, tracker = ManualClock(START), Progress()
+    await _schedule(runtime.engine, "201", "T-201", START + timedelta(days=2))
+    await _schedule(runtime.engine, "807", "T-807", START + timedelta(days=2))
+    scheduler = _scheduler(runtime.engine, clock, tracker, quiet=3600)
+    assert await scheduler.due() == []  # nobody's stream has reached it, and nobody is quiet
+    # A back-fill of council 201 has been applied up to three days later: 201's timer is
+    # due although the clock has not reached it; 807's stream has not moved.
+    tracker.started("201", START + timedelta(days=3))
+    tracker.finished("201", START + timedelta(days=3))
+    await timers.save_progress(runtime.engine, tracker)
+    assert [t.timer_id for t in await scheduler.due()] == ["T-201"]
+    # While an earlier event of 201's is still being applied, its timers wait for it.
+    tracker.started("201", START + timedelta(days=1))
+    await timers.save_progress(runtime.engine, tracker)
+    assert await scheduler.due() == []
+    await runtime.stop()
+
+
+async def test_a_timer_fires_once_the_clock_has_passed_it_and_the_stream_is_quiet(
+    settings: Settings, database: str
+) -> None:
+    runtime = await _runtime(settings, ManualClock(START))
+    clock, tracker = ManualClock(START), Progress()
+    await _schedule(runtime.engine, "201", "T-1", START + timedelta(hours=1))
+    scheduler = _scheduler(runtime.engine, clock, tracker, quiet=0.2)
+    await asyncio.sleep(0.25)  # the scheduler has been up longer than the quiet period
+    assert await scheduler.due() == []  # the clock has not passed it
+    clock.advance(timedelta(hours=2))
+    assert [t.timer_id for t in await scheduler.due()] == ["T-1"]
+    tracker.started("201", START)  # the council's stream moves again: wait for it
+    await timers.save_progress(runtime.engine, tracker)
+    assert await scheduler.due() == []
+    await runtime.stop()
+
+
+async def test_moved_and_cancelled_timers(settings: Settings, database: str) -> None:
+    runtime = await _runtime(settings, ManualClock(START))
+    engine = runtime.engine
+    clock = ManualClock(START)
+    await _schedule(engine, "201", "201|conference|CONF-T|report_reminder|A", START)
+    await _schedule(engine, "201", "201|conference|CONF-T|report_reminder|A", START)  # moved
+    await _schedule(engine, "201", "201|conference|CONF-T|report_overdue|A", START)
+    await _schedule(engine, "807", "807|conference|CONF-T|report_reminder|A", START)
+    async with engine.begin() as connection:
+        prefix = timers.timer_id("201", "conference", "CONF-T", "report_reminder", None)
+        assert (
+            await timers.cancel(connection, clock, tenant="201", subject="CONF-T", prefix=prefix)
+            == 1
+        )
+        everything = timers.timer_id("201", "conference", "CONF-T", None, None)
+        assert (
+            await timers.cancel(
+                connection, clock, tenant="201", subject="CONF-T", prefix=everything
+            )
+            == 1
+        )
+        rows = await connection.execute(
+            sa.select(timer_table.c.timer_id).where(timer_table.c.cancelled_at.is_(None))
+        )
+        assert [r.timer_id for r in rows] == ["807|conference|CONF-T|report_reminder|A"]
+    await runtime.stop()
+
+
+async def test_two_replicas_fire_each_timer_once_on_its_aggregate(
+    settings: Settings, database: str
+) -> None:
+    clock = ManualClock(START)
+    first, second = await _runtime(settings, clock), await _runtime(settings, clock)
+    assert first.consumer is not None
+    for n in range(5):
+        event = cloud_event(
+            "crm.conference.requested.v1", f"CONF-{n}", family_conference(f"CONF-{n}")
+        )
+        body = json.dumps(event).encode()
+        outcome = await first.consumer.process(
+            Delivery(body, "crm.events", event["type"], event["id"], None, "reports.incoming")
+        )
+        assert outcome == "applied"
+    async with first.engine.connect() as connection:
+        due = [timers._timer(row) for row in await connection.execute(sa.select(timer_table))]
+    assert len(due) == 5 * 3 * 2 + 5  # per request a reminder and a chase; per conference a summary
+    await asyncio.gather(*(r._fire_timer(t) for t in due for r in (first, second)))
+    async with first.engine.connect() as connection:
+        fired = await connection.execute(
+            sa.select(sa.func.count())
+            .select_from(timer_table)
+            .where(timer_table.c.fired_at.is_not(None))
+        )
+        assert fired.scalar_one() == len(due)
+        outbox = await connection.execute(sa.text("SELECT body FROM outbox"))
+        kinds = [json.loads(row.body)["type"] for row in outbox]
+    # each conference: 3 reminders, 3 chases, 1 summary, once each whichever replica fired
+    assert kinds.count("reports.reminder.sent.v1") == 15
+    assert kinds.count("reports.report.overdue.v1") == 15
+    assert kinds.count("reports.readiness.assessed.v1") == 5
+    await first.stop()
+    await second.stop()

@@ -102,14 +102,13 @@ def private_rabbitmq() -> Iterator[tuple[str, list[str]]]:
     """
     import shutil
     import subprocess
+    import tempfile
     import uuid
     from pathlib import Path
 
-    import tempfile
-
     # Not under pytest's tmp_path: the server runs as the rabbitmq user, who must reach it.
     folder = Path(tempfile.mkdtemp(prefix="convene-rabbitmq-"))
-    folder.chmod(0o777)  # noqa: S103  # a throwaway folder of the test's own
+    folder.chmod(0o777)  # a throwaway folder of the test's own
     port, dist_port = free_port(), free_port()
     node = f"convene-{uuid.uuid4().hex[:8]}@localhost"
     (folder / "rabbitmq.conf").write_text(
@@ -129,7 +128,7 @@ def private_rabbitmq() -> Iterator[tuple[str, list[str]]]:
     server = shutil.which("rabbitmq-server")
     assert server is not None, "rabbitmq-server is not installed"
     output = (folder / "server.out").open("wb")
-    process = subprocess.Popen(  # noqa: S603  # a fixed local command
+    process = subprocess.Popen(  # a fixed local command
         [server], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
     )
     ctl = ["rabbitmqctl", "-n", node, "--quiet"]
