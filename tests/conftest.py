@@ -1,7 +1,7 @@
 """Fixtures: a real broker, SQLite and PostgreSQL, and settings pointing at them."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aio_pika
@@ -59,15 +59,33 @@ async def settings(
     }
     for service in SERVICES:
         values[f"{service.upper()}_DATABASE_URL"] = None
-    yield Settings(**values)  # type: ignore[arg-type]
+    base = Settings(**values)  # type: ignore[arg-type]
+    prefixes = [prefix]
+
+    def fresh() -> Settings:
+        """The same settings with new, empty databases (for a second run in one test)."""
+        prefixes.append(f"t{uuid.uuid4().hex[:8]}_")
+        return base.model_copy(
+            update={"data_dir": tmp_path / prefixes[-1], "db_schema_prefix": prefixes[-1]}
+        )
+
+    request.node.fresh_settings = fresh
+    yield base
     if pg_url is not None:
         engine = create_async_engine(pg_url)
         async with engine.begin() as connection:
-            for service in SERVICES:
-                await connection.execute(
-                    sa.text(f'DROP SCHEMA IF EXISTS "{prefix}{service}" CASCADE')
-                )
+            for used in prefixes:
+                for service in SERVICES:
+                    await connection.execute(
+                        sa.text(f'DROP SCHEMA IF EXISTS "{used}{service}" CASCADE')
+                    )
         await engine.dispose()
+
+
+@pytest.fixture
+def fresh_settings(request: pytest.FixtureRequest, settings: Settings) -> Callable[[], Settings]:
+    """Make settings with new, empty databases, dropped after the test like the first ones."""
+    return request.node.fresh_settings  # type: ignore[no-any-return]
 
 
 @pytest.fixture(autouse=True)

@@ -108,3 +108,24 @@ async def publish_raw(
 async def publish_event(url: str, event: dict[str, Any]) -> None:
     """Publish one CRM event as JSON."""
     await publish_raw(url, json.dumps(event).encode(), event["type"], message_id=event["id"])
+
+
+async def publish_events(url: str, events: list[dict[str, Any]]) -> None:
+    """Publish events in one burst, in order, on one channel (as a CRM back-fill would)."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        target = await channel.declare_exchange(
+            "crm.events", aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        for event in events:
+            await target.publish(
+                aio_pika.Message(
+                    json.dumps(event).encode(),
+                    content_type="application/cloudevents+json",
+                    message_id=event["id"],
+                    type=event["type"],
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=event["type"],
+            )

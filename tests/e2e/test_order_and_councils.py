@@ -1,0 +1,316 @@
+"""Right whatever the arrival order and whichever the council: a CRM's whole history played
+live and as a back-fill in one burst, two councils with the same ids side by side, two
+replicas of every service, and the bursts that used to race."""
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.app import Running, running
+from shared.clock import ManualClock
+from shared.settings import Settings
+from tests.support.crm import cloud_event, family_conference, publish_event, publish_events
+from tests.support.history import family_history
+from tests.support.listener import Listener, listening
+
+ALL = ["invitations", "reports", "decisions"]
+END = datetime(2027, 5, 11, 9, 0, tzinfo=UTC)  # the day after the history's last event
+
+
+def facts(listener: Listener, tenant: str | None = None) -> Counter[str]:
+    """Every fact a run published (ids of the publication aside), as comparable text."""
+    return Counter(
+        json.dumps({k: v for k, v in e.items() if k != "id"}, sort_keys=True)
+        for e in listener.events
+        if tenant is None or e["tenant"] == tenant
+    )
+
+
+def finished(tenants: list[str]) -> Callable[[Listener], bool]:
+    """The history's last fact (the CIN plan ended on transfer out) has arrived for each."""
+    return lambda seen: all(
+        any(
+            e["type"] == "decisions.plan.ended.v1"
+            and e["tenant"] == tenant
+            and e["data"]["reason"] == "transferred_out"
+            for e in seen.events
+        )
+        for tenant in tenants
+    )
+
+
+async def applied(app: Running, event: dict[str, Any]) -> None:
+    """Wait until every service that consumes the event has applied it."""
+    at = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    consumers = [r for r in app.runtimes if event["type"] in r.definition.event_types]
+    async with asyncio.timeout(20):
+        while not all(
+            (r.progress.through(event["tenant"]) or at - timedelta(1)) >= at for r in consumers
+        ):
+            await asyncio.sleep(0.02)  # poll for the condition
+
+
+async def back_fill(
+    settings: Settings, url: str, events: list[dict[str, Any]], replicas: int = 1
+) -> Listener:
+    """Play a history in one burst, the clock already past it, as a back-fill does."""
+    tenants = sorted({e["tenant"] for e in events})
+    async with listening(url) as listener, AsyncExitStack() as stack:
+        for _ in range(replicas):
+            await stack.enter_async_context(running(ALL, settings, clock=ManualClock(END)))
+        await publish_events(url, events)
+        await listener.wait_until(finished(tenants), within=60)
+        await listener.settle(1.5)  # timers due after the last event fire once it is quiet
+    return listener
+
+
+async def live(settings: Settings, url: str, events: list[dict[str, Any]]) -> Listener:
+    """Play a history as it happened: the clock moves to each event, then it is sent."""
+    clock = ManualClock(datetime.fromisoformat(events[0]["time"].replace("Z", "+00:00")))
+    async with listening(url) as listener, running(ALL, settings, clock=clock) as app:
+        for event in events:
+            clock.set(datetime.fromisoformat(event["time"].replace("Z", "+00:00")))
+            await listener.settle(0.7)  # timers due by now fire, as they would live
+            await publish_event(url, event)
+            await applied(app, event)
+        clock.set(END)
+        await listener.wait_until(finished([events[0]["tenant"]]), within=30)
+        await listener.settle(1.5)
+    return listener
+
+
+async def test_a_back_fill_gives_the_same_facts_as_live_processing(
+    settings: Settings, fresh_settings: Callable[[], Settings], amqp_url: str, database: str
+) -> None:
+    history = family_history("886")
+    as_live = facts(await live(settings, amqp_url, history))
+    as_back_fill = facts(await back_fill(fresh_settings(), amqp_url, history))
+    assert as_back_fill == as_live
+    kinds = Counter(json.loads(f)["type"] for f in as_live.elements())
+    # the history's timers fired, in both, judged as of their due times
+    assert kinds["reports.reminder.sent.v1"] >= 2 and kinds["reports.report.overdue.v1"] >= 2
+    assert kinds["reports.readiness.assessed.v1"] == 2
+    assert kinds["invitations.quorum.assessed.v1"] >= 2
+    assert kinds["decisions.outcome.recorded.v1"] == 2
+    assert not [f for f in as_live if "input.rejected" in f]
+
+
+async def test_two_councils_with_the_same_ids_never_see_each_other(
+    settings: Settings, fresh_settings: Callable[[], Settings], amqp_url: str, database: str
+) -> None:
+    kent, redcar = family_history("886"), family_history("807")  # same conference ids
+    side_by_side = await back_fill(
+        settings, amqp_url, [e for pair in zip(kent, redcar, strict=True) for e in pair]
+    )
+    kent_alone = await back_fill(fresh_settings(), amqp_url, kent)
+    redcar_alone = await back_fill(fresh_settings(), amqp_url, redcar)
+    assert facts(side_by_side, "886") == facts(kent_alone)
+    assert facts(side_by_side, "807") == facts(redcar_alone)
+    assert not [e for e in side_by_side.events if e["type"].endswith("input.rejected.v1")]
+    # Kent's policy shares with the family 5 working days before, Redcar's 3 before an initial
+    requested = {
+        e["tenant"]: e["data"]["share_with_family_by"]
+        for e in side_by_side.of_type("reports.report.requested.v1", "CONF-1")
+    }
+    assert requested == {"886": "2026-11-18", "807": "2026-11-20"}
+
+
+async def test_two_replicas_of_every_service_give_the_same_facts_as_one(
+    settings: Settings, fresh_settings: Callable[[], Settings], amqp_url: str, database: str
+) -> None:
+    history = family_history("886")
+    one = facts(await back_fill(settings, amqp_url, history))
+    two = facts(await back_fill(fresh_settings(), amqp_url, history, replicas=2))
+    assert two == one
+
+
+def _requested(conference: str) -> dict[str, Any]:
+    data = family_conference(conference)
+    data["participants"].append(
+        {
+            "person_id": "DAD",
+            "name": "D",
+            "role": "parent",
+            "child_ids": ["C1", "C2"],
+            "has_parental_responsibility": True,
+            "lives_with_child": False,
+        }
+    )
+    return cloud_event("crm.conference.requested.v1", conference, data)
+
+
+async def test_an_excluded_parent_never_gets_a_report_sent_right_after_the_exclusion(
+    settings: Settings, amqp_url: str, database: str
+) -> None:
+    conferences = [f"CONF-BURST-{n}" for n in range(20)]
+    burst: list[dict[str, Any]] = []
+    for conference in conferences:
+        burst.append(_requested(conference))
+        burst.append(
+            cloud_event(
+                "crm.exclusion.decided.v1",
+                conference,
+                {
+                    "conference_id": conference,
+                    "person_id": "DAD",
+                    "decided_by": "CHAIR",
+                    "decided_at": "2026-11-17T10:00:00+00:00",
+                    "scope": "whole",
+                    "grounds": ["risk_of_violence"],
+                    "reason": "threats",
+                    "alternative_arrangements": [],
+                    "withhold_reports": True,
+                },
+                time="2026-11-17T10:00:00Z",
+            )
+        )
+        burst.append(
+            cloud_event(
+                "crm.report.submitted.v1",
+                conference,
+                {
+                    "conference_id": conference,
+                    "report_id": f"{conference}-R",
+                    "author_person_id": "SW",
+                    "agency": "Children's Social Care",
+                    "submitted_at": "2026-11-17T10:01:00+00:00",
+                    "document": {
+                        "uri": "crm://r",
+                        "sha256": "a" * 64,
+                        "media_type": "application/pdf",
+                    },
+                    "sections": [],
+                },
+                time="2026-11-17T10:01:00Z",
+            )
+        )
+    async with listening(amqp_url) as listener, running(["invitations", "reports"], settings):
+        await publish_events(amqp_url, burst)
+        await listener.wait_until(
+            lambda seen: (
+                len(seen.of_type("reports.report.shared.v1")) == 20 * 2
+                and len(seen.of_type("reports.report.withheld.v1")) == 20
+            )
+        )
+        await listener.settle()
+    shared = {
+        (e["subject"], e["data"]["recipient_person_id"])
+        for e in listener.of_type("reports.report.shared.v1")
+    }
+    assert shared == {(c, p) for c in conferences for p in ("CHAIR", "MUM")}
+    withheld = listener.of_type("reports.report.withheld.v1")
+    assert {(e["subject"], e["data"]["recipient_person_id"]) for e in withheld} == {
+        (c, "DAD") for c in conferences
+    }
+    assert {e["data"]["reason"] for e in withheld} == {"chair_ordered"}
+    assert len(listener.of_type("invitations.exclusion.recorded.v1")) == 20
+
+
+def _outcome(conference: str, decision: str, **extra: Any) -> dict[str, Any]:
+    return cloud_event(
+        "crm.outcome.decided.v1",
+        conference,
+        {
+            "conference_id": conference,
+            "decided_at": "2026-11-25T12:30:00+00:00",
+            "decided_by": "CHAIR",
+            "children": [
+                {"child_id": "C1", "decision": decision, "categories": ["neglect"]},
+                {"child_id": "C2", "decision": "no_further_action", "categories": []},
+            ],
+            "recommendations": [],
+            "core_group": ["MUM"],
+            **extra,
+        },
+        time="2026-11-25T12:30:00Z",
+    )
+
+
+def _held(conference: str, attended: list[str]) -> dict[str, Any]:
+    return cloud_event(
+        "crm.conference.held.v1",
+        conference,
+        {"conference_id": conference, "held_on": "2026-11-25", "attended": attended},
+        time="2026-11-25T12:00:00Z",
+    )
+
+
+async def test_a_correction_sent_right_after_the_outcome_supersedes_it(
+    settings: Settings, amqp_url: str, database: str
+) -> None:
+    conference = "CONF-CORRECTED"
+    correction = _outcome(conference, "child_protection_plan", correction_reason="wrong child")
+    correction["data"]["children"][0]["categories"] = ["physical"]
+    async with listening(amqp_url) as listener, running(["decisions"], settings):
+        await publish_events(
+            amqp_url,
+            [
+                _requested(conference),
+                _held(conference, ["CHAIR", "SW", "POL", "MW"]),
+                _outcome(conference, "child_protection_plan"),
+                correction,
+            ],
+        )
+        await listener.wait_until(
+            lambda seen: len(seen.of_type("decisions.outcome.recorded.v1")) == 2
+        )
+        await listener.settle()
+    first, second = (e["data"] for e in listener.of_type("decisions.outcome.recorded.v1"))
+    assert first["supersedes"] is None and second["supersedes"] == first["record_id"]
+    assert first["quorate"] is True  # attendance in `held` alone: no responses were sent
+    started = [e["data"] for e in listener.of_type("decisions.plan.started.v1")]
+    ended = [e["data"] for e in listener.of_type("decisions.plan.ended.v1")]
+    assert [(s["category"], s["start_date"]) for s in started] == [
+        ("NEG", "2026-11-25"),
+        ("PHY", "2026-11-25"),
+    ]
+    assert [(e["plan_id"], e["voided"]) for e in ended] == [(started[0]["plan_id"], True)]
+    assert not listener.of_type("decisions.input.rejected.v1")
+
+
+async def test_attendance_in_held_alone_decides_quorum(
+    settings: Settings, amqp_url: str, database: str
+) -> None:
+    quorate, inquorate = "CONF-QUORATE", "CONF-INQUORATE"
+
+    def elsewhere(event: dict[str, Any]) -> dict[str, Any]:  # the same family ids, another council
+        return {**event, "tenant": "202"}
+
+    async with listening(amqp_url) as listener, running(["decisions"], settings):
+        await publish_events(
+            amqp_url,
+            [
+                _requested(quorate),
+                _held(quorate, ["CHAIR", "MUM", "SW", "POL", "MW"]),
+                _outcome(quorate, "child_protection_plan"),
+                elsewhere(_requested(inquorate)),
+                elsewhere(_held(inquorate, ["CHAIR", "MUM", "SW"])),
+                elsewhere(_outcome(inquorate, "child_protection_plan")),
+            ],
+        )
+        await listener.wait_until(
+            lambda seen: (
+                bool(seen.of_type("decisions.outcome.recorded.v1", quorate))
+                and bool(seen.of_type("decisions.input.rejected.v1"))
+            )
+        )
+        await publish_event(
+            amqp_url,
+            elsewhere(
+                _outcome(inquorate, "child_protection_plan", inquorate_reason="police delayed")
+            ),
+        )
+        await listener.wait_until(
+            lambda seen: bool(seen.of_type("decisions.outcome.recorded.v1", inquorate))
+        )
+    [recorded] = listener.of_type("decisions.outcome.recorded.v1", quorate)
+    assert recorded["data"]["quorate"] is True
+    [refused] = listener.of_type("decisions.input.rejected.v1")
+    assert refused["subject"] == inquorate
+    assert "inquorate_reason" in refused["data"]["reasons"][0]
+    [chair_decided] = listener.of_type("decisions.outcome.recorded.v1", inquorate)
+    assert chair_decided["data"]["quorate"] is False
