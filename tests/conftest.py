@@ -97,6 +97,8 @@ async def clean_broker(request: pytest.FixtureRequest) -> None:
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
+        # This run's own vhost: nobody else declares here.
         for service in SERVICES:
             for queue in (f"{service}.incoming", f"{service}.incoming.dlq"):
                 await channel.queue_delete(queue)
+        await channel.queue_delete("crm.facts")

@@ -34,11 +34,8 @@ async def test_an_early_report_is_dead_lettered_then_replayed(
     )
     async with listening(amqp_url) as listener, running(["reports"], settings):
         await publish_event(amqp_url, report)  # the conference is not known yet
-        letters = []
-        async with asyncio.timeout(20):
-            while not letters:
-                letters = await list_dead_letters(amqp_url, "reports")
-                await asyncio.sleep(0.1)
+        await _wait_for_dead_letters(amqp_url, "reports", 1)
+        letters = await list_dead_letters(amqp_url, "reports")
         await publish_event(amqp_url, requested)
         await listener.wait_until(
             lambda seen: len(seen.of_type("reports.report.requested.v1")) == 3
@@ -76,6 +73,76 @@ async def test_replay_of_something_already_processed_changes_nothing(
                 routing_key="invitations.incoming.dlq",
             )
         assert await replay_dead_letters(amqp_url, "invitations") == 1
+        await _wait_for_dead_letters(amqp_url, "invitations", 0)
         await listener.settle()
     assert len(listener.of_type("invitations.invitation.issued.v1")) == 5
     assert not listener.of_type("invitations.input.rejected.v1")
+
+
+async def _dead_letter_count(url: str, service: str) -> int:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(f"{service}.incoming.dlq", passive=True)
+        return queue.declaration_result.message_count or 0
+
+
+async def _wait_for_dead_letters(url: str, service: str, count: int) -> None:
+    async with asyncio.timeout(20):
+        while await _dead_letter_count(url, service) != count:
+            await asyncio.sleep(0.05)  # poll for the condition
+
+
+async def test_a_replay_moves_only_what_was_there_and_a_failure_stays_dead_lettered_once(
+    settings: Settings, amqp_url: str
+) -> None:
+    broken = [
+        cloud_event("crm.conference.requested.v1", f"CONF-BAD-{n}", {"conference_id": "x"})
+        for n in range(5)
+    ]  # schema failures: dead-lettered at once, again on every replay
+    async with running(["invitations"], settings):
+        for event in broken:
+            await publish_event(amqp_url, event)
+        await _wait_for_dead_letters(amqp_url, "invitations", 5)
+        # each replayed message is dead-lettered again while the replay is still running;
+        # the replay takes only the five that were there when it started
+        assert await replay_dead_letters(amqp_url, "invitations") == 5
+        await _wait_for_dead_letters(amqp_url, "invitations", 5)
+        assert await replay_dead_letters(amqp_url, "invitations") == 5
+        await _wait_for_dead_letters(amqp_url, "invitations", 5)
+    letters = await list_dead_letters(amqp_url, "invitations")
+    assert sorted(d.message_id or "" for d in letters) == sorted(e["id"] for e in broken)
+
+
+async def test_dead_letters_are_listed_and_replayed_per_council(
+    settings: Settings, amqp_url: str
+) -> None:
+    early = {
+        tenant: cloud_event(
+            "crm.conference.held.v1",
+            "CONF-NOT-YET",
+            {"conference_id": "CONF-NOT-YET", "held_on": "2026-11-25"},
+            tenant=tenant,
+        )
+        for tenant in ("886", "807")
+    }
+    async with running(["decisions"], settings):
+        for event in early.values():  # neither council's conference is known: dead-lettered
+            await publish_event(amqp_url, event)
+        await _wait_for_dead_letters(amqp_url, "decisions", 2)
+        listed = await list_dead_letters(amqp_url, "decisions", tenant="807")
+        assert [d.message_id for d in listed] == [early["807"]["id"]]
+        await publish_event(
+            amqp_url,
+            cloud_event(
+                "crm.conference.requested.v1",
+                "CONF-NOT-YET",
+                family_conference("CONF-NOT-YET"),
+                tenant="807",
+            ),
+        )
+        assert await replay_dead_letters(amqp_url, "decisions", tenant="807") == 1
+        # 807's now finds its conference and is applied; 886's is still waiting
+        await _wait_for_dead_letters(amqp_url, "decisions", 1)
+    [left] = await list_dead_letters(amqp_url, "decisions")
+    assert left.message_id == early["886"]["id"]

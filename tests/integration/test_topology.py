@@ -1,0 +1,63 @@
+"""Topology before traffic: a CRM can bind and publish before any service has run, and an
+idle service has already declared everything it publishes to."""
+
+import asyncio
+import json
+
+import aio_pika
+from typer.testing import CliRunner
+
+from services.app import running
+from services.cli import app as cli
+from shared.settings import Settings
+from tests.support.crm import cloud_event, family_conference
+
+
+async def test_broker_setup_lets_a_crm_publish_before_any_service_has_run(
+    settings: Settings, amqp_url: str
+) -> None:
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["broker", "setup"], env={"AMQP_URL": amqp_url}
+    )
+    assert result.exit_code == 0, result.output
+    requested = cloud_event(
+        "crm.conference.requested.v1", "CONF-EARLY-BIRD", family_conference("CONF-EARLY-BIRD")
+    )
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        facts = await channel.declare_queue("crm.facts", passive=True)  # the CRM's own queue
+        crm_events = await channel.declare_exchange("crm.events", passive=True)
+        # mandatory: the broker would return it if no queue took it
+        await crm_events.publish(
+            aio_pika.Message(json.dumps(requested).encode(), message_id=requested["id"]),
+            routing_key=requested["type"],
+            mandatory=True,
+        )
+        for service in ("invitations", "reports", "decisions"):
+            queue = await channel.declare_queue(f"{service}.incoming", passive=True)
+            assert queue.declaration_result.message_count == 1
+        async with running(["invitations", "reports", "decisions"], settings):
+            types: set[str] = set()
+            async with asyncio.timeout(20):
+                while "reports.report.requested.v1" not in types or (
+                    "invitations.invitation.issued.v1" not in types
+                ):
+                    message = await facts.get(fail=False, no_ack=True)
+                    if message is None:
+                        await asyncio.sleep(0.05)  # poll the CRM's queue
+                    else:
+                        types.add(json.loads(message.body)["type"])
+
+
+async def test_an_idle_service_has_declared_its_own_exchange(
+    settings: Settings, amqp_url: str
+) -> None:
+    async with running(["reports"], settings):
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            await channel.declare_exchange("reports.events", passive=True)  # 404 if not
+            await channel.declare_exchange("reports.dlx", passive=True)
+            queue = await channel.declare_queue("reports.incoming", passive=True)
+            assert queue.declaration_result.consumer_count == 1
