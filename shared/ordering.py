@@ -176,6 +176,10 @@ class Progress:
         stream = self._streams.get(tenant)
         return stream is not None and bool(stream.in_flight)
 
+    def busy_tenants(self) -> set[str]:
+        """Councils with a delivery being applied now."""
+        return {tenant for tenant, stream in self._streams.items() if stream.in_flight}
+
     def idle_seconds(self, tenant: str) -> float:
         """Seconds since this council's stream last moved."""
         stream = self._streams.get(tenant)

@@ -148,7 +148,9 @@ async def mark_fired(connection: AsyncConnection, timer_id: str, clock: Clock) -
 
 async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
     """Write how far each council's stream has been applied, for every replica's scheduler."""
-    changed, tracker.changed = tracker.changed, set()
+    # Councils whose stream moved, and those still busy: a long-running delivery must keep
+    # its council from looking quiet to another replica.
+    changed, tracker.changed = tracker.changed | tracker.busy_tenants(), set()
     now = datetime.now(UTC)
     for tenant in changed:
         through = tracker.through(tenant)
@@ -207,12 +209,13 @@ class TimerScheduler:
         by_quiet = sa.and_(
             sa.literal(quiet),
             timers.c.due_at <= self._clock.now(),
-            sa.or_(progress.c.active_at.is_(None), progress.c.active_at <= quiet_since),
+            progress.c.active_at <= quiet_since,
         )
         async with self._engine.connect() as connection:
             rows = await connection.execute(
                 sa.select(timers)
-                .select_from(timers.outerjoin(progress, progress.c.tenant == timers.c.tenant))
+                # A council with no progress yet has just started: its replica will say.
+                .select_from(timers.join(progress, progress.c.tenant == timers.c.tenant))
                 .where(_pending(), sa.or_(by_stream, by_quiet))
                 .order_by(timers.c.due_at, timers.c.timer_id)
                 .limit(limit)
