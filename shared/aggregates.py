@@ -46,7 +46,7 @@ class AggregateStore(Generic[T]):
         row = (await connection.execute(query.with_for_update() if lock else query)).first()
         if row is None:
             return None
-        return Loaded(key, self._adapter.validate_python(row.state), stored=True)
+        return Loaded(key, self.parse(row.state), stored=True)
 
     async def save(self, connection: AsyncConnection, tenant: str, loaded: Loaded[T]) -> None:
         """Write the aggregate back (insert the first time)."""
@@ -76,8 +76,12 @@ class AggregateStore(Generic[T]):
             .where(aggregates.c.tenant == tenant, aggregates.c.kind == self.kind)
             .order_by(aggregates.c.key)
         )
-        return [self._adapter.validate_python(row.state) for row in result]
+        return [self.parse(row.state) for row in result]
 
     def dump(self, state: T) -> Any:
         """The JSON document of an aggregate."""
         return self._adapter.dump_python(state, mode="json")
+
+    def parse(self, document: Any) -> T:
+        """An aggregate from its JSON document."""
+        return self._adapter.validate_python(document)
