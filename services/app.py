@@ -72,12 +72,15 @@ async def running(
         else:
             await broker.start()
             stack.push_async_callback(broker.stop)
+        # Stopping runs in reverse: each service stops taking deliveries and finishes those in
+        # flight while its consumer stays attached (a standby replica must not start on a
+        # conference's later events before these are done), then the consumers go and the
+        # connection closes, so what was never started returns to the queue in order.
+        stack.push_async_callback(_stop_consuming, broker)
         for runtime in runtimes:
             stack.push_async_callback(runtime.stop)
         for runtime in runtimes:
             await runtime.start_background(broker, in_memory=in_memory)
-        # Stop consuming first, so in-flight messages finish before the relay's last flush.
-        stack.push_async_callback(_stop_consuming, broker)
         health = None
         if settings.health_port is not None and not in_memory:
             health = HealthServer(_checks(broker, runtimes), port=settings.health_port)

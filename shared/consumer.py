@@ -127,6 +127,7 @@ class Consumer:
         max_attempts: int = 5,
         retry_base_seconds: float = 0.2,
         producer_users: Mapping[str, str] | None = None,
+        in_transaction: Callable[[AsyncConnection, "Flow"], Awaitable[None]] | None = None,
     ) -> None:
         self._service = service
         self._engine = engine
@@ -138,6 +139,7 @@ class Consumer:
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
         self._producer_users = producer_users
+        self._in_transaction = in_transaction or _nothing
 
     def bind_log_context(self, delivery: Delivery) -> None:
         """Log lines from here on name the service, queue and routing key."""
@@ -223,6 +225,7 @@ class Consumer:
                     connection, flow.tenant, flow.event_id, flow.event_type, "applied", self._clock
                 )
                 await handler(self._context(connection, flow), data)
+                await self._in_transaction(connection, flow)
         except sa.exc.IntegrityError:
             # A replica committed the same event first.
             async with self._engine.connect() as connection:
@@ -298,6 +301,10 @@ class Consumer:
                     "correlationid": event.correlationid,
                 },
             )
+
+
+async def _nothing(_connection: AsyncConnection, _flow: Flow) -> None:
+    return None
 
 
 def _safe_reasons(error: BaseException) -> list[str]:

@@ -12,6 +12,7 @@ the conference) are applied one at a time in the order the CRM published them,
 while other conferences run concurrently, up to `CONVENE_PREFETCH` in flight.
 """
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,8 @@ class ServiceRuntime:
         self.sequencer = Sequencer()
         self._order: DeliveryOrder[RabbitMessage] = DeliveryOrder(self._release)
         self._in_memory = False
+        self._accepting = True
+        self._councils_on_record: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -156,6 +159,8 @@ class ServiceRuntime:
         if self.consumer is None:  # not started: let the broker hold the message
             await message.nack(requeue=True)
             return
+        if not self._accepting:  # stopping: left unacknowledged, it returns to the queue
+            return
         raw = message.raw_message
         if self._in_memory:
             self._release(message)
@@ -165,6 +170,8 @@ class ServiceRuntime:
     def _release(self, message: RabbitMessage) -> None:
         """Take a delivery in queue order: read it once and queue it behind its keys."""
         assert self.consumer is not None
+        if not self._accepting:  # stopping: left unacknowledged, it returns to the queue
+            return
         raw = message.raw_message
         delivery = Delivery(
             body=raw.body,
@@ -230,6 +237,7 @@ class ServiceRuntime:
             producer_users=(
                 self.settings.producer_user_map() if self.settings.verify_producers else None
             ),
+            in_transaction=self._record_progress,
         )
         self.scheduler = TimerScheduler(
             self.engine,
@@ -240,6 +248,12 @@ class ServiceRuntime:
             self.settings.timer_quiet_seconds,
             after_fire=self.relay.wake,
         )
+
+    async def _record_progress(self, connection: AsyncConnection, flow: Flow) -> None:
+        """A council seen for the first time by this replica gets its progress row now."""
+        if flow.tenant not in self._councils_on_record:
+            await timers.ensure_progress(connection, flow.tenant, flow.time)
+            self._councils_on_record.add(flow.tenant)
 
     def context(self, connection: AsyncConnection, flow: Flow) -> HandlerContext:
         """The tools a handler gets for one transaction."""
@@ -301,10 +315,14 @@ class ServiceRuntime:
         return True
 
     async def stop(self) -> None:
-        """Finish what is in flight, stop timers, flush the outbox, close the database."""
+        """Take no more deliveries, finish what is in flight, stop timers, flush the outbox,
+        close the database."""
+        self._accepting = False
         await self.sequencer.drain()
         if self.scheduler is not None:
             await self.scheduler.stop()
+            with contextlib.suppress(Exception):  # best effort: the next replica catches up
+                await timers.save_progress(self.engine, self.progress)
         if self.relay is not None:
             await self.relay.stop()
         await self.engine.dispose()

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock
@@ -168,9 +169,27 @@ async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
                 .values(through=through, active_at=active_at)
             )
             if updated.rowcount == 0:
-                await connection.execute(
-                    progress.insert().values(tenant=tenant, through=through, active_at=active_at)
-                )
+                await _insert_progress(connection, tenant, through, active_at)
+
+
+async def ensure_progress(connection: AsyncConnection, tenant: str, at: datetime) -> None:
+    """Give a council its progress row in the transaction of its first event, so a timer
+    never exists without one (a replica that cannot see a council's progress never takes the
+    council for quiet)."""
+    await _insert_progress(connection, tenant, at - timedelta(microseconds=1), datetime.now(UTC))
+
+
+async def _insert_progress(
+    connection: AsyncConnection, tenant: str, through: datetime, active_at: datetime
+) -> None:
+    """Insert a council's progress row unless one is there (another transaction may have
+    just written it)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    await connection.execute(
+        dialect.insert(progress)
+        .values(tenant=tenant, through=through, active_at=active_at)
+        .on_conflict_do_nothing(index_elements=[progress.c.tenant])
+    )
 
 
 FireDue = Callable[[Timer], Awaitable[None]]

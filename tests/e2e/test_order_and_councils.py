@@ -126,6 +126,19 @@ async def test_two_replicas_of_every_service_give_the_same_facts_as_one(
     one = facts(await back_fill(settings, amqp_url, history))
     two = facts(await back_fill(fresh_settings(), amqp_url, history, replicas=2))
     assert two == one
+    # The active replica stops in the middle of the burst: the standby takes over where it
+    # left off, in order, and nothing is lost or done twice.
+    shared = fresh_settings()
+    async with listening(amqp_url) as listener:
+        active = running(ALL, shared, clock=ManualClock(END))  # first to attach: active
+        await active.__aenter__()
+        async with running(ALL, shared, clock=ManualClock(END)):  # the standby
+            await publish_events(amqp_url, history)
+            await listener.wait_until(lambda seen: len(seen.events) >= 10)
+            await active.__aexit__(None, None, None)
+            await listener.wait_until(finished(["886"]), within=60)
+            await listener.settle(1.5)
+    assert facts(listener) == one
 
 
 def _requested(conference: str) -> dict[str, Any]:

@@ -46,8 +46,11 @@ def provisioned() -> Iterator[str]:
     """A private RabbitMQ node of this test's own, provisioned from the committed
     definitions (users and permissions are node-wide: never on the shared broker)."""
     with private_rabbitmq() as (url, ctl):
-        subprocess.run(
-            [*ctl, "import_definitions", str(DEFINITIONS_FILE)], check=True, capture_output=True
+        subprocess.run(  # on standard input: the CLI may not be able to read our checkout
+            [*ctl, "import_definitions"],
+            input=DEFINITIONS_FILE.read_bytes(),
+            check=True,
+            capture_output=True,
         )
         subprocess.run(
             [*ctl, "set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*"],
