@@ -101,6 +101,14 @@ class ParticipantAdded(ContractModel):
     participant: Participant = Field(description="The person added.")
 
 
+class ChildAdded(ContractModel):
+    """`crm.child.added.v1`: a child was added to a conference after it was requested (another
+    child living in the household). A new type within v1; nothing else changed."""
+
+    conference_id: str = Field(min_length=1, description="The conference.")
+    child: Child = Field(description="The child added.")
+
+
 class Supporter(ContractModel):
     """A supporter a family member will bring."""
 

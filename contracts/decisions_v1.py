@@ -83,6 +83,14 @@ class PlanCategoryChanged(ContractModel):
     from_: CensusCategory = Field(alias="from", description="The category before.")
     to: CensusCategory = Field(description="The category now.")
     on: date = Field(description="The review date.")
+    from_categories: list[AbuseCategory] = Field(
+        default_factory=list,
+        description="Optional (added within v1): the categories before (MUL to MUL can "
+        "still be a change).",
+    )
+    to_categories: list[AbuseCategory] = Field(
+        default_factory=list, description="Optional (added within v1): the categories now."
+    )
 
 
 class CoreGroupDue(ContractModel):

@@ -38,6 +38,16 @@ class InvitationIssued(ContractModel):
     )
     needs_interpreter: bool = Field(default=False, description="An interpreter is arranged.")
     language: str | None = Field(default=None, description="The interpreter's language.")
+    accessibility_needs: str | None = Field(
+        default=None,
+        description="Optional (added within v1): arrangements the invitee needs to take part.",
+    )
+    chair_contact_by: date | None = Field(
+        default=None,
+        description="Optional (added within v1), family: where the council's policy has the "
+        "chair meet or phone the family before the day instead of the pre-meeting, the date "
+        "by which the chair will have been in touch.",
+    )
 
 
 class InvitationWithdrawn(ContractModel):
@@ -80,6 +90,11 @@ class ExclusionRecorded(ExclusionDecided):
     """`invitations.exclusion.recorded.v1`: the exclusion as received, now on the audit record."""
 
     recorded_at: datetime = Field(description="When it was recorded.")
+    late_request: bool = Field(
+        default=False,
+        description="Optional (added within v1): the request reached the chair later than the "
+        "policy's `exclusion_request_before` working days before the conference.",
+    )
 
 
 class ExclusionReviewRequired(ContractModel):
@@ -98,6 +113,11 @@ class QuorumAssessed(ContractModel):
     quorate: bool = Field(description="Social care plus enough other agencies attend.")
     agencies_attending: list[str] = Field(description="Agencies expected to attend.")
     missing: str = Field(description="What is missing for quorum, or empty.")
+    final: bool = Field(
+        default=False,
+        description="Optional (added within v1): true for the assessment from the attendance "
+        "recorded in crm.conference.held.v1; false for the outlook from the answers.",
+    )
 
 
 class TimescaleBreached(ContractModel):

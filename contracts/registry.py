@@ -41,6 +41,7 @@ EVENT_TYPES: dict[str, EventType] = _types(
     ("crm.conference.rescheduled.v1", crm_v1.ConferenceRescheduled),
     ("crm.conference.cancelled.v1", crm_v1.ConferenceCancelled),
     ("crm.participant.added.v1", crm_v1.ParticipantAdded),
+    ("crm.child.added.v1", crm_v1.ChildAdded),
     ("crm.invitation.responded.v1", crm_v1.InvitationResponded),
     ("crm.exclusion.decided.v1", crm_v1.ExclusionDecided),
     ("crm.report.submitted.v1", crm_v1.ReportSubmitted),

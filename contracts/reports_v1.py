@@ -82,6 +82,14 @@ class ReminderSent(ContractModel):
     request_id: str = Field(description="The request.")
     author_person_id: str = Field(description="Who was reminded.")
     due_to_chair: date = Field(description="Their deadline.")
+    deadline: Literal["chair", "family"] = Field(
+        default="chair",
+        description="Optional (added within v1): which deadline this reminder is for; the "
+        "family's comes with its own reminder when it falls earlier.",
+    )
+    due_by: date | None = Field(
+        default=None, description="Optional (added within v1): the date of that deadline."
+    )
 
 
 class ReportOverdue(ContractModel):
@@ -92,6 +100,13 @@ class ReportOverdue(ContractModel):
     agency: str = Field(description="The agency that is late.")
     due_to_chair: date = Field(description="The deadline missed.")
     notify: list[str] = Field(description="person_ids told: author, social worker, chair.")
+    deadline: Literal["chair", "family"] = Field(
+        default="chair",
+        description="Optional (added within v1): which deadline passed without the report.",
+    )
+    due_by: date | None = Field(
+        default=None, description="Optional (added within v1): the date of that deadline."
+    )
 
 
 class ReadinessAssessed(ContractModel):

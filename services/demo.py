@@ -454,7 +454,7 @@ async def play(settings: Settings, *, in_memory: bool, say: Callable[[str], None
         await publish("exclusion")
         await timeline.wait_for("invitations.invitation.withdrawn.v1")
         await timeline.wait_for("invitations.attendance.advised.v1")
-        await move_clock("2026-11-21T00:05:00+00:00")  # the chair's deadline has passed
+        await move_clock("2026-11-23T09:05:00+00:00")  # the next working day after the deadline
         await timeline.wait_for("reports.report.overdue.v1", 3)
         await timeline.wait_for("reports.readiness.assessed.v1")
         await publish("response_P-MUM")

@@ -1,7 +1,7 @@
 """The England and Wales working-day calendar, from the `holidays` package (offline)."""
 
 import calendar as monthdays
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -47,6 +47,15 @@ class WorkingDayCalendar:
             for offset in range(1, (end - start).days + 1)
             if self.is_working_day(start + timedelta(days=offset))
         )
+
+    def at_on(self, day: date, moment: time) -> datetime:
+        """A London time of day on a date."""
+        return datetime.combine(day, moment, LONDON)
+
+    def after(self, day: date, moment: time) -> datetime:
+        """The first working day after `day`, at a London time of day: when people hear that
+        a deadline ending with `day` has passed."""
+        return self.at_on(self.add_working_days(day, 1), moment)
 
     def within_months(self, start: date, months: int) -> date:
         """`start` plus `months` calendar months, or the last working day before it."""

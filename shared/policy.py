@@ -6,6 +6,7 @@ service. A preset or file states only where it differs from the default.
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,8 +38,24 @@ class Policy(BaseModel):
     first_review_within_months: int = Field(default=3, ge=1)
     later_review_within_months: int = Field(default=6, ge=1)
     pre_meeting_minutes: int = Field(default=15, ge=0)
+    family_reports_shared_with_members: bool = Field(
+        default=False,
+        description="A parent's own report goes to the chair and, where true, to the conference "
+        "members (the invited professionals) as well.",
+    )
+    chair_contacts_family_before: int | None = Field(
+        default=None,
+        ge=0,
+        description="Where the chair meets or phones the family before the day instead of "
+        "the pre-meeting: by this many working days before the conference (None: pre-meeting).",
+    )
     child_invited_from_age: int = Field(default=10, ge=0)
     quorum_other_agencies: int = Field(default=2, ge=0)
+    notify_at: time = Field(
+        default=time(9, 0),
+        description="Time of day (London) at which reminders, chases, summaries and checks "
+        "reach people, on a working day.",
+    )
 
     def reports_to_chair_before(self, kind: str) -> int:
         """Working days before the conference that reports are due to the chair."""

@@ -2,8 +2,10 @@
 invitations service tells the chair whether a conference will be quorate, and the
 decisions service records whether it was.
 
-Quorum is children's social care plus `quorum_other_agencies` other agencies with
-direct involvement; a deputy counts for the agency they stand in for.
+Quorum is children's social care plus `quorum_other_agencies` other agencies or
+professional groups with direct involvement with the child. Family-side roles
+(family members, supporters, advocates, interpreters) and administrative roles
+(the minute taker) never count; a deputy counts for the agency they stand in for.
 """
 
 from dataclasses import dataclass
@@ -12,6 +14,11 @@ from typing import Any
 from shared.policy import Policy
 
 PROFESSIONAL_SOCIAL_CARE = frozenset({"social_worker", "team_manager"})
+NOT_AN_AGENCY = frozenset(
+    {"parent", "carer", "child", "family_member", "supporter", "advocate", "interpreter",
+     "minute_taker", "chair"}
+)  # fmt: skip
+"""Roles that are in the room but are not an agency with direct involvement."""
 
 
 @dataclass(frozen=True)
@@ -34,12 +41,16 @@ class Quorum:
 def attendee(
     role: str, agency: str | None, response: str | None, deputy: dict[str, Any] | None
 ) -> Attendee | None:
-    """Who an answer puts in the room for quorum: the professional, their deputy, or
-    nobody (apologies, no answer yet, or a family member)."""
+    """The agency an answer puts in the room for quorum: the professional's own, also when a
+    deputy attends in their place; nobody for apologies, no answer yet, a family-side or an
+    administrative role."""
+    if role in NOT_AN_AGENCY:
+        return None
     if response == "attending" and agency:
         return Attendee(role, agency)
-    if response == "deputy" and deputy and deputy.get("agency"):
-        return Attendee(str(deputy["role"]), str(deputy["agency"]))
+    if response == "deputy" and deputy:
+        stands_in_for = agency or deputy.get("agency")
+        return Attendee(role, str(stands_in_for)) if stands_in_for else None
     return None
 
 

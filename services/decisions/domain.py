@@ -3,13 +3,16 @@ conference decided) and the `ChildPlans` aggregate (a child's plans across confe
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from contracts.common_v1 import Participant
 from contracts.crm_v1 import (
+    ChildAdded,
+    ConferenceCancelled,
     ConferenceHeld,
     ConferenceRequested,
+    ConferenceRescheduled,
     InvitationResponded,
     OutcomeDecided,
     ParticipantAdded,
@@ -28,7 +31,7 @@ from contracts.decisions_v1 import (
 from contracts.decisions_v1 import (
     Dissent as DissentFact,
 )
-from shared.calendar import LONDON, WorkingDayCalendar, local_date
+from shared.calendar import WorkingDayCalendar, local_date
 from shared.effects import Effects, Env, RuleViolation
 from shared.policy import Policy
 from shared.quorum import Attendee, assess_quorum, attendee
@@ -319,6 +322,7 @@ class Conference:
     attended: list[str] | None = None
     held_on: date | None = None
     records: list[OutcomeRecord] = field(default_factory=list)
+    status: str = "scheduled"
 
     @property
     def current(self) -> OutcomeRecord | None:
@@ -354,6 +358,28 @@ class Conference:
             listed=[_listed(p) for p in data.participants],
         )
 
+    def reschedule(self, data: ConferenceRescheduled) -> None:
+        """The conference moved: plans start, reviews count and the census date on the new
+        date, unless it is recorded as held on another."""
+        self._open_for_change()
+        self.scheduled_date = local_date(data.scheduled_start)
+
+    def cancel(self, data: ConferenceCancelled) -> None:
+        """The conference will not take place: no outcome can be recorded for it."""
+        self._open_for_change()
+        self.status = "cancelled"
+
+    def _open_for_change(self) -> None:
+        if self.status == "cancelled":
+            raise RuleViolation([f"conference {self.conference_id} was cancelled"])
+
+    def add_child(self, data: ChildAdded) -> None:
+        """Another child the conference concerns: a decision can be made for them."""
+        self._open_for_change()
+        if all(c.child_id != data.child.child_id for c in self.children):
+            child = data.child
+            self.children.append(ChildRef(child.child_id, child.unborn, child.nhs_number))
+
     def add_participant(self, data: ParticipantAdded) -> None:
         """Someone added to the list."""
         if all(p.person_id != data.participant.person_id for p in self.listed):
@@ -374,7 +400,12 @@ class Conference:
     def quorate(self, env: Env) -> bool | None:
         """Quorate from who attended, else from the answers; None when nothing is known."""
         by_id = {p.person_id: p for p in self.listed}
-        deputies = {a.deputy.person_id: a.deputy for a in self.answers.values() if a.deputy}
+        # a deputy in the room counts for the invitee they stand in for
+        deputies = {
+            a.deputy.person_id: by_id[pid]
+            for pid, a in self.answers.items()
+            if a.deputy is not None and pid in by_id
+        }
         attendees: list[Attendee | None]
         if self.attended is not None:
             present = [by_id.get(pid) or deputies.get(pid) for pid in self.attended]
@@ -509,6 +540,7 @@ def decide(
     put back as they were, then the corrected decision is applied. Returns the
     conference's effects and each child's (a child's timers belong to the child).
     """
+    conference._open_for_change()
     current = conference.current
     decisions = [ChildDecision(c.child_id, c.decision, tuple(c.categories)) for c in data.children]
     refs = {c.child_id: c for c in conference.children}
@@ -526,7 +558,7 @@ def decide(
     if current is not None:
         for done in reversed(current.applied):
             per_child[done.child_id].extend(
-                _undo(tenant, children[done.child_id], done, data.conference_id)
+                _undo(tenant, children[done.child_id], done, data.conference_id, env)
             )
     effects: list[tuple[str, PlanEffect]] = []
     for decision in decisions:
@@ -638,7 +670,7 @@ def _apply(
         child.plans.append(plan)
         effects.emit("decisions.plan.started.v1", plan.started_fact(tenant), plan.plan_id)
         if plan.review_due is not None:
-            effects.extend(_review_due(plan, data.conference_id))
+            effects.extend(_review_due(plan, data.conference_id, env))
         return Applied("started", plan.plan_id, plan.child_id), effects
     plan = child.plan(effect.plan_id)
     before = Applied(
@@ -653,9 +685,14 @@ def _apply(
         plan.category, plan.categories = effect.category_to, effect.categories
         plan.review_due = review_due(on, "review", env.policy, env.calendar)
         plan.reviews.append(Review(data.conference_id, on))
-        if effect.category_to not in (None, effect.category_from):
-            effects.extend(_category_changed(plan, effect.category_from, plan.category, on))
-        effects.extend(_review_due(plan, data.conference_id))
+        if effect.category_to is not None and (
+            effect.category_to != effect.category_from
+            or set(effect.categories) != set(before.categories)
+        ):  # MUL to MUL with other categories is a change too
+            effects.extend(
+                _category_changed(plan, effect.category_from, plan.category, on, before.categories)
+            )
+        effects.extend(_review_due(plan, data.conference_id, env))
         return before, effects
     assert isinstance(effect, EndPlan)
     if effect.plan_type != "child_in_need":
@@ -664,7 +701,7 @@ def _apply(
     return before, effects
 
 
-def _undo(tenant: str, child: ChildPlans, done: Applied, conference_id: str) -> Effects:
+def _undo(tenant: str, child: ChildPlans, done: Applied, conference_id: str, env: Env) -> Effects:
     """Put back what a superseded record did to a plan, telling CP-IS where it moved."""
     effects = Effects()
     plan = child.plan(done.plan_id)
@@ -688,15 +725,26 @@ def _undo(tenant: str, child: ChildPlans, done: Applied, conference_id: str) -> 
         return effects
     plan.reviews = [r for r in plan.reviews if r.conference_id != conference_id]
     if done.action == "continued":
-        if done.category not in (None, plan.category):
-            effects.extend(_category_changed(plan, plan.category, done.category, plan.start_date))
+        if done.category is not None and (
+            done.category != plan.category or set(done.categories) != set(plan.categories)
+        ):
+            effects.extend(
+                _category_changed(
+                    plan,
+                    plan.category,
+                    done.category,
+                    plan.start_date,
+                    plan.categories,
+                    done.categories,
+                )
+            )
         plan.category, plan.categories = done.category, done.categories
     else:  # reopened: the plan never ended
         plan.end_date = plan.end_reason = None
         effects.emit("decisions.plan.started.v1", plan.started_fact(tenant), plan.plan_id)
     plan.review_due = done.review_due
     if plan.review_due is not None:
-        effects.extend(_overdue_timer(plan))
+        effects.extend(_overdue_timer(plan, env))
     return effects
 
 
@@ -720,7 +768,14 @@ def _end(tenant: str, plan: Plan, end_date: date, reason: str) -> Effects:
     return effects
 
 
-def _category_changed(plan: Plan, before: str | None, after: str | None, on: date) -> Effects:
+def _category_changed(
+    plan: Plan,
+    before: str | None,
+    after: str | None,
+    on: date,
+    categories_before: tuple[str, ...],
+    categories_after: tuple[str, ...] | None = None,
+) -> Effects:
     effects = Effects()
     effects.emit(
         "decisions.plan.category_changed.v1",
@@ -731,6 +786,10 @@ def _category_changed(plan: Plan, before: str | None, after: str | None, on: dat
                 "from": before or after,
                 "to": after,
                 "on": on,
+                "from_categories": sorted(categories_before),
+                "to_categories": sorted(
+                    plan.categories if categories_after is None else categories_after
+                ),
             }
         ),
         plan.plan_id,
@@ -738,7 +797,7 @@ def _category_changed(plan: Plan, before: str | None, after: str | None, on: dat
     return effects
 
 
-def _review_due(plan: Plan, conference_id: str) -> Effects:
+def _review_due(plan: Plan, conference_id: str, env: Env) -> Effects:
     assert plan.review_due is not None
     effects = Effects()
     effects.emit(
@@ -751,18 +810,19 @@ def _review_due(plan: Plan, conference_id: str) -> Effects:
         ),
         plan.plan_id,
     )
-    effects.extend(_overdue_timer(plan))
+    effects.extend(_overdue_timer(plan, env))
     return effects
 
 
-def _overdue_timer(plan: Plan) -> Effects:
-    """The review is overdue once its due day has ended."""
+def _overdue_timer(plan: Plan, env: Env) -> Effects:
+    """The review is overdue once its due day has ended; people hear on the next working
+    day at the policy's time."""
     assert plan.review_due is not None
     effects = Effects()
     effects.set_timer(
         REVIEW_OVERDUE,
         plan.plan_id,
-        datetime.combine(plan.review_due + timedelta(days=1), time(0, 0), LONDON),
+        env.calendar.after(plan.review_due, env.policy.notify_at),
         {"plan_id": plan.plan_id, "due_by": plan.review_due.isoformat()},
     )
     return effects

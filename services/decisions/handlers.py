@@ -1,8 +1,11 @@
 """One function per message: load the conference and its children, call the domain, save."""
 
 from contracts.crm_v1 import (
+    ChildAdded,
+    ConferenceCancelled,
     ConferenceHeld,
     ConferenceRequested,
+    ConferenceRescheduled,
     InvitationResponded,
     OutcomeDecided,
     ParticipantAdded,
@@ -27,6 +30,30 @@ async def on_conference_requested(ctx: HandlerContext, data: ConferenceRequested
         loaded.state.remember(child.model_dump(mode="json", exclude={"given_name", "family_name"}))
         await ctx.save(CHILDREN, loaded, Effects())
     await ctx.save(CONFERENCES, ctx.new(data.conference_id, conference), Effects())
+
+
+async def on_conference_rescheduled(ctx: HandlerContext, data: ConferenceRescheduled) -> None:
+    """The conference moved: plans and the census count from the new date."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    conference.state.reschedule(data)
+    await ctx.save(CONFERENCES, conference, Effects())
+
+
+async def on_conference_cancelled(ctx: HandlerContext, data: ConferenceCancelled) -> None:
+    """The conference will not take place: an outcome for it is refused."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    conference.state.cancel(data)
+    await ctx.save(CONFERENCES, conference, Effects())
+
+
+async def on_child_added(ctx: HandlerContext, data: ChildAdded) -> None:
+    """Another child the conference concerns (kept for CP-IS and the census too)."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    conference.state.add_child(data)
+    child = await _child(ctx, data.child.child_id)
+    child.state.remember(data.child.model_dump(mode="json", exclude={"given_name", "family_name"}))
+    await ctx.save(CHILDREN, child, Effects())
+    await ctx.save(CONFERENCES, conference, Effects())
 
 
 async def on_participant_added(ctx: HandlerContext, data: ParticipantAdded) -> None:

@@ -17,6 +17,7 @@ def ordering_keys(event: CloudEvent, data: Any) -> Iterable[str]:
     keys = [data.conference_id] if hasattr(data, "conference_id") else []
     if event.type in {
         "crm.conference.requested.v1",
+        "crm.child.added.v1",
         "crm.outcome.decided.v1",
         "crm.plan.ended.v1",
     }:
@@ -29,6 +30,21 @@ BINDINGS = [
         "crm.conference.requested.v1",
         handlers.on_conference_requested,
         "Remember the conference's kind, date, chair, children and who is invited.",
+    ),
+    Binding(
+        "crm.conference.rescheduled.v1",
+        handlers.on_conference_rescheduled,
+        "Move the conference: plans start and the census counts on the new date.",
+    ),
+    Binding(
+        "crm.conference.cancelled.v1",
+        handlers.on_conference_cancelled,
+        "The conference will not take place: an outcome for it is refused.",
+    ),
+    Binding(
+        "crm.child.added.v1",
+        handlers.on_child_added,
+        "Another child the conference concerns: a decision can be recorded for them.",
     ),
     Binding(
         "crm.participant.added.v1",

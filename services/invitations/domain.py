@@ -2,12 +2,14 @@
 that applies them to one council's conference, command by command."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from contracts.common_v1 import Participant, Venue
 from contracts.crm_v1 import (
+    ChildAdded,
     ConferenceCancelled,
+    ConferenceHeld,
     ConferenceRequested,
     ConferenceRescheduled,
     ExclusionDecided,
@@ -25,7 +27,7 @@ from contracts.invitations_v1 import (
     ResponseRecorded,
     TimescaleBreached,
 )
-from shared.calendar import LONDON, WorkingDayCalendar, local_date
+from shared.calendar import WorkingDayCalendar, local_date
 from shared.effects import Effects, Env, RuleViolation
 from shared.policy import Policy
 from shared.quorum import PROFESSIONAL_SOCIAL_CARE, Attendee, Quorum, assess_quorum, attendee
@@ -60,6 +62,7 @@ class Invitation:
     respond_by: date
     pre_meeting_start: datetime | None
     supporter_notice_by: date | None
+    chair_contact_by: date | None = None
 
 
 @dataclass(frozen=True)
@@ -91,14 +94,23 @@ def invitation_for(
     policy: Policy,
     calendar: WorkingDayCalendar,
 ) -> Invitation:
-    """The dates one invitation carries."""
+    """The dates one invitation carries; for the family, the pre-meeting, or where the
+    council's chair is in touch before the day instead, the date they will have been."""
     family = invitee.is_family
+    contact_before = policy.chair_contacts_family_before
     return Invitation(
         invitee=invitee,
         revision=revision,
         respond_by=calendar.subtract_working_days(conference_date, policy.respond_by_before),
         pre_meeting_start=(
-            scheduled_start - timedelta(minutes=policy.pre_meeting_minutes) if family else None
+            scheduled_start - timedelta(minutes=policy.pre_meeting_minutes)
+            if family and contact_before is None
+            else None
+        ),
+        chair_contact_by=(
+            calendar.subtract_working_days(conference_date, contact_before)
+            if family and contact_before is not None
+            else None
         ),
         supporter_notice_by=(
             calendar.subtract_working_days(conference_date, policy.supporter_notice_before)
@@ -191,7 +203,9 @@ def attendance_advice(
         if (
             age is not None
             and age >= policy.child_invited_from_age
-            and not any(p.role == "child" and child.child_id in p.child_ids for p in invited)
+            and not any(
+                p.role in ("child", "advocate") and child.child_id in p.child_ids for p in invited
+            )
         ):
             advice.append(
                 AdviceItem(
@@ -420,6 +434,7 @@ class Conference:
         for invitee in self._live():
             effects.extend(self._issue(invitee.invitee, env))
         effects.extend(self._check_timescale(env))
+        effects.extend(self._advise(env))  # a child's age is taken on the new date
         effects.extend(self._schedule_quorum_check(env))
         return effects
 
@@ -454,6 +469,14 @@ class Conference:
         effects = self._issue(person, env)
         effects.extend(self._advise(env))
         return effects
+
+    def add_child(self, data: ChildAdded, env: Env) -> Effects:
+        """Another child of the household: the advice on the list covers them too."""
+        self._open_for_change()
+        if any(c.child_id == data.child.child_id for c in self.children):
+            return Effects()
+        self.children.append(ChildFacts(data.child.child_id, data.child.date_of_birth))
+        return self._advise(env)
 
     def respond(self, data: InvitationResponded, env: Env) -> Effects:
         """Record an answer, a deputy, a supporter (late or not) and needs; re-assess quorum."""
@@ -515,16 +538,36 @@ class Conference:
         if reasons:
             raise RuleViolation(reasons)
         self.exclusions.append(ExclusionState(data.person_id, tuple(data.grounds)))
+        request_by = env.calendar.subtract_working_days(
+            local_date(self.scheduled_start), env.policy.exclusion_request_before
+        )
         effects = Effects()
         effects.emit(
             "invitations.exclusion.recorded.v1",
-            ExclusionRecorded(**data.model_dump(), recorded_at=env.at),
+            ExclusionRecorded(
+                **data.model_dump(),
+                recorded_at=env.at,
+                late_request=local_date(data.decided_at) > request_by,
+            ),
             self.conference_id,
         )
         if data.scope == "whole" and invitee is not None and invitee.status == "live":
             effects.extend(self._withdraw(invitee, "excluded"))
             effects.extend(self._advise(env))
         return effects
+
+    def hold(self, data: ConferenceHeld, env: Env) -> Effects:
+        """The conference took place: the final quorum assessment, from who attended (an
+        empty list says nothing: nobody is a conference without its chair)."""
+        if not data.attended:
+            return Effects()
+        by_id = {i.person_id: i for i in self.invitees}
+        deputies = {str(i.deputy["person_id"]): i for i in self.invitees if i.deputy is not None}
+        present = [by_id.get(pid) or deputies.get(pid) for pid in data.attended]
+        answers = [attendee(p.role, p.agency, "attending", None) for p in present if p]
+        return self._quorum_facts(
+            assess_quorum([a for a in answers if a is not None], env.policy), final=True
+        )
 
     def quorum_check(self, timer: Timer, env: Env) -> Effects:
         """One working day before the conference: tell the chair whether it is quorate, from
@@ -574,10 +617,18 @@ class Conference:
                 supporter_notice_by=invitation.supporter_notice_by,
                 needs_interpreter=invitee.needs_interpreter,
                 language=invitee.language,
+                accessibility_needs=self._accessibility_needs(invitee.person_id),
+                chair_contact_by=invitation.chair_contact_by,
             ),
             self.conference_id,
         )
         return effects
+
+    def _accessibility_needs(self, person_id: str) -> str | None:
+        state = self.invitee(person_id)
+        participant = state.participant if state is not None else None
+        needs = participant.get("accessibility_needs") if participant else None
+        return str(needs) if needs else None
 
     def _withdraw(self, invitee: InviteeState, reason: str) -> Effects:
         invitee.status = "withdrawn"
@@ -655,7 +706,9 @@ class Conference:
             for i in self._live()
             if i.responded_at is not None and i.responded_at <= env.at
         ]
-        quorum = assess_quorum([a for a in answers if a is not None], env.policy)
+        return self._quorum_facts(assess_quorum([a for a in answers if a is not None], env.policy))
+
+    def _quorum_facts(self, quorum: Quorum, *, final: bool = False) -> Effects:
         effects = Effects()
         effects.emit(
             "invitations.quorum.assessed.v1",
@@ -664,6 +717,7 @@ class Conference:
                 quorate=quorum.quorate,
                 agencies_attending=quorum.agencies_attending,
                 missing=quorum.missing,
+                final=final,
             ),
             self.conference_id,
         )
@@ -673,7 +727,7 @@ class Conference:
         day_before = env.calendar.subtract_working_days(local_date(self.scheduled_start), 1)
         effects = Effects()
         effects.set_timer(
-            QUORUM_CHECK, "day_before", datetime.combine(day_before, time(9, 0), LONDON)
+            QUORUM_CHECK, "day_before", env.calendar.at_on(day_before, env.policy.notify_at)
         )
         return effects
 

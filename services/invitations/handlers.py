@@ -1,7 +1,9 @@
 """One function per message: load the conference, call the domain, save, emit."""
 
 from contracts.crm_v1 import (
+    ChildAdded,
     ConferenceCancelled,
+    ConferenceHeld,
     ConferenceRequested,
     ConferenceRescheduled,
     ExclusionDecided,
@@ -63,3 +65,15 @@ async def on_exclusion_decided(ctx: HandlerContext, data: ExclusionDecided) -> N
     effects = conference.state.decide_exclusion(data, ctx.env(data.decided_at))
     await repository.add_exclusion(ctx, data)
     await ctx.save(CONFERENCES, conference, effects)
+
+
+async def on_conference_held(ctx: HandlerContext, data: ConferenceHeld) -> None:
+    """The final quorum assessment, from who attended."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.hold(data, ctx.env()))
+
+
+async def on_child_added(ctx: HandlerContext, data: ChildAdded) -> None:
+    """Another child of the household: advise on the list for them too."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.add_child(data, ctx.env()))

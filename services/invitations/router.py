@@ -37,9 +37,19 @@ BINDINGS = [
         "Invite a participant added later (once).",
     ),
     Binding(
+        "crm.child.added.v1",
+        handlers.on_child_added,
+        "Another child of the household: advise on the invitation list for them too.",
+    ),
+    Binding(
         "crm.invitation.responded.v1",
         handlers.on_invitation_responded,
         "Record a response, deputy, supporter (late notice flagged) and needs; assess quorum.",
+    ),
+    Binding(
+        "crm.conference.held.v1",
+        handlers.on_conference_held,
+        "Assess quorum finally from who attended (invitations.quorum.assessed.v1, final).",
     ),
     Binding(
         "crm.exclusion.decided.v1",

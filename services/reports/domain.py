@@ -4,6 +4,7 @@ applies them to one council's conference, command by command."""
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 
 from contracts.crm_v1 import (
     ConferenceCancelled,
@@ -112,7 +113,8 @@ def requests_for(
     requested_on: date,
     due: Deadlines,
 ) -> list[ReportRequest]:
-    """A request per agency; short notice when the chair's deadline has already passed."""
+    """A request per agency; short notice when either deadline (the chair's or the family's)
+    has already passed."""
     return [
         ReportRequest(
             request_id=request_id(tenant, conference_id, author.agency),
@@ -120,7 +122,7 @@ def requests_for(
             author_person_id=author.person_id,
             due_to_chair=due.due_to_chair,
             share_with_family_by=due.share_with_family_by,
-            short_notice=requested_on > due.due_to_chair,
+            short_notice=requested_on > min(due.due_to_chair, due.share_with_family_by),
         )
         for author in authors(professionals)
     ]
@@ -244,8 +246,24 @@ def distribute(
 
 
 def share_on_time(role: str, shared_on: date, due: Deadlines) -> bool:
-    """The chair's copy counts against the chair's deadline, the family's against theirs."""
-    return shared_on <= (due.due_to_chair if role == "chair" else due.share_with_family_by)
+    """The family's copy counts against the family's deadline; the chair's (and a conference
+    member's) against the chair's."""
+    family = role in FAMILY_RECIPIENT_ROLES
+    return shared_on <= (due.share_with_family_by if family else due.due_to_chair)
+
+
+def members_for(
+    report: ReportFacts, professionals: list[Recipient], delivered: set[tuple[str, str]]
+) -> list[Share]:
+    """A family member's own report for the conference members, where the council's policy
+    shares it with them: the document only, once each."""
+    if not report.family_authored:
+        return []
+    return [
+        Share(report.report_id, p.person_id, p.role, report.document_uri, False, None)
+        for p in professionals
+        if (report.report_id, p.person_id) not in delivered
+    ]
 
 
 # --- Readiness ---------------------------------------------------------------------------
@@ -385,7 +403,7 @@ class Conference:
         self._open_for_change()
         self.scheduled_start = data.scheduled_start
         due = self.deadlines(env)
-        short_notice = local_date(env.at) > due.due_to_chair
+        short_notice = local_date(env.at) > min(due.due_to_chair, due.share_with_family_by)
         self.requests = [
             ReportRequest(
                 r.request_id,
@@ -398,6 +416,8 @@ class Conference:
             for r in self.requests
         ]
         effects = Effects()
+        effects.cancel_timers(REMINDER)
+        effects.cancel_timers(OVERDUE)
         for request in self.requests:
             effects.extend(self._requested(request, env))
         effects.extend(self._schedule_readiness(env))
@@ -503,7 +523,8 @@ class Conference:
     # --- timers: each judges what had happened by its due time (`env.at`) -------------
 
     def remind(self, timer: Timer, env: Env) -> Effects:
-        """Remind an author whose report has not arrived two working days before it is due."""
+        """Remind an author whose report has not arrived, two working days before a deadline
+        (the chair's, and the family's when it is another day)."""
         request = self._waiting_for(str(timer.payload["request_id"]), env.at)
         effects = Effects()
         if request is not None:
@@ -514,14 +535,19 @@ class Conference:
                     request_id=request.request_id,
                     author_person_id=request.author_person_id,
                     due_to_chair=request.due_to_chair,
+                    deadline=_which(timer),
+                    due_by=_due_by(timer, request.due_to_chair),
                 ),
                 self.conference_id,
             )
         return effects
 
     def chase(self, timer: Timer, env: Env) -> Effects:
-        """The chair's deadline passed without the report: tell author, social worker, chair."""
-        request = self._waiting_for(str(timer.payload["request_id"]), env.at)
+        """A deadline passed without the report: tell author, social worker and chair (on the
+        next working day; judged by the end of the deadline day)."""
+        due_by = _due_by(timer, None)
+        as_of = _end_of(due_by) if due_by else env.at
+        request = self._waiting_for(str(timer.payload["request_id"]), as_of)
         effects = Effects()
         if request is not None:
             social_workers = [p.person_id for p in self.participants if p.role == "social_worker"]
@@ -534,6 +560,8 @@ class Conference:
                     agency=request.agency,
                     due_to_chair=request.due_to_chair,
                     notify=list(dict.fromkeys(notify)),
+                    deadline=_which(timer),
+                    due_by=due_by or request.due_to_chair,
                 ),
                 self.conference_id,
             )
@@ -544,14 +572,16 @@ class Conference:
         effects = Effects()
         if self.status == "cancelled":
             return effects
-        arrived = [r for r in self.reports if r.received_at < env.at]
+        due_by = _due_by(timer, None)
+        as_of = _end_of(due_by) if due_by else env.at
+        arrived = [r for r in self.reports if r.received_at < as_of]
         summary = readiness(
             [r.agency for r in self.requests],
             [r.agency for r in arrived if not r.family_authored],
             [
                 bool(s.on_time)
                 for s in self.shares
-                if s.role != "chair" and s.outcome == "shared" and s.at < env.at
+                if s.role != "chair" and s.outcome == "shared" and s.at < as_of
             ],
         )
         effects.emit(
@@ -612,27 +642,29 @@ class Conference:
             ),
             self.conference_id,
         )
-        remind_on = env.calendar.subtract_working_days(
-            request.due_to_chair, env.policy.reminder_before_deadline
-        )
-        remind_at = datetime.combine(remind_on, time(9, 0), LONDON)
-        if remind_at > env.at:  # no reminder for a deadline already near
-            effects.set_timer(
-                REMINDER, request.request_id, remind_at, {"request_id": request.request_id}
+        for which, due_by in _deadlines_of(request):
+            name = f"{request.request_id}:{which}"
+            payload = {"request_id": request.request_id, "deadline": which, "due_by": str(due_by)}
+            remind_on = env.calendar.subtract_working_days(
+                due_by, env.policy.reminder_before_deadline
             )
-        else:
-            effects.cancel_timers(REMINDER, request.request_id)
-        effects.set_timer(
-            OVERDUE,
-            request.request_id,
-            _end_of(request.due_to_chair),
-            {"request_id": request.request_id},
-        )
+            remind_at = env.calendar.at_on(remind_on, env.policy.notify_at)
+            if remind_at > env.at:  # no reminder for a deadline already near
+                effects.set_timer(REMINDER, name, remind_at, payload)
+            effects.set_timer(
+                OVERDUE, name, env.calendar.after(due_by, env.policy.notify_at), payload
+            )
         return effects
 
     def _schedule_readiness(self, env: Env) -> Effects:
+        due_by = self.deadlines(env).due_to_chair
         effects = Effects()
-        effects.set_timer(READINESS, "chair_deadline", _end_of(self.deadlines(env).due_to_chair))
+        effects.set_timer(
+            READINESS,
+            "chair_deadline",
+            env.calendar.after(due_by, env.policy.notify_at),
+            {"deadline": "chair", "due_by": str(due_by)},
+        )
         return effects
 
     def _distribute(self, report: ReportState, env: Env) -> Effects:
@@ -642,7 +674,22 @@ class Conference:
         due = self.deadlines(env)
         shared_at = max(env.at, report.received_at)
         effects = Effects()
-        for outcome in distribute(report.facts, self.recipients, delivered):
+        members = list(
+            {
+                p.person_id: Recipient(p.person_id, p.role)
+                for p in self.participants
+                if p.agency is not None and p.role not in NON_PROFESSIONAL_ROLES
+            }.values()
+        )
+        outcomes: list[Share | Withhold] = [
+            *distribute(report.facts, self.recipients, delivered),
+            *(
+                members_for(report.facts, members, delivered)
+                if env.policy.family_reports_shared_with_members
+                else []
+            ),
+        ]
+        for outcome in outcomes:
             if isinstance(outcome, Share):
                 punctual = share_on_time(outcome.role, local_date(shared_at), due)
                 self.shares.append(
@@ -695,6 +742,23 @@ class Conference:
                     shared_at,
                 )
         return effects
+
+
+def _deadlines_of(request: ReportRequest) -> list[tuple[str, date]]:
+    """The chair's deadline, and the family's when it falls on another day."""
+    deadlines = [("chair", request.due_to_chair)]
+    if request.share_with_family_by != request.due_to_chair:
+        deadlines.append(("family", request.share_with_family_by))
+    return deadlines
+
+
+def _which(timer: Timer) -> Literal["chair", "family"]:
+    return "family" if timer.payload.get("deadline") == "family" else "chair"
+
+
+def _due_by(timer: Timer, default: date | None) -> date | None:
+    value = timer.payload.get("due_by")
+    return date.fromisoformat(str(value)) if value else default
 
 
 def _end_of(day: date) -> datetime:

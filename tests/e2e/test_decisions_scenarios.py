@@ -309,6 +309,8 @@ async def test_siblings_reviews_step_down_transfer_unborn_and_correction_then_ce
         settings, "201", datetime(2026, 4, 1).date(), datetime(2027, 3, 31).date()
     )
     assert (figures.initial_within_timescale.count, figures.initial_within_timescale.of) == (4, 4)
+    per_child = figures.children_initial_within_timescale  # the siblings count twice
+    assert (per_child.count, per_child.of) == (5, 5)
     # S1 continued and later ended at reviews; S2 stepped down at one: three reviews held
     assert (figures.reviews_on_time.count, figures.reviews_on_time.of) == (3, 3)
     assert figures.plans_started == {
@@ -361,7 +363,10 @@ async def test_an_overdue_review_is_raised_by_timer(settings: Settings, amqp_url
         clock.set(datetime(2026, 7, 15, 22, 0, tzinfo=UTC))  # the due day is not over
         await listener.settle(0.5)
         assert not of(listener, "review.overdue")
-        clock.set(datetime(2026, 7, 16, 0, 5, tzinfo=UTC))
+        clock.set(datetime(2026, 7, 16, 7, 55, tzinfo=UTC))  # not yet 09:00 in London (BST)
+        await listener.settle(0.7)
+        assert not of(listener, "review.overdue")
+        clock.set(datetime(2026, 7, 16, 8, 5, tzinfo=UTC))  # people hear the next working day
         await listener.wait_until(lambda seen: bool(of(seen, "review.overdue")))
     [overdue] = of(listener, "review.overdue")
     assert (overdue["child_id"], overdue["due_by"]) == ("S1", "2026-07-15")

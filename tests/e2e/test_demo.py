@@ -28,7 +28,7 @@ async def test_demo_on_the_real_broker(settings: Settings) -> None:
         "by 2026-12-09",
     ):
         assert expected in output
-    assert "58 events from crm, decisions, invitations, reports." in output
+    assert "62 events from crm, decisions, invitations, reports." in output
     assert "Parent One" not in output  # the timeline shows ids and roles, never names
     assert "crm://documents/R-POL-restricted" not in output
 
@@ -39,4 +39,4 @@ async def test_demo_falls_back_to_memory_when_no_broker_answers(settings: Settin
     assert code == 0
     assert "No RabbitMQ broker answered" in output
     assert "in-memory broker" in output
-    assert "58 events from crm, decisions, invitations, reports." in output
+    assert "62 events from crm, decisions, invitations, reports." in output

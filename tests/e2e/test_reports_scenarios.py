@@ -151,7 +151,8 @@ async def test_a_late_agency_is_reminded_chased_and_reported_missing(
         await listener.wait_until(lambda seen: len(of(seen, "report.received")) == 2)
         clock.set(at("2026-11-18T09:00:00"))  # two working days before the 20th
         await listener.wait_until(lambda seen: len(of(seen, "reminder.sent")) == 1)
-        clock.set(at("2026-11-21T00:00:00"))  # the 20th is over
+        # the 20th is over: people hear the next working day, Monday 23rd, at 09:00
+        clock.set(at("2026-11-23T09:00:00"))
         await listener.wait_until(
             lambda seen: (
                 len(of(seen, "report.overdue")) == 1 and len(of(seen, "readiness.assessed")) == 1
@@ -162,10 +163,17 @@ async def test_a_late_agency_is_reminded_chased_and_reported_missing(
         )
         await listener.wait_until(lambda seen: len(of(seen, "report.received")) == 3)
         await listener.settle()
-    [reminder] = of(listener, "reminder.sent")
-    assert (reminder["author_person_id"], reminder["due_to_chair"]) == ("POL", "2026-11-20")
-    [overdue] = of(listener, "report.overdue")
-    assert (overdue["agency"], overdue["notify"]) == ("Police", ["POL", "SW", "CHAIR"])
+    # a reminder before each deadline: the chair's (20th) and the family's (23rd)
+    assert [
+        (r["author_person_id"], r["deadline"], r["due_by"]) for r in of(listener, "reminder.sent")
+    ] == [("POL", "chair", "2026-11-20"), ("POL", "family", "2026-11-23")]
+    # chased when each passed: told on the next working day; the facts carry the deadline
+    overdue = of(listener, "report.overdue")
+    assert [(o["agency"], o["deadline"], o["due_by"]) for o in overdue] == [
+        ("Police", "chair", "2026-11-20"),
+        ("Police", "family", "2026-11-23"),
+    ]
+    assert overdue[0]["notify"] == ["POL", "SW", "CHAIR"]
     [summary] = of(listener, "readiness.assessed")
     assert summary == {
         "conference_id": conference,
@@ -181,7 +189,12 @@ async def test_a_late_agency_is_reminded_chased_and_reported_missing(
         if s["report_id"] == "R-POL" and s["recipient_person_id"] != "CHAIR"
     ]
     assert {s["on_time"] for s in family} == {False}  # after 23 November: recorded as late
-    assert len(of(listener, "reminder.sent")) == 1 and len(of(listener, "report.overdue")) == 1
+    timers = [
+        e
+        for e in listener.events
+        if e["type"] in ("reports.report.overdue.v1", "reports.readiness.assessed.v1")
+    ]
+    assert {e["time"] for e in timers} == {"2026-11-23T09:00:00Z", "2026-11-24T09:00:00Z"}
 
 
 async def test_a_conference_at_short_notice_starts_with_its_deadlines_past(
@@ -256,14 +269,14 @@ async def test_timers_fire_once_across_a_restart_with_two_replicas(
         async with AsyncExitStack() as replicas:
             for _ in range(2):
                 await replicas.enter_async_context(running(["reports"], settings, clock=clock))
-            clock.set(at("2026-11-21T00:00:00"))
+            clock.set(at("2026-11-23T09:00:00"))
             await listener.wait_until(
                 lambda seen: (
-                    len(of(seen, "report.overdue")) == 3 and len(of(seen, "reminder.sent")) == 3
+                    len(of(seen, "report.overdue")) == 3 and len(of(seen, "reminder.sent")) == 6
                 )
             )
             await listener.settle(1.0)
-    assert len(of(listener, "reminder.sent")) == 3
+    assert len(of(listener, "reminder.sent")) == 6  # before the chair's and the family's deadline
     assert len(of(listener, "report.overdue")) == 3
     assert len(of(listener, "readiness.assessed")) == 1
 

@@ -140,7 +140,8 @@ async def test_two_replicas_fire_each_timer_once_on_its_aggregate(
         assert outcome == "applied"
     async with first.engine.connect() as connection:
         due = [timers._timer(row) for row in await connection.execute(sa.select(timer_table))]
-    assert len(due) == 5 * 3 * 2 + 5  # per request a reminder and a chase; per conference a summary
+    # per request a reminder and a chase before each of its two deadlines; a summary each
+    assert len(due) == 5 * 3 * 4 + 5
     await asyncio.gather(*(r._fire_timer(t) for t in due for r in (first, second)))
     async with first.engine.connect() as connection:
         fired = await connection.execute(
@@ -151,9 +152,9 @@ async def test_two_replicas_fire_each_timer_once_on_its_aggregate(
         assert fired.scalar_one() == len(due)
         outbox = await connection.execute(sa.text("SELECT body FROM outbox"))
         kinds = [json.loads(row.body)["type"] for row in outbox]
-    # each conference: 3 reminders, 3 chases, 1 summary, once each whichever replica fired
-    assert kinds.count("reports.reminder.sent.v1") == 15
-    assert kinds.count("reports.report.overdue.v1") == 15
+    # each conference: 6 reminders, 6 chases, 1 summary, once each whichever replica fired
+    assert kinds.count("reports.reminder.sent.v1") == 30
+    assert kinds.count("reports.report.overdue.v1") == 30
     assert kinds.count("reports.readiness.assessed.v1") == 5
     await first.stop()
     await second.stop()

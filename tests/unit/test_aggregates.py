@@ -6,8 +6,11 @@ from typing import Any
 import pytest
 
 from contracts.crm_v1 import (
+    ChildAdded,
+    ConferenceCancelled,
     ConferenceHeld,
     ConferenceRequested,
+    ConferenceRescheduled,
     ExclusionDecided,
     InvitationResponded,
     OutcomeDecided,
@@ -60,34 +63,69 @@ def test_a_report_in_by_the_deadline_is_not_chased_and_one_after_it_is_not_count
         "201", requested(), None, env("2026-11-16T09:00:00")
     )
     police = next(r for r in conference.requests if r.agency == "Police")
-    chase = next(
-        t
-        for t in effects.timers
-        if isinstance(t, SetTimer) and t.kind == reports.OVERDUE and t.name == police.request_id
-    )
-    assert chase.due_at == datetime(2026, 11, 21, 0, 0, tzinfo=chase.due_at.tzinfo)
-    # Police's report was submitted on the deadline day but is applied after the chase time
+    timers = {(t.kind, t.name): t for t in effects.timers if isinstance(t, SetTimer)}
+    chase = timers[(reports.OVERDUE, f"{police.request_id}:chair")]
+    summary_timer = timers[(reports.READINESS, "chair_deadline")]
+    # the deadline is Friday 20 November: people hear on Monday at 09:00, London
+    monday_nine = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert chase.due_at == summary_timer.due_at == monday_nine
+    # Police's report was submitted late on the deadline day, the SW's the next Monday at 8
     conference.submit_report(
         submitted("R-POL", "Police", "POL", "2026-11-20T23:00:00+00:00"),
         env("2026-11-20T23:00:00"),
     )
-    assert (
-        conference.chase(
-            timer(reports.OVERDUE, chase.due_at, request_id=police.request_id),
-            Env(chase.due_at, Policy(), CALENDAR),
-        ).facts
-        == []
-    )
-    # the social worker's arrived later than the summary's time: not counted as received
     conference.submit_report(
-        submitted("R-SW", "Children's Social Care", "SW", "2026-11-23T10:00:00+00:00"),
-        env("2026-11-23T10:00:00"),
+        submitted("R-SW", "Children's Social Care", "SW", "2026-11-23T08:00:00+00:00"),
+        env("2026-11-23T08:00:00"),
     )
-    [summary] = conference.summarise(
-        timer(reports.READINESS, chase.due_at), Env(chase.due_at, Policy(), CALENDAR)
+    at_nine = Env(monday_nine, Policy(), CALENDAR)
+    fired = conference.chase(
+        Timer("t", reports.OVERDUE, monday_nine, "C", "201", "C", chase.payload), at_nine
+    )
+    assert fired.facts == []  # Police made the deadline
+    social_work = next(r for r in conference.requests if r.agency == "Children's Social Care")
+    [late] = conference.chase(
+        Timer(
+            "t",
+            reports.OVERDUE,
+            monday_nine,
+            "C",
+            "201",
+            "C",
+            timers[(reports.OVERDUE, f"{social_work.request_id}:chair")].payload,
+        ),
+        at_nine,
     ).facts
-    assert summary.data.received == ["Police"]
+    assert (late.data.agency, late.data.due_by) == ("Children's Social Care", date(2026, 11, 20))
+    [summary] = conference.summarise(
+        Timer("t", reports.READINESS, monday_nine, "C", "201", "C", summary_timer.payload), at_nine
+    ).facts
+    assert summary.data.received == ["Police"]  # judged by the end of the deadline day
     assert "Children's Social Care" in summary.data.missing
+
+
+def test_where_the_family_deadline_comes_first_it_has_its_own_reminder_and_short_notice() -> None:
+    kent = Policy(reports_to_family_before_initial=5)
+    on_friday = Env(datetime(2026, 11, 13, 9, 0, tzinfo=UTC), kent, CALENDAR)
+    conference, effects = reports.Conference.request("886", requested(), None, on_friday)
+    police = next(r for r in conference.requests if r.agency == "Police")
+    assert (police.due_to_chair, police.share_with_family_by) == (
+        date(2026, 11, 20),
+        date(2026, 11, 18),
+    )
+    reminders = sorted(
+        (t.name.split(":")[1], t.due_at)
+        for t in effects.timers
+        if isinstance(t, SetTimer) and t.kind == reports.REMINDER and police.request_id in t.name
+    )
+    assert reminders == [
+        ("chair", datetime(2026, 11, 18, 9, 0, tzinfo=UTC)),
+        ("family", datetime(2026, 11, 16, 9, 0, tzinfo=UTC)),
+    ]
+    # requested on Thursday 19th: after the family's deadline, before the chair's
+    late = Env(datetime(2026, 11, 19, 9, 0, tzinfo=UTC), kent, CALENDAR)
+    conference, _ = reports.Conference.request("886", requested(), None, late)
+    assert all(r.short_notice for r in conference.requests)
 
 
 def test_a_share_never_happens_before_the_report_was_submitted() -> None:
@@ -257,3 +295,277 @@ def test_aggregates_survive_the_store_round_trip() -> None:
         (AggregateStore("child", decisions.ChildPlans), children["C1"]),
     ):
         assert store.parse(store.dump(state)) == state
+
+
+# --- issue: the rules a council checks ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("third", "quorate"),
+    [
+        ({"person_id": "MT", "role": "minute_taker", "agency": "CP Business Support"}, False),
+        ({"person_id": "ADV", "role": "advocate", "agency": "Advocacy Service"}, False),
+        ({"person_id": "INT", "role": "interpreter", "agency": "Language Line"}, False),
+        ({"person_id": "GP", "role": "gp", "agency": "Surgery"}, True),
+    ],
+)
+def test_only_agencies_with_direct_involvement_count_for_quorum(
+    third: dict[str, str], quorate: bool
+) -> None:
+    people = [
+        {"person_id": "SW", "name": "S", "role": "social_worker", "agency": "CSC"},
+        {"person_id": "POL", "name": "P", "role": "police", "agency": "Police"},
+        {**third, "name": "N"},
+    ]
+    conference = decisions.Conference.request(requested(participants=people), None)
+    conference.hold(
+        ConferenceHeld.model_validate(
+            {
+                "conference_id": "C",
+                "held_on": "2026-11-25",
+                "attended": ["SW", "POL", third["person_id"]],
+            }
+        )
+    )
+    assert conference.quorate(env("2026-11-25T12:00")) is quorate
+    invited, _ = invitations.Conference.request(
+        requested(participants=people), None, None, env("2026-11-16T09:00")
+    )
+    [final] = invited.hold(
+        ConferenceHeld.model_validate(
+            {
+                "conference_id": "C",
+                "held_on": "2026-11-25",
+                "attended": ["SW", "POL", third["person_id"]],
+            }
+        ),
+        env("2026-11-25T12:00"),
+    ).facts
+    assert (final.data.quorate, final.data.final) == (quorate, True)
+
+
+def test_a_deputy_counts_for_the_agency_they_stand_in_for() -> None:
+    people = [
+        {"person_id": "SW", "name": "S", "role": "social_worker", "agency": "CSC"},
+        {"person_id": "POL", "name": "P", "role": "police", "agency": "Police"},
+        {"person_id": "HV", "name": "H", "role": "health_visitor", "agency": "Community Health"},
+    ]
+    conference = decisions.Conference.request(requested(participants=people), None)
+    conference.respond(
+        InvitationResponded.model_validate(
+            {
+                "conference_id": "C",
+                "person_id": "HV",
+                "response": "deputy",
+                "deputy": {
+                    "person_id": "HV2",
+                    "name": "D",
+                    "role": "school_nurse",
+                    "agency": "Schools",
+                },
+            }
+        )
+    )
+    conference.hold(
+        ConferenceHeld.model_validate(
+            {"conference_id": "C", "held_on": "2026-11-25", "attended": ["SW", "POL", "HV2"]}
+        )
+    )
+    assert conference.quorate(env("2026-11-25T12:00")) is True
+
+
+def test_decisions_follow_a_reschedule_and_refuse_an_outcome_after_a_cancellation() -> None:
+    moved = decisions.Conference.request(requested(), None)
+    moved.reschedule(
+        ConferenceRescheduled.model_validate(
+            {"conference_id": "C", "scheduled_start": "2027-06-18T10:00:00+01:00", "reason": "r"}
+        )
+    )
+    children = {c.child_id: decisions.ChildPlans(c.child_id) for c in moved.children}
+    decisions.decide("201", moved, children, outcome(), "REC-1", env("2027-06-18T12:30"))
+    assert [p.start_date for p in children["C1"].plans] == [date(2027, 6, 18)]
+    cancelled = decisions.Conference.request(requested(), None)
+    cancelled.cancel(ConferenceCancelled.model_validate({"conference_id": "C", "reason": "r"}))
+    with pytest.raises(RuleViolation, match="cancelled"):
+        decisions.decide("201", cancelled, {}, outcome(), "REC-2", env("2026-11-25T12:30"))
+
+
+def test_timeliness_per_conference_and_per_child_as_the_dfe_counts() -> None:
+    from services.decisions.stats import timeliness
+
+    siblings = decisions.Conference.request(  # two children, in time (target 27 November)
+        requested("A", strategy_discussion_date="2026-11-06"), None
+    )
+    single = decisions.Conference.request(
+        requested(
+            "B",
+            children=[family_conference("B")["children"][0]],
+            strategy_discussion_date="2026-10-01",  # 15 working days: 22 October; held late
+        ),
+        None,
+    )
+    figures = timeliness(
+        tenant="201",
+        start=date(2026, 11, 1),
+        end=date(2026, 11, 30),
+        conferences=[siblings, single],
+        plans=[],
+        reviews=[],
+        policy=Policy(),
+        calendar=CALENDAR,
+    )
+    assert (figures.initial_within_timescale.count, figures.initial_within_timescale.of) == (1, 2)
+    per_child = figures.children_initial_within_timescale
+    assert (per_child.count, per_child.of, per_child.percent) == (2, 3, 66.7)
+
+
+def test_a_parents_own_report_goes_to_the_members_only_where_the_policy_says() -> None:
+    report = reports.ReportFacts("R-MUM", "crm://m", None, True, family_authored=True)
+    members = [reports.Recipient("SW", "social_worker"), reports.Recipient("POL", "police")]
+    assert [s.person_id for s in reports.members_for(report, members, set())] == ["SW", "POL"]
+    assert reports.members_for(report, members, {("R-MUM", "SW")})[0].person_id == "POL"
+    agency = reports.ReportFacts("R-POL", "crm://p", None, True)
+    assert reports.members_for(agency, members, set()) == []  # agencies' reports: not this rule
+    for policy, expected in (
+        (Policy(), {"CHAIR"}),
+        (Policy(family_reports_shared_with_members=True), {"CHAIR", "SW", "POL", "MW"}),
+    ):
+        conference, _ = reports.Conference.request(
+            "886", requested(), None, Env(datetime(2026, 11, 16, 9, tzinfo=UTC), policy, CALENDAR)
+        )
+        effects = conference.submit_report(
+            submitted("R-MUM", "Family", "MUM", "2026-11-16T10:00:00+00:00"),
+            Env(datetime(2026, 11, 16, 10, tzinfo=UTC), policy, CALENDAR),
+        )
+        shared = {
+            f.data.recipient_person_id for f in effects.facts if f.type_name.endswith("shared.v1")
+        }
+        assert shared == expected
+
+
+def test_invitations_carry_needs_and_the_chairs_contact_and_a_late_exclusion_is_flagged() -> None:
+    gran = {
+        "person_id": "GRAN",
+        "name": "G",
+        "role": "family_member",
+        "accessibility_needs": "ramp",
+    }
+    redcar = Policy(chair_contacts_family_before=1)
+    data = requested(participants=[*family_conference("C")["participants"], gran])
+    conference, effects = invitations.Conference.request(
+        data, None, None, Env(datetime(2026, 11, 16, 9, tzinfo=UTC), redcar, CALENDAR)
+    )
+    issued = {f.data.person_id: f.data for f in effects.facts if f.type_name.endswith("issued.v1")}
+    assert issued["GRAN"].accessibility_needs == "ramp"
+    assert (issued["MUM"].pre_meeting_start, issued["MUM"].chair_contact_by) == (
+        None,
+        date(2026, 11, 24),
+    )
+    assert issued["SW"].chair_contact_by is None
+    for decided_at, late in (
+        ("2026-11-20T10:00:00+00:00", False),
+        ("2026-11-23T10:00:00+00:00", True),
+    ):
+        decision = ExclusionDecided.model_validate(
+            {
+                "conference_id": "C",
+                "person_id": "GRAN",
+                "decided_by": "CHAIR",
+                "decided_at": decided_at,
+                "scope": "part",
+                "part_description": "police information",
+                "grounds": ["police_investigation"],
+                "reason": "investigation",
+                "alternative_arrangements": [],
+                "withhold_reports": False,
+            }
+        )
+        [recorded] = conference.decide_exclusion(decision, env(decided_at[:16])).facts
+        assert recorded.data.late_request is late  # three working days before: the 20th
+
+
+def test_an_advocate_for_the_child_meets_the_need_for_their_views() -> None:
+    ten = [invitations.ChildFacts("T1", date(2016, 1, 1))]
+    advocate = invitations.ListedPerson("ADV", "advocate", ("T1",))
+    mum = invitations.ListedPerson("MUM", "parent", ("T1",), True)
+
+    def codes(people: list[invitations.ListedPerson]) -> set[str]:
+        return {
+            a.code for a in invitations.attendance_advice(ten, people, date(2026, 11, 25), Policy())
+        }
+
+    assert "child_views_needed" in codes([mum])
+    assert "child_views_needed" not in codes([mum, advocate])
+
+
+def test_a_change_of_categories_within_mul_is_reported() -> None:
+    conference = decisions.Conference.request(requested(), None)
+    children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
+    first = outcome()
+    first_children = [
+        {
+            "child_id": "C1",
+            "decision": "child_protection_plan",
+            "categories": ["neglect", "emotional"],
+        },
+        {"child_id": "C2", "decision": "no_further_action", "categories": []},
+    ]
+    decisions.decide(
+        "201",
+        conference,
+        children,
+        OutcomeDecided.model_validate(
+            {**first.model_dump(mode="json"), "children": first_children}
+        ),
+        "REC-1",
+        env("2026-11-25T12:30"),
+    )
+    review_request = family_conference(
+        "R", kind="review", scheduled_start="2027-02-23T10:00:00+00:00", previous_conference_id="C"
+    )
+    review_request.pop("strategy_discussion_date")
+    review = decisions.Conference.request(ConferenceRequested.model_validate(review_request), None)
+    again = OutcomeDecided.model_validate(
+        {
+            **first.model_dump(mode="json"),
+            "conference_id": "R",
+            "children": [
+                {
+                    "child_id": "C1",
+                    "decision": "child_protection_plan",
+                    "categories": ["physical", "sexual"],
+                }
+            ],
+        }
+    )
+    _facts, per_child = decisions.decide(
+        "201", review, children, again, "REC-2", env("2027-02-23T12:30")
+    )
+    [changed] = [
+        f.data for f in per_child["C1"].facts if f.type_name.endswith("category_changed.v1")
+    ]
+    assert (changed.from_, changed.to) == ("MUL", "MUL")
+    assert (changed.from_categories, changed.to_categories) == (
+        ["emotional", "neglect"],
+        ["physical", "sexual"],
+    )
+
+
+def test_a_child_added_later_is_advised_on_and_can_be_decided_for() -> None:
+    added = ChildAdded.model_validate(
+        {
+            "conference_id": "C",
+            "child": {
+                "child_id": "C3",
+                "given_name": "E",
+                "family_name": "B",
+                "date_of_birth": "2025-09-01",
+            },
+        }
+    )
+    invited, _ = invitations.Conference.request(requested(), None, None, env("2026-11-16T09:00"))
+    [advised] = invited.add_child(added, env("2026-11-17T09:00")).facts
+    assert "C3" in {a.child_id for a in advised.data.advice}
+    conference = decisions.Conference.request(requested(), None)
+    conference.add_child(added)
+    assert "C3" in {c.child_id for c in conference.children}

@@ -8,9 +8,15 @@ from shared.policy import Policy, PolicyBook, load_policy, preset_names
 
 EXPECTED_DIFFERENCES = {
     "redbridge": {},
-    "kent": {"reports_to_family_before_initial": (2, 5)},
+    "kent": {
+        "reports_to_family_before_initial": (2, 5),
+        "family_reports_shared_with_members": (False, True),
+    },
     "warwickshire": {},
-    "redcar-cleveland": {"reports_to_family_before_initial": (2, 3)},
+    "redcar-cleveland": {
+        "reports_to_family_before_initial": (2, 3),
+        "chair_contacts_family_before": (None, 1),
+    },
     "devon": {},
 }
 
