@@ -18,7 +18,14 @@ class ReportRequested(ContractModel):
     author_person_id: str = Field(description="Who is asked to write it.")
     due_to_chair: date = Field(description="The report reaches the chair by this date.")
     share_with_family_by: date = Field(description="The report is shared with the family by then.")
-    short_notice: bool = Field(description="The chair's deadline had passed when requested.")
+    short_notice: bool = Field(
+        description="A deadline (the chair's or the family's) had passed when requested."
+    )
+    children: list[str] = Field(
+        default_factory=list,
+        description="Optional (added within v1): the children the report must cover "
+        "(child_id); a request is issued again, same request_id, when a child is added.",
+    )
 
 
 class ReportReceived(ContractModel):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from contracts.common_v1 import Participant
+from contracts.common_v1 import Child, Participant
 from contracts.crm_v1 import (
     ChildAdded,
     ConferenceCancelled,
@@ -484,9 +484,9 @@ class ChildPlans:
     details: dict[str, Any] = field(default_factory=dict)
     plans: list[Plan] = field(default_factory=list)
 
-    def remember(self, details: dict[str, Any]) -> None:
-        """Keep the newest details of the child (for CP-IS and the census; no names)."""
-        self.details = details
+    def remember(self, child: Child) -> None:
+        """Keep the newest details of the child for CP-IS and the census (never the names)."""
+        self.details = child.model_dump(mode="json", exclude={"given_name", "family_name"})
 
     def open_plans(self) -> list[OpenPlan]:
         """The child's plans that have not ended."""

@@ -27,7 +27,7 @@ async def on_conference_requested(ctx: HandlerContext, data: ConferenceRequested
     conference = Conference.request(data, existing.state if existing else None)
     for child in data.children:
         loaded = await _child(ctx, child.child_id)
-        loaded.state.remember(child.model_dump(mode="json", exclude={"given_name", "family_name"}))
+        loaded.state.remember(child)
         await ctx.save(CHILDREN, loaded, Effects())
     await ctx.save(CONFERENCES, ctx.new(data.conference_id, conference), Effects())
 
@@ -51,7 +51,7 @@ async def on_child_added(ctx: HandlerContext, data: ChildAdded) -> None:
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     conference.state.add_child(data)
     child = await _child(ctx, data.child.child_id)
-    child.state.remember(data.child.model_dump(mode="json", exclude={"given_name", "family_name"}))
+    child.state.remember(data.child)
     await ctx.save(CHILDREN, child, Effects())
     await ctx.save(CONFERENCES, conference, Effects())
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from contracts.crm_v1 import (
+    ChildAdded,
     ConferenceCancelled,
     ConferenceRequested,
     ConferenceRescheduled,
@@ -353,6 +354,7 @@ class Conference:
     chair_person_id: str
     participants: list[ParticipantFacts]
     status: str = "scheduled"
+    children: list[str] = field(default_factory=list)
     requests: list[ReportRequest] = field(default_factory=list)
     reports: list[ReportState] = field(default_factory=list)
     recipients: list[Recipient] = field(default_factory=list)
@@ -377,6 +379,7 @@ class Conference:
                 ParticipantFacts(p.person_id, p.role, p.agency) for p in data.participants
             ],
             recipients=[Recipient(data.chair.person_id, "chair")],
+            children=[c.child_id for c in data.children],
         )
         for participant in data.participants:
             conference._add_family_recipient(participant.person_id, participant.role)
@@ -456,6 +459,18 @@ class Conference:
         if self._add_family_recipient(participant.person_id, participant.role):
             for report in self.reports:
                 effects.extend(self._distribute(report, env))
+        return effects
+
+    def add_child(self, data: ChildAdded, env: Env) -> Effects:
+        """Another child of the household: every request is issued again (same id) naming
+        the children the report must cover, so each author knows, also one already in."""
+        self._open_for_change()
+        if data.child.child_id in self.children:
+            return Effects()
+        self.children.append(data.child.child_id)
+        effects = Effects()
+        for request in self.requests:
+            effects.extend(self._requested(request, env))
         return effects
 
     def decide_exclusion(self, data: ExclusionDecided) -> Effects:
@@ -639,6 +654,7 @@ class Conference:
                 due_to_chair=request.due_to_chair,
                 share_with_family_by=request.share_with_family_by,
                 short_notice=request.short_notice,
+                children=list(self.children),
             ),
             self.conference_id,
         )

@@ -1,6 +1,7 @@
 """One function per message: load the conference, call the domain, save, emit."""
 
 from contracts.crm_v1 import (
+    ChildAdded,
     ConferenceCancelled,
     ConferenceRequested,
     ConferenceRescheduled,
@@ -54,3 +55,9 @@ async def on_report_submitted(ctx: HandlerContext, data: ReportSubmitted) -> Non
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     effects = conference.state.submit_report(data, ctx.env(data.submitted_at))
     await ctx.save(CONFERENCES, conference, effects)
+
+
+async def on_child_added(ctx: HandlerContext, data: ChildAdded) -> None:
+    """Another child of the household: every request is issued again naming the children."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.add_child(data, ctx.env()))

@@ -28,6 +28,12 @@ BINDINGS = [
         "invited family member.",
     ),
     Binding(
+        "crm.child.added.v1",
+        handlers.on_child_added,
+        "Another child of the household: issue every report request again, naming the "
+        "children the report must cover.",
+    ),
+    Binding(
         "crm.report.submitted.v1",
         handlers.on_report_submitted,
         "Receive a report (on time or late, sections missing) and share it: everything to "

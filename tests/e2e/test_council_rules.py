@@ -197,7 +197,7 @@ async def test_invitations_carry_what_the_leaflets_ask_for(
         "conference_id": "CONF-ADV",
         "participants": [*teen["participants"], advocate],
     }
-    async with listening(amqp_url) as listener, running(["invitations", "decisions"], settings):
+    async with listening(amqp_url) as listener, running(ALL, settings):
         await publish_events(
             amqp_url,
             [
@@ -255,6 +255,7 @@ async def test_invitations_carry_what_the_leaflets_ask_for(
                 and len(of(seen, "invitations.attendance.advised.v1", "CONF-TEEN")) == 2
                 and len(of(seen, "invitations.attendance.advised.v1", "CONF-RC")) == 2
                 and len(of(seen, "invitations.invitation.issued.v1", "CONF-ADV")) == 2 * 6
+                and len(of(seen, "reports.report.requested.v1", "CONF-RC")) == 2 * 2
             )
         )
         await listener.settle(0.5)
@@ -267,6 +268,9 @@ async def test_invitations_carry_what_the_leaflets_ask_for(
         None,
         "2026-11-24",
     )
+    # each report request is issued again, naming the child added
+    requests = of(listener, "reports.report.requested.v1", "CONF-RC")
+    assert [r["children"] for r in requests] == [["C1", "C2"]] * 2 + [["C1", "C2", "C3"]] * 2
     [exclusion] = of(listener, "invitations.exclusion.recorded.v1")
     assert exclusion["late_request"] is True
     before, added = of(listener, "invitations.attendance.advised.v1", "CONF-RC")

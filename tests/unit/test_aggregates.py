@@ -569,3 +569,12 @@ def test_a_child_added_later_is_advised_on_and_can_be_decided_for() -> None:
     conference = decisions.Conference.request(requested(), None)
     conference.add_child(added)
     assert "C3" in {c.child_id for c in conference.children}
+    collecting, _ = reports.Conference.request("201", requested(), None, env("2026-11-16T09:00"))
+    again = [
+        f.data
+        for f in collecting.add_child(added, env("2026-11-17T09:00")).facts
+        if f.type_name == "reports.report.requested.v1"
+    ]
+    assert {r.request_id for r in again} == {r.request_id for r in collecting.requests}
+    assert {tuple(r.children) for r in again} == {("C1", "C2", "C3")}
+    assert collecting.add_child(added, env("2026-11-17T10:00")).facts == []  # once
