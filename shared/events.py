@@ -46,23 +46,40 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> list[
     return reasons
 
 
+MAX_BODY_BYTES = 1_048_576
+"""No CRM event comes near this (a conference with a few hundred participants is tens of KB);
+a larger body is refused before it is parsed."""
+
+
 def parse_event(body: bytes) -> tuple[CloudEvent, EventType, ContractModel]:
     """Read a message body into its envelope, contract entry and typed data.
 
-    Raises MalformedInput for anything that is not a valid event of a known type.
+    Raises MalformedInput for anything that is not a valid event of a known type,
+    including bodies built to escape a parser (too large, nested too deep, numbers with
+    thousands of digits): they are refused with a reason, never retried.
     """
+    if len(body) > MAX_BODY_BYTES:
+        raise MalformedInput(
+            [f"the body is {len(body)} bytes: at most {MAX_BODY_BYTES} are accepted"]
+        )
     try:
         raw = json.loads(body)
     except json.JSONDecodeError as error:
         raise MalformedInput([f"the body is not JSON: {error.msg}"]) from error
     except UnicodeDecodeError as error:
         raise MalformedInput(["the body is not JSON: it is not UTF-8 text"]) from error
+    except RecursionError as error:
+        raise MalformedInput(["the body is JSON nested too deeply to read"]) from error
+    except ValueError as error:  # e.g. an integer of thousands of digits
+        raise MalformedInput([f"the body is not usable JSON: {type(error).__name__}"]) from error
     if not isinstance(raw, dict):
         raise MalformedInput(["the body is JSON but not an object, so not a CloudEvent"])
     try:
         envelope = CloudEvent.model_validate(raw)
     except ValidationError as error:
         raise MalformedInput(describe_validation_error(error), raw) from error
+    except RecursionError as error:
+        raise MalformedInput(["the event is nested too deeply to read"], raw) from error
     entry = event_type(envelope.type)
     if entry is None:
         raise MalformedInput([f"unknown event type or version {envelope.type!r}"], raw)
@@ -74,6 +91,8 @@ def parse_event(body: bytes) -> tuple[CloudEvent, EventType, ContractModel]:
         data = entry.model.model_validate(envelope.data)
     except ValidationError as error:
         raise MalformedInput(describe_validation_error(error, "data"), raw) from error
+    except RecursionError as error:
+        raise MalformedInput(["data: nested too deeply to read"], raw) from error
     return envelope, entry, data
 
 

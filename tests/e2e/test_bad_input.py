@@ -94,3 +94,22 @@ async def test_a_broken_business_rule_is_rejected_with_reasons(
     assert rejected["event_id"] == again["id"]
     assert "already requested" in rejected["reasons"][0]
     assert len(listener.of_type("invitations.invitation.issued.v1")) == 5
+
+
+async def test_bodies_built_to_escape_the_parser_are_dead_lettered_once_with_a_reason(
+    settings: Settings, amqp_url: str
+) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    huge_number = b'{"specversion": "1.0", "id": ' + b"9" * 5_000 + b"}"
+    good = cloud_event("crm.conference.requested.v1", "CONF-AFTER", family_conference("CONF-AFTER"))
+    async with listening(amqp_url) as listener, running(["invitations"], settings):
+        for body in (deep, huge_number):
+            await publish_raw(amqp_url, body, "crm.conference.requested.v1")
+        await publish_event(amqp_url, good)
+        await listener.wait_until(
+            lambda seen: len(seen.of_type("invitations.invitation.issued.v1", "CONF-AFTER")) == 5
+        )
+        letters = await dead_letters(amqp_url, "invitations.incoming.dlq", 2)
+    reasons = " | ".join(str(m.headers["x-convene-error"]) for m in letters)
+    assert "nested too deeply" in reasons and "not usable JSON" in reasons
+    assert {m.headers["x-convene-attempts"] for m in letters} == {1}  # refused, not retried

@@ -175,3 +175,19 @@ def test_new_event_refuses_data_of_another_type() -> None:
             causationid=None,
             time=datetime.now(UTC),
         )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"id": ' + b"9" * 5_000 + b"}", "not usable JSON"),
+        (b'{"data": "' + b"x" * 1_100_000 + b'"}', "at most 1048576"),
+    ],
+)
+def test_bodies_built_to_escape_the_parser_are_refused_with_a_reason(
+    body: bytes, reason: str
+) -> None:
+    with pytest.raises(MalformedInput) as refused:
+        parse_event(body)
+    assert reason in "; ".join(refused.value.reasons)
