@@ -28,7 +28,7 @@ async def dead_letters(url: str, queue: str, count: int) -> list[Any]:
             else:
                 import asyncio
 
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # poll for the dead letters
     return taken
 
 

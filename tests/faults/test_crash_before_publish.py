@@ -51,5 +51,5 @@ async def _wait_for_pending(engine: sa.ext.asyncio.AsyncEngine, count: int) -> N
     for _ in range(200):
         if await pending_count(engine) == count:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # poll for the condition
     raise AssertionError(f"expected {count} unpublished outbox rows")

@@ -102,13 +102,13 @@ async def _wait_for_messages(queue: aio_pika.abc.AbstractQueue, count: int) -> N
             declared = await queue.channel.declare_queue(queue.name, passive=True)
             if declared.declaration_result.message_count == count:
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # poll for the condition
 
 
 async def _wait(condition: Any, within: float = 20.0) -> None:
     async with asyncio.timeout(within):
         while not condition():
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # poll for the condition
 
 
 @LOCAL_BROKER

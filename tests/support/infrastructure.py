@@ -158,5 +158,5 @@ def _wait_for_port(port: int, process: "subprocess.Popen[bytes]", within: float)
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.2)
+        time.sleep(0.2)  # poll for the port
     raise TimeoutError(f"the private RabbitMQ node did not listen on {port} within {within}s")

@@ -38,7 +38,7 @@ class Listener:
             if time.monotonic() > deadline:
                 seen = sorted({e["type"] for e in self.events})
                 raise AssertionError(f"condition not met in {within}s; seen types: {seen}")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # poll for the condition
 
     async def settle(self, quiet: float = 0.5) -> None:
         """Wait until nothing new has arrived for `quiet` seconds."""
