@@ -63,6 +63,13 @@ class Effects:
     facts: list[Fact] = field(default_factory=list)
     timers: list[SetTimer | CancelTimer] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, type_name: str, data: Any, subject: str, time: datetime | None = None) -> "Effects":
+        """Effects of one fact."""
+        effects = cls()
+        effects.emit(type_name, data, subject, time)
+        return effects
+
     def emit(self, type_name: str, data: Any, subject: str, time: datetime | None = None) -> None:
         """Publish a fact."""
         self.facts.append(Fact(type_name, data, subject, time))

@@ -776,8 +776,7 @@ def _category_changed(
     categories_before: tuple[str, ...],
     categories_after: tuple[str, ...] | None = None,
 ) -> Effects:
-    effects = Effects()
-    effects.emit(
+    return Effects.of(
         "decisions.plan.category_changed.v1",
         PlanCategoryChanged.model_validate(
             {
@@ -794,7 +793,6 @@ def _category_changed(
         ),
         plan.plan_id,
     )
-    return effects
 
 
 def _review_due(plan: Plan, conference_id: str, env: Env) -> Effects:

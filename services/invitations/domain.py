@@ -601,8 +601,7 @@ class Conference:
 
     def _issue(self, invitee: Invitee, env: Env) -> Effects:
         invitation = self._invitation(invitee, env)
-        effects = Effects()
-        effects.emit(
+        return Effects.of(
             "invitations.invitation.issued.v1",
             InvitationIssued(
                 conference_id=self.conference_id,
@@ -622,7 +621,6 @@ class Conference:
             ),
             self.conference_id,
         )
-        return effects
 
     def _accessibility_needs(self, person_id: str) -> str | None:
         state = self.invitee(person_id)
@@ -632,15 +630,13 @@ class Conference:
 
     def _withdraw(self, invitee: InviteeState, reason: str) -> Effects:
         invitee.status = "withdrawn"
-        effects = Effects()
-        effects.emit(
+        return Effects.of(
             "invitations.invitation.withdrawn.v1",
             InvitationWithdrawn(
                 conference_id=self.conference_id, person_id=invitee.person_id, reason=reason
             ),
             self.conference_id,
         )
-        return effects
 
     def _check_timescale(self, env: Env) -> Effects:
         breach = timescale_breach(
@@ -709,8 +705,7 @@ class Conference:
         return self._quorum_facts(assess_quorum([a for a in answers if a is not None], env.policy))
 
     def _quorum_facts(self, quorum: Quorum, *, final: bool = False) -> Effects:
-        effects = Effects()
-        effects.emit(
+        return Effects.of(
             "invitations.quorum.assessed.v1",
             QuorumAssessed(
                 conference_id=self.conference_id,
@@ -721,7 +716,6 @@ class Conference:
             ),
             self.conference_id,
         )
-        return effects
 
     def _schedule_quorum_check(self, env: Env) -> Effects:
         day_before = env.calendar.subtract_working_days(local_date(self.scheduled_start), 1)
