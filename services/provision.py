@@ -14,12 +14,15 @@ from typing import Any
 
 from contracts.registry import PRODUCERS
 from services.app import DEFINITIONS
+from shared.settings import Settings
 from shared.topology import (
     CRM_QUEUE,
     dead_letter_exchange,
     dead_letter_queue_name,
     incoming_queue_arguments,
     incoming_queue_name,
+    retry_queue_arguments,
+    retry_queue_name,
 )
 
 VHOST = "convene"
@@ -65,7 +68,9 @@ def _binding(source: str, queue: str, key: str) -> dict[str, Any]:
     }
 
 
-def broker_definitions(dev_passwords: bool = True) -> dict[str, Any]:
+def broker_definitions(
+    dev_passwords: bool = True, retry_delays: list[float] | None = None
+) -> dict[str, Any]:
     """The definitions document (`rabbitmqctl import_definitions`, or `load_definitions`).
 
     Users get their own name as password: for a laptop or a test broker only.
@@ -94,6 +99,11 @@ def broker_definitions(dev_passwords: bool = True) -> dict[str, Any]:
         }
         for s in DEFINITIONS
     ]
+    delays = (
+        retry_delays
+        if retry_delays is not None
+        else Settings.model_fields["retry_delays"].default.split(",")
+    )
     queues = [_queue(CRM_QUEUE, {})]
     bindings = [_binding(f"{s}.events", CRM_QUEUE, "#") for s in DEFINITIONS]
     for service, definition in DEFINITIONS.items():
@@ -101,6 +111,10 @@ def broker_definitions(dev_passwords: bool = True) -> dict[str, Any]:
         queues += [_queue(incoming, incoming_queue_arguments(service)), _queue(dlq, {})]
         dlx = dead_letter_exchange(service).name
         bindings += [_binding(dlx, dlq, dlq), _binding(dlx, incoming, incoming)]
+        for delay in (float(d) for d in delays):
+            retry = retry_queue_name(service, delay)
+            queues.append(_queue(retry, retry_queue_arguments(service, delay)))
+            bindings.append(_binding(dlx, retry, retry))
         bindings += [
             _binding(f"{b.event_type.split('.', 1)[0]}.events", incoming, b.event_type)
             for b in definition.bindings

@@ -1,17 +1,23 @@
-"""Processing one delivery: parse, check, apply once, or reject, retry, dead-letter.
+"""Processing one delivery: parse, check, apply once, or reject, park, retry, dead-letter.
 
 - Not JSON, not a CloudEvent, an unknown type, data that fails its schema, or
   an event from the wrong producer: dead-lettered with the reason in headers;
   `<service>.input.rejected.v1` when the id and type can be read.
 - A business-rule violation: `<service>.input.rejected.v1`; nothing else changes.
-- A transient failure: retried with back-off, then dead-lettered.
-- A redelivered or duplicated event: recognised by the inbox, changes nothing.
+- An event that arrived before one it depends on: parked until that one is applied.
+- The database unreachable: the delivery waits at the gate (no attempt counted).
+- Any other failure: a few immediate tries with back-off, then delayed retries
+  through the broker's retry queues, then the dead letters.
+- A redelivered or duplicated event: recognised by the inbox, changes nothing; an
+  event id used again for different content is refused and said.
 The caller acknowledges the message only after `process` returns.
 """
 
 import asyncio
+import hashlib
+import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,20 +28,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.common_v1 import InputRejected
 from contracts.envelope import CloudEvent
-from shared import inbox
+from shared import handback, inbox, parking
+from shared.availability import Abandoned, DatabaseGate
 from shared.clock import Clock
 from shared.events import MalformedInput, parse_event
 from shared.handling import HandlerContext, NotReadyYet, RuleViolation
 from shared.logging import get_logger
+from shared.parking import ParkedEvent
+from shared.topology import dead_letter_exchange, retry_queue_name
 
 log = get_logger(__name__)
 
 MessageHandler = Callable[[HandlerContext, Any], Awaitable[None]]
 ContextFactory = Callable[[AsyncConnection, "Flow"], HandlerContext]
 
-TRANSIENT = (
-    sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError, NotReadyYet,
-)  # fmt: skip
+TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError)
+
+BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
+                  "x-first-death-reason", "x-delivery-count")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,23 @@ class Delivery:
     queue: str
     headers: dict[str, Any] = field(default_factory=dict)
     message_type: str | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """What a parked event keeps of its delivery (the body is kept beside it)."""
+        return {
+            "exchange": self.exchange,
+            "routing_key": self.routing_key,
+            "message_id": self.message_id,
+            "user_id": self.user_id,
+            "queue": self.queue,
+            "headers": {k: v for k, v in self.headers.items() if _plain(v)},
+            "message_type": self.message_type,
+        }
+
+    @classmethod
+    def of_parked(cls, event: ParkedEvent) -> "Delivery":
+        """A parked event's delivery, as it first arrived."""
+        return cls(body=event.body, **event.delivery)
 
 
 @dataclass(frozen=True)
@@ -99,8 +126,9 @@ class DeadLetterSink(Protocol):
         message_id: str | None,
         headers: dict[str, Any],
         message_type: str | None = None,
+        queue: str | None = None,
     ) -> None:
-        """Store the message with the reason in its headers."""
+        """Store the message with the reason in its headers (`queue`: a retry queue)."""
         ...
 
 
@@ -124,8 +152,12 @@ class Consumer:
         dead_letters: DeadLetterSink,
         clock: Clock,
         after_commit: Callable[[], None],
-        max_attempts: int = 5,
+        gate: DatabaseGate,
+        max_attempts: int = 3,
         retry_base_seconds: float = 0.2,
+        retry_delays: Sequence[float] = (),
+        handback_key: bytes | None = None,
+        park_expiry_seconds: float = 86_400.0,
         producer_users: Mapping[str, str] | None = None,
         in_transaction: Callable[[AsyncConnection, "Flow"], Awaitable[None]] | None = None,
     ) -> None:
@@ -138,6 +170,10 @@ class Consumer:
         self._after_commit = after_commit
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
+        self._retry_delays = list(retry_delays)
+        self._handback_key = handback_key
+        self._park_expiry = park_expiry_seconds
+        self._gate = gate
         self._producer_users = producer_users
         self._in_transaction = in_transaction or _nothing
 
@@ -157,14 +193,14 @@ class Consumer:
             raise MalformedInput([f"{self._service} does not consume {event.type}"])
         return event, data
 
-    async def process(self, delivery: Delivery) -> str:
+    async def process(self, delivery: Delivery, keys: Sequence[str] = ()) -> str:
         """Read and apply one delivery; returns the outcome. Raises only if dead-lettering
         failed."""
         try:
             event, data = self.read(delivery)
         except MalformedInput as error:
             return await self.refuse(delivery, error)
-        return await self.apply(delivery, event, data)
+        return await self.apply(delivery, event, data, keys)
 
     async def refuse(self, delivery: Delivery, error: MalformedInput) -> str:
         """Dead-letter a malformed delivery, and tell its producer when it can be named."""
@@ -175,8 +211,20 @@ class Consumer:
             await self._reject(flow, error.reasons)
         return "dead_lettered"
 
-    async def apply(self, delivery: Delivery, event: CloudEvent, data: Any) -> str:
-        """Apply a well-formed event once, retrying transient failures."""
+    async def apply(
+        self,
+        delivery: Delivery,
+        event: CloudEvent,
+        data: Any,
+        keys: Sequence[str] = (),
+        parked: ParkedEvent | None = None,
+    ) -> str:
+        """Apply a well-formed event once: park it if it is early, wait out a database
+        outage, retry other failures (immediately, then delayed), else dead-letter it.
+
+        Returns "applied", "duplicate", "rejected", "parked", "retrying", "dead_lettered",
+        or "abandoned" (the service is stopping: leave the delivery unacknowledged).
+        """
         self.bind_log_context(delivery)
         structlog.contextvars.bind_contextvars(
             event_id=event.id,
@@ -185,63 +233,126 @@ class Consumer:
             tenant=event.tenant,
             conference_id=event.subject,
         )
-        return await self._apply_with_retries(delivery, event, self._handlers[event.type], data)
+        attempt = Attempt(delivery, event, self._handlers[event.type], data, list(keys), parked)
+        try:
+            outcome = await self._apply_with_retries(attempt)
+        except Abandoned:
+            return "abandoned"
+        log.info("event_processed", outcome=outcome)
+        return outcome
 
-    async def _apply_with_retries(
-        self, delivery: Delivery, event: CloudEvent, handler: MessageHandler, data: Any
-    ) -> str:
-        flow = Flow.of(event)
-        for attempt in range(1, self._max_attempts + 1):
+    async def _apply_with_retries(self, attempt: "Attempt") -> str:
+        tries = 0
+        while True:
+            await self._gate.wait_open()
             try:
-                outcome = await self._apply(flow, handler, data)
-            except RuleViolation as violation:
-                await self._reject(flow, violation.reasons)
-                log.info("event_rejected", outcome="rejected", count=len(violation.reasons))
-                return "rejected"
+                return await self._attempt(attempt)
             except Exception as error:
-                if not transient(error) or attempt == self._max_attempts:
-                    reason = "; ".join(_safe_reasons(error))
-                    await self._dead_letter(delivery, error, [reason], attempts=attempt)
-                    return "dead_lettered"
-                delay = self._retry_base * 2 ** (attempt - 1)
-                log.warning(
-                    "event_retry",
-                    attempt=attempt,
-                    delay_seconds=delay,
-                    error_type=type(error).__name__,
-                )
-                await asyncio.sleep(delay)
-            else:
-                log.info("event_processed", outcome=outcome)
-                return outcome
-        raise AssertionError("unreachable: the last attempt returns")
+                if transient(error) and await self._gate.outage(error):
+                    continue  # the database is away: wait for it, count nothing
+                tries += 1
+                if tries < self._max_attempts:
+                    delay = self._retry_base * 2 ** (tries - 1)
+                    log.warning(
+                        "event_retry", attempt=tries, delay_seconds=delay,
+                        error_type=type(error).__name__,
+                    )  # fmt: skip
+                    await asyncio.sleep(delay)
+                    continue
+                return await self._hand_back(attempt, error, tries)
 
-    async def _apply(self, flow: Flow, handler: MessageHandler, data: Any) -> str:
+    async def _attempt(self, attempt: "Attempt") -> str:
+        flow = Flow.of(attempt.event)
+        try:
+            return await self._apply(flow, attempt)
+        except RuleViolation as violation:
+            await self._reject(flow, violation.reasons)
+            return "rejected"
+        except NotReadyYet as early:
+            return await self._wait_for(flow, attempt, str(early))
+
+    async def _wait_for(self, flow: Flow, attempt: "Attempt", reason: str) -> str:
+        """Park an early event, or refuse one that has waited too long."""
+        parked = attempt.parked
+        if parked is not None:
+            waited = (self._clock.now() - parked.parked_at).total_seconds()
+            if waited < self._park_expiry:
+                return "parked"
+            hours = waited / 3600
+            await self._reject(flow, [f"waited {hours:.1f} hours for: {reason}"])
+            return "rejected"
+        async with self._engine.begin() as connection:
+            await parking.park(
+                connection,
+                tenant=flow.tenant,
+                event_id=flow.event_id,
+                event_type=flow.event_type,
+                keys=attempt.keys,
+                body=attempt.delivery.body,
+                delivery=attempt.delivery.stored(),
+                reason=reason,
+                event_time=flow.time,
+                now=self._clock.now(),
+            )
+        log.info("event_parked", waiting_for=reason)
+        return "parked"
+
+    async def _apply(self, flow: Flow, attempt: "Attempt") -> str:
+        digest = _digest(attempt.event)
+        conflict = False
         try:
             async with self._engine.begin() as connection:
-                if await inbox.already_processed(connection, flow.tenant, flow.event_id):
-                    return "duplicate"
-                await inbox.record(
-                    connection, flow.tenant, flow.event_id, flow.event_type, "applied", self._clock
+                blocker = await parking.retrying_before(
+                    connection, flow.tenant, attempt.keys, flow.event_id
                 )
-                await handler(self._context(connection, flow), data)
-                await self._in_transaction(connection, flow)
-        except sa.exc.IntegrityError:
-            # A replica committed the same event first.
-            async with self._engine.connect() as connection:
-                if await inbox.already_processed(connection, flow.tenant, flow.event_id):
+                if blocker is not None:
+                    raise NotReadyYet(f"event {blocker}, published before it, is being retried")
+                await parking.remove_event(connection, flow.tenant, flow.event_id)
+                seen = await inbox.digest_of(connection, flow.tenant, flow.event_id)
+                if seen is not None and seen not in ("", digest):
+                    conflict = True
+                elif seen is not None:
                     return "duplicate"
-            raise
+                if not conflict:
+                    await inbox.record(
+                        connection, flow.tenant, flow.event_id, flow.event_type, "applied",
+                        self._clock, digest,
+                    )  # fmt: skip
+                    await attempt.handler(self._context(connection, flow), attempt.data)
+                    await self._in_transaction(connection, flow)
+        except sa.exc.IntegrityError:
+            # The same id was committed first, by a replica or by another conference's delivery.
+            async with self._engine.connect() as connection:
+                seen = await inbox.digest_of(connection, flow.tenant, flow.event_id)
+            if seen is None:
+                raise
+            if seen in ("", digest):
+                return "duplicate"
+            conflict = True
+        if conflict:
+            reason = f"event id {flow.event_id} was already used for a different event"
+            await self._reject(flow, [reason], record=False)
+            log.warning("event_id_reused")
+            return "rejected"
         self._after_commit()
         return "applied"
 
-    async def _reject(self, flow: Flow, reasons: list[str]) -> None:
+    async def _reject(
+        self,
+        flow: Flow,
+        reasons: list[str],
+        *,
+        record: bool = True,
+    ) -> None:
         async with self._engine.begin() as connection:
-            if await inbox.already_processed(connection, flow.tenant, flow.event_id):
-                return
-            await inbox.record(
-                connection, flow.tenant, flow.event_id, flow.event_type, "rejected", self._clock
-            )
+            await parking.remove_event(connection, flow.tenant, flow.event_id)
+            if record:
+                if await inbox.already_processed(connection, flow.tenant, flow.event_id):
+                    return
+                await inbox.record(
+                    connection, flow.tenant, flow.event_id, flow.event_type, "rejected",
+                    self._clock,
+                )  # fmt: skip
             context = self._context(connection, flow)
             await context.outbox.emit(
                 f"{self._service}.input.rejected.v1",
@@ -249,40 +360,103 @@ class Consumer:
                 flow.subject,
             )
         self._after_commit()
+        log.info("event_rejected", count=len(reasons))
+
+    async def _hand_back(self, attempt: "Attempt", error: BaseException, tries: int) -> str:
+        """After the immediate tries: the next delayed retry, or the dead letters."""
+        delivery = attempt.delivery
+        reasons = _safe_reasons(error)
+        delayed = int(delivery.headers.get("x-convene-delayed-retries", 0) or 0)
+        attempts = int(delivery.headers.get("x-convene-attempts", 0) or 0) + tries
+        if attempt.parked is not None:
+            return "parked"  # it stays parked; the next try is the next sweep
+        flow = Flow.of(attempt.event)
+        if delayed < len(self._retry_delays):
+            delay = self._retry_delays[delayed]
+            # Later events of its conference wait for it, so order holds while it is out.
+            async with self._engine.begin() as connection:
+                await parking.park(
+                    connection,
+                    tenant=flow.tenant,
+                    event_id=flow.event_id,
+                    event_type=flow.event_type,
+                    keys=attempt.keys,
+                    body=delivery.body,
+                    delivery=delivery.stored(),
+                    reason="; ".join(reasons),
+                    event_time=flow.time,
+                    now=self._clock.now(),
+                    kind=parking.RETRYING,
+                )
+            await self._dead_letter(
+                delivery, error, reasons, attempts,
+                queue=retry_queue_name(self._service, delay),
+                extra={"x-convene-delayed-retries": delayed + 1},
+            )  # fmt: skip
+            log.warning("event_retry_delayed", delay_seconds=delay, attempts=attempts)
+            return "retrying"
+        await self._dead_letter(
+            delivery, error, reasons, attempts, extra={"x-convene-delayed-retries": delayed}
+        )
+        async with self._engine.begin() as connection:
+            await parking.remove_event(connection, flow.tenant, flow.event_id)
+        return "dead_lettered"
 
     async def _dead_letter(
-        self, delivery: Delivery, error: BaseException, reasons: list[str], attempts: int
+        self,
+        delivery: Delivery,
+        error: BaseException,
+        reasons: list[str],
+        attempts: int,
+        *,
+        queue: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        sender = self._original_sender(delivery) or ""
+        kept = {
+            k: v for k, v in delivery.headers.items()
+            if k not in BROKER_HEADERS and not k.startswith("x-convene-")
+        }  # fmt: skip
         headers = {
+            **kept,
             "x-convene-error-type": type(error).__name__,
             "x-convene-error": "; ".join(reasons)[:2000],
             "x-convene-original-queue": delivery.queue,
-            "x-convene-original-exchange": delivery.exchange,
-            "x-convene-original-routing-key": delivery.routing_key,
-            "x-convene-original-user-id": self._original_sender(delivery) or "",
+            "x-convene-original-exchange": str(
+                delivery.headers.get("x-convene-original-exchange") or delivery.exchange
+            ),
+            "x-convene-original-routing-key": str(
+                delivery.headers.get("x-convene-original-routing-key") or delivery.routing_key
+            ),
+            handback.ORIGINAL_USER: sender,
             "x-convene-attempts": attempts,
             "x-convene-dead-lettered-at": self._clock.now().isoformat(),
+            **(extra or {}),
         }
+        if self._handback_key is not None:
+            headers[handback.SIGNATURE] = handback.signature(
+                self._handback_key, delivery.body, delivery.message_id, sender
+            )
         await self._dead_letters.dead_letter(
-            self._service, delivery.body, delivery.message_id, headers, delivery.message_type
-        )
-        log.warning(
-            "event_dead_lettered",
-            error_type=type(error).__name__,
-            attempts=attempts,
-            error_fields=reasons[:5] if isinstance(error, MalformedInput) else None,
-        )
+            self._service, delivery.body, delivery.message_id, headers, delivery.message_type,
+            queue,
+        )  # fmt: skip
+        if queue is None:
+            log.warning(
+                "event_dead_lettered",
+                error_type=type(error).__name__,
+                attempts=attempts,
+                error_fields=reasons[:5] if isinstance(error, MalformedInput) else None,
+            )
 
     def _original_sender(self, delivery: Delivery) -> str | None:
-        """Who first sent the message; for a replayed dead letter, who sent it originally.
-
-        Only this service's own broker user can write to its dead letter exchange,
-        and the original sender was recorded when the message was dead-lettered.
-        """
-        own_user = (self._producer_users or {}).get(self._service)
-        replayed = "x-convene-replayed-at" in delivery.headers
-        if replayed and delivery.user_id is not None and delivery.user_id == own_user:
-            return str(delivery.headers.get("x-convene-original-user-id", "")) or None
+        """Who first sent the message. One the service handed back to its own queue (a
+        delayed retry, a replayed dead letter) names its original sender in a header,
+        trusted only with a valid signature."""
+        if delivery.exchange == dead_letter_exchange(self._service).name:
+            return handback.verified_sender(
+                self._handback_key, delivery.body, delivery.message_id, delivery.headers
+            )
         return delivery.user_id
 
     def _check_producer(self, event: CloudEvent, delivery: Delivery) -> None:
@@ -290,21 +464,51 @@ class Consumer:
             return
         expected = self._producer_users.get(event.producer)
         sender = self._original_sender(delivery)
-        if sender != expected:
-            raise MalformedInput(
-                [f"{event.type} must be published by broker user {expected!r}, not {sender!r}"],
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "tenant": event.tenant,
-                    "subject": event.subject,
-                    "correlationid": event.correlationid,
-                },
-            )
+        if sender == expected:
+            return
+        handed_back = delivery.exchange == dead_letter_exchange(self._service).name
+        reason = (
+            f"{event.type} came back through {delivery.exchange} without a valid signature"
+            if handed_back and sender is None
+            else f"{event.type} must be published by broker user {expected!r}, not {sender!r}"
+        )
+        raise MalformedInput(
+            [reason],
+            {
+                "id": event.id,
+                "type": event.type,
+                "tenant": event.tenant,
+                "subject": event.subject,
+                "correlationid": event.correlationid,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One event being applied: its delivery, handler, data, ordering keys, and the parked
+    row it comes from (if it waited)."""
+
+    delivery: Delivery
+    event: CloudEvent
+    handler: MessageHandler
+    data: Any
+    keys: list[str]
+    parked: ParkedEvent | None
 
 
 async def _nothing(_connection: AsyncConnection, _flow: Flow) -> None:
     return None
+
+
+def _digest(event: CloudEvent) -> str:
+    """The content of an event, whatever the order of its JSON keys."""
+    canonical = json.dumps(event.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
 
 
 def _safe_reasons(error: BaseException) -> list[str]:

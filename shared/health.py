@@ -1,7 +1,9 @@
 """A minimal HTTP health endpoint for container probes (`CONVENE_HEALTH_PORT`).
 
-`GET /health` answers 200 when every check passes and 503 otherwise, with a
-JSON body naming each check. No personal data is ever in it.
+`GET /ready` (and `/health`) answers 200 when every check passes and 503 otherwise,
+with a JSON body naming each check: not ready while the database is away (deliveries
+are paused then). `GET /live` answers 200 while the process runs. No personal data
+is ever in it.
 """
 
 import asyncio
@@ -40,10 +42,16 @@ class HealthServer:
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(Exception):
             request = await asyncio.wait_for(reader.readline(), 5)
-            if request.split(b" ")[1:2] != [b"/health"]:
+            path = request.split(b" ")[1:2]
+            if path == [b"/live"]:
+                results = {"process": True}
+            elif path in ([b"/health"], [b"/ready"]):
+                results = await self.status()
+            else:
+                results = None
+            if results is None:
                 writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             else:
-                results = await self.status()
                 body = json.dumps({"healthy": all(results.values()), "checks": results}).encode()
                 line = b"200 OK" if all(results.values()) else b"503 Service Unavailable"
                 writer.write(

@@ -15,6 +15,15 @@ async def already_processed(connection: AsyncConnection, tenant: str, event_id: 
     return result.first() is not None
 
 
+async def digest_of(connection: AsyncConnection, tenant: str, event_id: str) -> str | None:
+    """The content digest of an event already processed ("" when not recorded), or None."""
+    result = await connection.execute(
+        sa.select(inbox.c.digest).where(inbox.c.tenant == tenant, inbox.c.event_id == event_id)
+    )
+    row = result.first()
+    return None if row is None else (row.digest or "")
+
+
 async def record(
     connection: AsyncConnection,
     tenant: str,
@@ -22,6 +31,7 @@ async def record(
     event_type: str,
     outcome: str,
     clock: Clock,
+    digest: str | None = None,
 ) -> None:
     """Record the event as processed, in the transaction that holds its effects.
 
@@ -35,5 +45,6 @@ async def record(
             event_type=event_type,
             outcome=outcome,
             processed_at=clock.now(),
+            digest=digest,
         )
     )

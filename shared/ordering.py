@@ -151,12 +151,16 @@ class Progress:
         stream.active_at = time.monotonic()
         self.changed.add(tenant)
 
-    def finished(self, tenant: str, at: datetime) -> None:
-        """That delivery was applied (or refused, or dead-lettered)."""
+    def finished(self, tenant: str, at: datetime, *, done: bool = True) -> None:
+        """That delivery was applied (or refused, or dead-lettered); `done` False: it was left
+        for redelivery, so the stream has not passed it."""
         stream = self._streams[tenant]
         stream.in_flight[at] -= 1
         if stream.in_flight[at] <= 0:
             del stream.in_flight[at]
+        if not done:
+            stream.active_at = time.monotonic()
+            return
         if stream.done_through is None or at > stream.done_through:
             stream.done_through = at
         stream.active_at = time.monotonic()

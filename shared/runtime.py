@@ -12,9 +12,12 @@ the conference) are applied one at a time in the order the CRM published them,
 while other conferences run concurrently, up to `CONVENE_PREFETCH` in flight.
 """
 
+import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,7 +28,8 @@ from faststream.rabbit.annotations import RabbitMessage
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import CloudEvent
-from shared import timers
+from shared import parking, timers
+from shared.availability import DatabaseGate
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, Delivery, Flow, MessageHandler
@@ -35,6 +39,7 @@ from shared.handling import HandlerContext, TimerRule
 from shared.logging import get_logger
 from shared.ordering import DeliveryOrder, Progress, Sequencer
 from shared.outbox import OutboxRelay, OutboxWriter
+from shared.parking import ParkedEvent
 from shared.policy import PolicyBook
 from shared.settings import Settings
 from shared.timers import Timer, TimerScheduler
@@ -112,6 +117,9 @@ class ServiceRuntime:
         self._in_memory = False
         self._accepting = True
         self._councils_on_record: set[str] = set()
+        self.gate = DatabaseGate(self.engine, settings.outage_probe_seconds)
+        self._took_deliveries = False
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -172,6 +180,7 @@ class ServiceRuntime:
         assert self.consumer is not None
         if not self._accepting:  # stopping: left unacknowledged, it returns to the queue
             return
+        self._took_deliveries = True
         raw = message.raw_message
         delivery = Delivery(
             body=raw.body,
@@ -188,37 +197,97 @@ class ServiceRuntime:
             event, data = consumer.read(delivery)
         except MalformedInput as error:
             refusal = consumer.refuse(delivery, error)
-            self.sequencer.submit(
-                [f"malformed|{raw.delivery_tag}"], lambda: self._settle(message, refusal)
-            )
+
+            async def settle_refusal() -> None:
+                await self._settle(message, refusal)
+
+            self.sequencer.submit([f"malformed|{raw.delivery_tag}"], settle_refusal)
             return
         tenant, at = event.tenant, event.time
         keys = [f"{tenant}|{key}" for key in self.definition.ordering_keys(event, data)]
         self.progress.started(tenant, at)
 
         async def work() -> None:
+            outcome = "failed"
             try:
-                await self._settle(message, consumer.apply(delivery, event, data))
+                outcome = await self._settle(message, consumer.apply(delivery, event, data, keys))
+                await self._after(outcome, tenant, keys)
             finally:
-                self.progress.finished(tenant, at)
+                self.progress.finished(tenant, at, done=outcome not in ("abandoned", "failed"))
 
         self.sequencer.submit(keys, work)
 
-    async def _settle(self, message: RabbitMessage, outcome: Awaitable[str]) -> None:
+    async def _settle(self, message: RabbitMessage, outcome: Awaitable[str]) -> str:
         try:
-            await outcome
+            result = await outcome
         except Exception as error:  # dead-lettering itself failed: keep the message
             log.error("delivery_not_processed", error_type=type(error).__name__)
-            await message.nack(requeue=True)
-        else:
+            with contextlib.suppress(Exception):  # a closed channel returns it anyway
+                await message.nack(requeue=True)
+            return "failed"
+        if result == "abandoned":  # stopping: left unacknowledged, it returns to the queue
+            return result
+        try:
             await message.ack()
+        except Exception as error:  # the channel closed: it is redelivered, the inbox knows it
+            log.warning("ack_failed", error_type=type(error).__name__)
+        return result
+
+    async def _after(self, outcome: str, tenant: str, keys: list[str]) -> None:
+        """An event applied, refused or given up on may be what waiting events wait for."""
+        if outcome in ("applied", "rejected", "dead_lettered"):
+            await self._apply_parked(tenant, keys)
+
+    async def _apply_parked(self, tenant: str, keys: list[str]) -> None:
+        """Try the events waiting on these keys again, in arrival order, until none of them
+        can move (applying one may be what the next waits for)."""
+        moved = True
+        while moved:
+            moved = False
+            for event in await parking.waiting(self.engine, keys, tenant):
+                outcome = await self._retry_parked(event)
+                if outcome == "abandoned":  # stopping: it waits for the next replica
+                    return
+                moved = moved or outcome != "parked"
+
+    async def _retry_parked(self, parked: ParkedEvent) -> str:
+        assert self.consumer is not None
+        delivery = Delivery.of_parked(parked)
+        try:
+            event, data = self.consumer.read(delivery)
+        except MalformedInput as error:  # readable when parked: the contract changed since
+            outcome = await self.consumer.refuse(delivery, error)
+            async with self.engine.begin() as connection:
+                await parking.remove_event(connection, parked.tenant, parked.event_id)
+            return outcome
+        return await self.consumer.apply(delivery, event, data, parked.keys, parked)
+
+    async def _sweep_parked(self) -> None:
+        """Now and then, try every waiting event (and refuse those waiting too long)."""
+        while True:
+            await asyncio.sleep(self.settings.park_retry_seconds)
+            if not self._took_deliveries or not self._accepting:
+                continue  # a standby: the consuming replica sweeps
+            try:
+                expiry = timedelta(seconds=self.settings.park_expiry_seconds)
+                await parking.expire_retrying(self.engine, self.clock.now() - expiry)
+                waiting = await parking.waiting(self.engine)
+            except Exception as error:
+                log.warning("parked_sweep_failed", error_type=type(error).__name__)
+                continue
+            for tenant, keys in dict.fromkeys((e.tenant, tuple(e.keys)) for e in waiting):
+                retry = functools.partial(self._apply_parked, tenant, list(keys))
+                self.sequencer.submit(list(keys), retry)
 
     async def prepare(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
         """Migrate the database, declare the topology, build consumer, relay and scheduler."""
         await migrate(self.engine, self.settings.schema_for(self.name), self.definition.migrations)
         if not in_memory and self.settings.declare_topology:
             await declare_service_topology(
-                self.settings.amqp_url, self.name, self.definition.event_types
+                self.settings.amqp_url,
+                self.name,
+                self.definition.event_types,
+                self.settings.retry_delay_list(),
             )
         publisher = BrokerPublisher(broker, broker_user(self.settings.amqp_url))
         self.relay = OutboxRelay(
@@ -232,8 +301,16 @@ class ServiceRuntime:
             dead_letters=publisher,
             clock=self.clock,
             after_commit=self.relay.wake,
+            gate=self.gate,
             max_attempts=self.settings.max_attempts,
             retry_base_seconds=self.settings.retry_base_seconds,
+            retry_delays=self.settings.retry_delay_list(),
+            handback_key=(
+                self.settings.handback_key.get_secret_value().encode()
+                if self.settings.handback_key
+                else None
+            ),
+            park_expiry_seconds=self.settings.park_expiry_seconds,
             producer_users=(
                 self.settings.producer_user_map() if self.settings.verify_producers else None
             ),
@@ -247,7 +324,17 @@ class ServiceRuntime:
             self.settings.timer_poll_seconds,
             self.settings.timer_quiet_seconds,
             after_fire=self.relay.wake,
+            backlog=None if in_memory else functools.partial(self._backlog, broker),
+            hold_seconds=self.settings.timer_hold_seconds,
         )
+
+    async def _backlog(self, broker: RabbitBroker) -> int:
+        """Messages waiting in the service's queue (not yet delivered to any replica)."""
+        queue = await broker.declare_queue(
+            RabbitQueue(incoming_queue_name(self.name), declare=False)
+        )
+        declared = await queue.declare()
+        return int(declared.message_count or 0)
 
     async def _record_progress(self, connection: AsyncConnection, flow: Flow) -> None:
         """A council seen for the first time by this replica gets its progress row now."""
@@ -306,10 +393,13 @@ class ServiceRuntime:
         self.relay.start()
         self.relay.wake()
         self.scheduler.start()
+        self._sweeper = asyncio.create_task(self._sweep_parked(), name="parked-sweep")
         log.info("service_started", service=self.name, database=self.engine.dialect.name)
 
     async def database_reachable(self) -> bool:
-        """True when the service's database answers."""
+        """True when the service's database answers and deliveries are not paused for it."""
+        if not self.gate.is_open:
+            return False
         async with self.engine.connect() as connection:
             await connection.execute(sa.text("SELECT 1"))
         return True
@@ -318,6 +408,11 @@ class ServiceRuntime:
         """Take no more deliveries, finish what is in flight, stop timers, flush the outbox,
         close the database."""
         self._accepting = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.gate.stop()  # deliveries waiting out an outage return to the queue
         await self.sequencer.drain()
         if self.scheduler is not None:
             await self.scheduler.stop()

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("invitations", "reports", "decisions")
@@ -50,8 +50,47 @@ class Settings(BaseSettings):
         description="Deliveries a replica holds at once: events of different conferences "
         "applied concurrently (one conference's events are always applied one at a time).",
     )
-    max_attempts: int = Field(default=5, ge=1, description="Tries before dead-lettering.")
-    retry_base_seconds: float = Field(default=0.2, gt=0, description="First back-off delay.")
+    max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Immediate tries of a failing event (a blip) before delayed retries.",
+    )
+    retry_base_seconds: float = Field(
+        default=0.2, gt=0, description="First back-off delay between immediate tries."
+    )
+    retry_delays: str = Field(
+        default="10,60,600",
+        pattern=r"^([0-9]+(\.[0-9]+)?(,[0-9]+(\.[0-9]+)?)*)?$",
+        description="Delayed retries through the broker, in seconds, after the immediate "
+        "tries: each waits in a retry queue (no consumer slot held), then the dead letters.",
+    )
+    handback_key: SecretStr | None = Field(
+        default=None,
+        description="Secret that signs the messages a service hands back to its own queue "
+        "(delayed retries, dead letters): a replay is trusted only with a valid signature. "
+        "Required with CONVENE_VERIFY_PRODUCERS.",
+    )
+    park_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often events waiting for another (an outcome before its conference "
+        "was held) are tried again, besides when an event of theirs is applied.",
+    )
+    park_expiry_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="An event still waiting after this long is refused, saying what it "
+        "waited for (the event it depends on never came).",
+    )
+    timer_hold_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="A timer waits while an earlier event of its council waits (early, or "
+        "out for a delayed retry), for at most this long.",
+    )
+    outage_probe_seconds: float = Field(
+        default=1.0, gt=0, description="While the database is unreachable, how often to look."
+    )
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
     timer_quiet_seconds: float = Field(
@@ -72,6 +111,19 @@ class Settings(BaseSettings):
         default="crm=crm,invitations=invitations,reports=reports,decisions=decisions",
         description="The broker user each producer connects as (secure profile).",
     )
+
+    @model_validator(mode="after")
+    def _secure_profile_signs_handbacks(self) -> "Settings":
+        if self.verify_producers and self.handback_key is None:
+            raise ValueError(
+                "CONVENE_HANDBACK_KEY must be set with CONVENE_VERIFY_PRODUCERS: without it a "
+                "retried or replayed event cannot be told from a forged one"
+            )
+        return self
+
+    def retry_delay_list(self) -> list[float]:
+        """The delayed retries, in seconds, in order."""
+        return [float(part) for part in self.retry_delays.split(",") if part]
 
     def database_url_for(self, service: str) -> str:
         """The SQLAlchemy async URL for one service's own database."""

@@ -27,6 +27,7 @@ inbox = sa.Table(
     sa.Column("event_type", sa.String(200), nullable=False),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("processed_at", UTCDateTime, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=True),
 )
 
 timers = sa.Table(
@@ -63,3 +64,24 @@ progress = sa.Table(
 )
 """How far each council's stream has been applied (business time), and when it last moved
 (wall time): timers fire in event time from it."""
+
+parked = sa.Table(
+    "parked",
+    metadata,
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(3), nullable=False),
+    sa.Column("event_id", sa.String(200), nullable=False),
+    sa.Column("event_type", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("ordering_keys", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("delivery", sa.JSON, nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("event_time", UTCDateTime, nullable=False),
+    sa.Column("parked_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("tenant", "event_id", name="uq_parked_tenant_event"),
+    sa.Index("ix_parked_tenant", "tenant"),
+)
+"""Events that arrived before one they depend on, waiting (in arrival order) to be applied
+(`kind` "early"), and events out for a delayed retry that later events of theirs wait for
+(`kind` "retrying")."""

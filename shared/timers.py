@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.clock import Clock
 from shared.logging import get_logger
 from shared.ordering import Progress
-from shared.tables import progress, timers
+from shared.tables import parked, progress, timers
 
 log = get_logger(__name__)
 
@@ -207,6 +207,8 @@ class TimerScheduler:
         poll_seconds: float = 1.0,
         quiet_seconds: float = 30.0,
         after_fire: Callable[[], None] | None = None,
+        backlog: Callable[[], Awaitable[int]] | None = None,
+        hold_seconds: float = 900.0,
     ) -> None:
         self._engine = engine
         self._fire = fire
@@ -215,6 +217,8 @@ class TimerScheduler:
         self._poll_seconds = poll_seconds
         self._quiet_seconds = quiet_seconds
         self._after_fire = after_fire or (lambda: None)
+        self._backlog = backlog
+        self._hold_seconds = hold_seconds
         self._started = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
@@ -222,8 +226,15 @@ class TimerScheduler:
         """Timers that may fire now, oldest first."""
         wall_now = datetime.now(UTC)
         running = time.monotonic() - self._started
-        quiet = running >= self._quiet_seconds
+        quiet = running >= self._quiet_seconds and await self._no_backlog()
         quiet_since = wall_now - timedelta(seconds=self._quiet_seconds)
+        # An event of the council's that waits (early, or out for a delayed retry) and
+        # happened before the timer's due time holds the timer back, for a while.
+        held = sa.exists().where(
+            parked.c.tenant == timers.c.tenant,
+            parked.c.event_time <= timers.c.due_at,
+            parked.c.parked_at >= self._clock.now() - timedelta(seconds=self._hold_seconds),
+        )
         by_stream = timers.c.due_at <= progress.c.through
         by_quiet = sa.and_(
             sa.literal(quiet),
@@ -235,11 +246,21 @@ class TimerScheduler:
                 sa.select(timers)
                 # A council with no progress yet has just started: its replica will say.
                 .select_from(timers.join(progress, progress.c.tenant == timers.c.tenant))
-                .where(_pending(), sa.or_(by_stream, by_quiet))
+                .where(_pending(), sa.or_(by_stream, by_quiet), ~held)
                 .order_by(timers.c.due_at, timers.c.timer_id)
                 .limit(limit)
             )
             return [_timer(row) for row in rows]
+
+    async def _no_backlog(self) -> bool:
+        """True when the service's queue has nothing waiting: a council is not quiet while
+        its events wait there (a replica taking over has not seen them yet)."""
+        if self._backlog is None:
+            return True
+        try:
+            return await self._backlog() == 0
+        except Exception:
+            return False
 
     async def fire_due(self) -> int:
         """Fire every timer that may fire now; returns how many were handled."""

@@ -4,6 +4,9 @@ One durable topic exchange per producer (`<producer>.events`, routing key =
 event type); per service one durable quorum queue `<service>.incoming` with a
 single active consumer, bound to the types it consumes, and beside it
 `<service>.incoming.dlq`, reached through the direct exchange `<service>.dlx`.
+Delayed retries wait in `<service>.retry.<delay>` queues (a per-queue message TTL)
+bound to the same exchange; when the TTL passes, the broker dead-letters the message
+back to `<service>.incoming`, so a waiting retry holds no consumer slot.
 The CRM reads the services' facts from its own quorum queue `crm.facts`.
 
 Each service declares its own part at start (`declare_service_topology`);
@@ -69,8 +72,28 @@ def incoming_queue_arguments(service: str) -> dict[str, Any]:
     }
 
 
+def retry_queue_name(service: str, delay_seconds: float) -> str:
+    """The queue where a delayed retry of `delay_seconds` waits (named by its delay, so
+    changing the delays declares new queues rather than clashing with old ones)."""
+    return f"{service}.retry.{delay_seconds:g}s"
+
+
+def retry_queue_arguments(service: str, delay_seconds: float) -> dict[str, Any]:
+    """A retry queue: messages expire after the delay and go back to the service's queue."""
+    return {
+        "x-message-ttl": int(delay_seconds * 1000),
+        "x-dead-letter-exchange": dead_letter_exchange(service).name,
+        "x-dead-letter-routing-key": incoming_queue_name(service),
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
 async def _declare(
-    channel: aio_pika.abc.AbstractChannel, service: str, event_types: Iterable[str]
+    channel: aio_pika.abc.AbstractChannel,
+    service: str,
+    event_types: Iterable[str],
+    retry_delays: Iterable[float] = (),
 ) -> None:
     await channel.declare_exchange(f"{service}.events", aio_pika.ExchangeType.TOPIC, durable=True)
     queue = await channel.declare_queue(
@@ -91,18 +114,31 @@ async def _declare(
         dead_letter_queue_name(service), durable=True, arguments={"x-queue-type": "quorum"}
     )
     await dlq.bind(dlx, routing_key=dead_letter_queue_name(service))
-    # Replayed dead letters come back through the same exchange.
+    # Replayed dead letters and expired delayed retries come back through the same exchange.
     await queue.bind(dlx, routing_key=incoming_queue_name(service))
+    for delay in retry_delays:
+        name = retry_queue_name(service, delay)
+        retry = await channel.declare_queue(
+            name,
+            durable=True,
+            arguments={"x-queue-type": "quorum", **retry_queue_arguments(service, delay)},
+        )
+        await retry.bind(dlx, routing_key=name)
 
 
-async def declare_service_topology(url: str, service: str, event_types: Iterable[str]) -> None:
-    """Declare a service's own exchange, its queue with its bindings, and its dead letters."""
+async def declare_service_topology(
+    url: str, service: str, event_types: Iterable[str], retry_delays: Iterable[float] = ()
+) -> None:
+    """Declare a service's own exchange, its queue with its bindings, its dead letters and
+    its delayed-retry queues."""
     connection = await aio_pika.connect(url)
     async with connection:
-        await _declare(await connection.channel(), service, event_types)
+        await _declare(await connection.channel(), service, event_types, retry_delays)
 
 
-async def declare_all(url: str, services: dict[str, list[str]]) -> None:
+async def declare_all(
+    url: str, services: dict[str, list[str]], retry_delays: Iterable[float] = ()
+) -> None:
     """Declare every exchange and queue, the CRM's `crm.facts` queue included."""
     connection = await aio_pika.connect(url)
     async with connection:
@@ -111,8 +147,9 @@ async def declare_all(url: str, services: dict[str, list[str]]) -> None:
             await channel.declare_exchange(
                 f"{producer}.events", aio_pika.ExchangeType.TOPIC, durable=True
             )
+        delays = list(retry_delays)
         for service, event_types in services.items():
-            await _declare(channel, service, event_types)
+            await _declare(channel, service, event_types, delays)
         facts = await channel.declare_queue(
             CRM_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
         )
@@ -155,12 +192,14 @@ class BrokerPublisher:
         message_id: str | None,
         headers: dict[str, Any],
         message_type: str | None = None,
+        queue: str | None = None,
     ) -> None:
-        """Put a message on the service's dead letter queue with the reason in its headers."""
+        """Put a message on the service's dead letter queue (or, with `queue`, one of its
+        retry queues) with the reason in its headers."""
         await self._broker.publish(
             body,
             exchange=dead_letter_exchange(service, declare=False),
-            routing_key=dead_letter_queue_name(service),
+            routing_key=queue or dead_letter_queue_name(service),
             persist=True,
             message_id=message_id,
             message_type=message_type,

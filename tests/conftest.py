@@ -52,6 +52,9 @@ async def settings(
         "db_schema_prefix": prefix,
         "retry_base_seconds": 0.05,
         "max_attempts": 3,
+        "retry_delays": "1",
+        "park_retry_seconds": 1.0,
+        "outage_probe_seconds": 0.2,
         "outbox_poll_seconds": 0.2,
         "timer_poll_seconds": 0.1,
         "timer_quiet_seconds": 0.5,
@@ -99,6 +102,6 @@ async def clean_broker(request: pytest.FixtureRequest) -> None:
         channel = await connection.channel()
         # This run's own vhost: nobody else declares here.
         for service in SERVICES:
-            for queue in (f"{service}.incoming", f"{service}.incoming.dlq"):
+            for queue in (f"{service}.incoming", f"{service}.incoming.dlq", f"{service}.retry.1s"):
                 await channel.queue_delete(queue)
         await channel.queue_delete("crm.facts")

@@ -32,7 +32,7 @@ from contracts.decisions_v1 import (
     Dissent as DissentFact,
 )
 from shared.calendar import WorkingDayCalendar, local_date
-from shared.effects import Effects, Env, RuleViolation
+from shared.effects import Effects, Env, NotReadyYet, RuleViolation
 from shared.policy import Policy
 from shared.quorum import Attendee, assess_quorum, attendee
 from shared.timers import Timer
@@ -545,6 +545,11 @@ def decide(
     decisions = [ChildDecision(c.child_id, c.decision, tuple(c.categories)) for c in data.children]
     refs = {c.child_id: c for c in conference.children}
     reasons = rule_violations(decisions, set(refs), data.decided_by, conference.chair_person_id)
+    if current is None and data.correction_reason:
+        raise NotReadyYet(
+            f"conference {data.conference_id} has no recorded outcome yet for this correction "
+            "to supersede"
+        )
     if current is not None and not data.correction_reason:
         reasons.append(
             f"conference {data.conference_id} already has a recorded outcome: a "

@@ -52,6 +52,7 @@ async def test_two_replicas_process_each_event_once(
         attending = sorted(
             len(e["data"]["agencies_attending"])
             for e in listener.of_type("invitations.quorum.assessed.v1", conference)
+            if e["causationid"] is not None  # not the check a working day before, by timer
         )
         # each response re-assessed once, each seeing one more agency than the last
         assert attending == list(range(1, 13))

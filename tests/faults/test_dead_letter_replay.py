@@ -1,5 +1,5 @@
-"""An event that arrived before the one it depends on is retried, dead-lettered, listed,
-and, once the cause is fixed, replayed to the same records as if it had come in order."""
+"""An event that keeps failing is retried, dead-lettered, listed, and, once the cause is
+fixed, replayed to the same records as if it had never failed."""
 
 import asyncio
 import json
@@ -9,13 +9,15 @@ import aio_pika
 from services.app import running
 from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.settings import Settings
+from tests.faults.conftest import FailingReports
 from tests.support.crm import cloud_event, family_conference, publish_event
 from tests.support.listener import listening
 
 
-async def test_an_early_report_is_dead_lettered_then_replayed(
-    settings: Settings, amqp_url: str, database: str
+async def test_a_failing_report_is_dead_lettered_then_replayed(
+    settings: Settings, amqp_url: str, database: str, failing_reports: FailingReports
 ) -> None:
+    failing_reports.fail("R-EARLY")
     report = cloud_event(
         "crm.report.submitted.v1",
         "CONF-EARLY",
@@ -33,22 +35,26 @@ async def test_an_early_report_is_dead_lettered_then_replayed(
         "crm.conference.requested.v1", "CONF-EARLY", family_conference("CONF-EARLY")
     )
     async with listening(amqp_url) as listener, running(["reports"], settings):
-        await publish_event(amqp_url, report)  # the conference is not known yet
-        await _wait_for_dead_letters(amqp_url, "reports", 1)
-        letters = await list_dead_letters(amqp_url, "reports")
         await publish_event(amqp_url, requested)
         await listener.wait_until(
             lambda seen: len(seen.of_type("reports.report.requested.v1")) == 3
         )
+        await publish_event(amqp_url, report)  # fails on every immediate and delayed try
+        await _wait_for_dead_letters(amqp_url, "reports", 1)
+        letters = await list_dead_letters(amqp_url, "reports")
         assert await list_dead_letters(amqp_url, "reports") == letters  # listing keeps them
+        failing_reports.fix()
         assert await replay_dead_letters(amqp_url, "reports") == 1
         await listener.wait_until(lambda seen: bool(seen.of_type("reports.report.received.v1")))
         await listener.settle()
 
     [letter] = letters
     assert (letter.message_id, letter.event_type) == (report["id"], report["type"])
-    assert letter.error_type == "NotReadyYet" and letter.attempts == settings.max_attempts
-    assert "CONF-EARLY is not known yet" in letter.error
+    # every immediate try, for the first delivery and for each delayed retry
+    retries = len(settings.retry_delay_list())
+    assert letter.error_type == "RuntimeError"
+    assert letter.attempts == settings.max_attempts * (1 + retries)
+    assert "the document store did not answer" in letter.error
     received = listener.of_type("reports.report.received.v1")
     assert len(received) == 1 and received[0]["data"]["on_time"] is True
     assert received[0]["causationid"] == report["id"]
@@ -115,34 +121,43 @@ async def test_a_replay_moves_only_what_was_there_and_a_failure_stays_dead_lette
 
 
 async def test_dead_letters_are_listed_and_replayed_per_council(
-    settings: Settings, amqp_url: str
+    settings: Settings, amqp_url: str, failing_reports: FailingReports
 ) -> None:
-    early = {
-        tenant: cloud_event(
-            "crm.conference.held.v1",
-            "CONF-NOT-YET",
-            {"conference_id": "CONF-NOT-YET", "held_on": "2026-11-25"},
-            tenant=tenant,
-        )
+    failing_reports.fail("R-COUNCIL")
+    report = {
+        "conference_id": "CONF-COUNCIL",
+        "report_id": "R-COUNCIL",
+        "author_person_id": "SW",
+        "agency": "Children's Social Care",
+        "submitted_at": "2026-11-19T10:00:00+00:00",
+        "document": {"uri": "crm://r", "sha256": "c" * 64, "media_type": "application/pdf"},
+        "sections": ["voice_of_child"],
+    }
+    failing = {
+        tenant: cloud_event("crm.report.submitted.v1", "CONF-COUNCIL", report, tenant=tenant)
         for tenant in ("886", "807")
     }
-    async with running(["decisions"], settings):
-        for event in early.values():  # neither council's conference is known: dead-lettered
+    async with listening(amqp_url) as listener, running(["reports"], settings):
+        for tenant, event in failing.items():  # two councils, the same conference id
+            await publish_event(
+                amqp_url,
+                cloud_event(
+                    "crm.conference.requested.v1",
+                    "CONF-COUNCIL",
+                    family_conference("CONF-COUNCIL"),
+                    tenant=tenant,
+                ),
+            )
             await publish_event(amqp_url, event)
-        await _wait_for_dead_letters(amqp_url, "decisions", 2)
-        listed = await list_dead_letters(amqp_url, "decisions", tenant="807")
-        assert [d.message_id for d in listed] == [early["807"]["id"]]
-        await publish_event(
-            amqp_url,
-            cloud_event(
-                "crm.conference.requested.v1",
-                "CONF-NOT-YET",
-                family_conference("CONF-NOT-YET"),
-                tenant="807",
-            ),
-        )
-        assert await replay_dead_letters(amqp_url, "decisions", tenant="807") == 1
-        # 807's now finds its conference and is applied; 886's is still waiting
-        await _wait_for_dead_letters(amqp_url, "decisions", 1)
-    [left] = await list_dead_letters(amqp_url, "decisions")
-    assert left.message_id == early["886"]["id"]
+        await _wait_for_dead_letters(amqp_url, "reports", 2)
+        listed = await list_dead_letters(amqp_url, "reports", tenant="807")
+        assert [d.message_id for d in listed] == [failing["807"]["id"]]
+        failing_reports.fix()
+        assert await replay_dead_letters(amqp_url, "reports", tenant="807") == 1
+        # 807's is now applied; 886's is still dead-lettered
+        await listener.wait_until(lambda seen: bool(seen.of_type("reports.report.received.v1")))
+        await _wait_for_dead_letters(amqp_url, "reports", 1)
+        await listener.settle()
+    [left] = await list_dead_letters(amqp_url, "reports")
+    assert left.message_id == failing["886"]["id"]
+    assert [e["tenant"] for e in listener.of_type("reports.report.received.v1")] == ["807"]

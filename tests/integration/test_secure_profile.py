@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import aio_pika
 import aiormq
 import pytest
+from pydantic import SecretStr
 
 from contracts.export import render
 from services.app import running
@@ -121,6 +122,9 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
     forged = cloud_event(
         "crm.conference.requested.v1", "CONF-FORGED", family_conference("CONF-FORGED")
     )
+    handed_back = cloud_event(
+        "crm.conference.requested.v1", "CONF-HANDBACK", family_conference("CONF-HANDBACK")
+    )
     async with AsyncExitStack() as stack:
         for service in ("invitations", "reports", "decisions"):
             own = settings.model_copy(
@@ -128,6 +132,7 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
                     "amqp_url": _url(provisioned, service, service),
                     "declare_topology": False,
                     "verify_producers": True,
+                    "handback_key": SecretStr(f"{service}-handback-secret"),
                 }
             )
             await stack.enter_async_context(running([service], own))
@@ -170,6 +175,29 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
         invitations = await aio_pika.connect(_url(provisioned, "invitations", "invitations"))
         async with invitations:  # a service cannot speak for the CRM
             channel = await invitations.channel(publisher_confirms=True)
+            # ... nor pass a CRM fact off as a retry or replay through its own dead letter
+            # exchange: the header naming the CRM as sender carries no valid signature.
+            dlx = await channel.declare_exchange("invitations.dlx", passive=True)
+            await dlx.publish(
+                aio_pika.Message(
+                    json.dumps(handed_back).encode(),
+                    message_id=handed_back["id"],
+                    user_id="invitations",
+                    headers={
+                        "x-convene-original-user-id": "crm",
+                        "x-convene-signature": "0" * 64,
+                        "x-convene-replayed-at": "2026-11-20T09:00:00+00:00",
+                    },
+                ),
+                routing_key="invitations.incoming",
+            )
+            await _wait(
+                lambda: any(
+                    f["type"] == "invitations.input.rejected.v1"
+                    and f["data"]["event_id"] == handed_back["id"]
+                    for f in facts
+                )
+            )
             with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
                 crm_exchange = await channel.declare_exchange("crm.events", passive=True)
                 await crm_exchange.publish(
@@ -184,4 +212,11 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
     assert "must be published by broker user 'crm'" in str(letter.headers["x-convene-error"])
     assert letter.headers["x-convene-original-user-id"] == "guest"
     assert [d.message_id for d in again] == [forged["id"]]
+    refusal = next(
+        f["data"]
+        for f in facts
+        if f["type"] == "invitations.input.rejected.v1"
+        and f["data"]["event_id"] == handed_back["id"]
+    )
+    assert "without a valid signature" in refusal["reasons"][0]
     assert "not 'guest'" in again[0].error

@@ -38,7 +38,8 @@ def test_kubernetes_deploys_each_service_with_probes_and_known_settings() -> Non
         container = by_name[f"convene-{service}"]["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == ["run", service]
         assert {e["name"] for e in container["env"]} <= _known_variables()
-        assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/live"
 
 
 def test_dockerfile_copies_what_exists_and_runs_convene() -> None:

@@ -1,0 +1,150 @@
+"""Events that arrived before one they depend on wait here instead of failing.
+
+A report for a conference not known yet, an outcome before its conference was held,
+a correction before the outcome it corrects: the domain says `NotReadyYet`, and
+the event is parked (stored with its delivery, acknowledged). Each time an event
+is applied, the parked events that share an ordering key with it (the conference)
+are tried again, in the order they arrived; a sweep tries them all now and then.
+One still waiting after `CONVENE_PARK_EXPIRY_SECONDS` is refused, saying what it
+waited for. Parking is for order only: an event that breaks a rule whatever the
+order is refused at once.
+
+An event out for a delayed retry keeps a "retrying" row here too: while it is out,
+later events sharing one of its ordering keys park behind it, so the conference's
+events are still applied in the order they were published.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.tables import parked
+
+KEY_SEPARATOR = "\n"
+EARLY = "early"
+RETRYING = "retrying"
+
+
+@dataclass(frozen=True)
+class ParkedEvent:
+    """One waiting event, with what is needed to apply it as if just delivered."""
+
+    position: int
+    tenant: str
+    event_id: str
+    keys: list[str]
+    body: bytes
+    delivery: dict[str, Any]
+    reason: str
+    parked_at: datetime
+
+
+async def park(
+    connection: AsyncConnection,
+    *,
+    tenant: str,
+    event_id: str,
+    event_type: str,
+    keys: list[str],
+    body: bytes,
+    delivery: dict[str, Any],
+    reason: str,
+    event_time: datetime,
+    now: datetime,
+    kind: str = EARLY,
+) -> None:
+    """Store a waiting event (a redelivered copy of one already waiting changes nothing)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    await connection.execute(
+        dialect.insert(parked)
+        .values(
+            tenant=tenant,
+            event_id=event_id,
+            event_type=event_type,
+            kind=kind,
+            ordering_keys=KEY_SEPARATOR.join(keys),
+            body=body.decode(),
+            delivery=delivery,
+            reason=reason[:500],
+            event_time=event_time,
+            parked_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[parked.c.tenant, parked.c.event_id])
+    )
+
+
+async def remove_event(connection: AsyncConnection, tenant: str, event_id: str) -> None:
+    """The event is being applied (or was refused, or dead-lettered): it waits no more,
+    and nothing waits for it."""
+    await connection.execute(
+        parked.delete().where(parked.c.tenant == tenant, parked.c.event_id == event_id)
+    )
+
+
+async def retrying_before(
+    connection: AsyncConnection, tenant: str, keys: list[str], event_id: str
+) -> str | None:
+    """The id of an event out for a delayed retry that shares one of `keys` (it comes
+    first), if any."""
+    rows = await connection.execute(
+        sa.select(parked.c.event_id, parked.c.ordering_keys).where(
+            parked.c.tenant == tenant, parked.c.kind == RETRYING, parked.c.event_id != event_id
+        )
+    )
+    wanted = set(keys)
+    for row in rows:
+        if wanted.intersection(row.ordering_keys.split(KEY_SEPARATOR)):
+            return str(row.event_id)
+    return None
+
+
+async def waiting(
+    engine: AsyncEngine, keys: list[str] | None = None, tenant: str | None = None
+) -> list[ParkedEvent]:
+    """Early events waiting, in arrival order: all of them, or the council's that share one
+    of `keys`."""
+    query = sa.select(parked).where(parked.c.kind == EARLY).order_by(parked.c.position)
+    if tenant is not None:
+        query = query.where(parked.c.tenant == tenant)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    found = [
+        ParkedEvent(
+            row.position,
+            row.tenant,
+            row.event_id,
+            row.ordering_keys.split(KEY_SEPARATOR),
+            row.body.encode(),
+            dict(row.delivery),
+            row.reason,
+            row.parked_at,
+        )
+        for row in rows
+    ]
+    if keys is None:
+        return found
+    wanted = set(keys)
+    return [event for event in found if wanted.intersection(event.keys)]
+
+
+async def count(engine: AsyncEngine, kind: str = EARLY) -> int:
+    """How many events are waiting (or, with RETRYING, out for a delayed retry)."""
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            sa.select(sa.func.count()).select_from(parked).where(parked.c.kind == kind)
+        )
+        return int(result.scalar_one())
+
+
+async def expire_retrying(engine: AsyncEngine, before: datetime) -> int:
+    """Forget delayed retries sent before `before` that never came back (their queue was
+    purged): events waiting behind them are no longer held."""
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            parked.delete().where(parked.c.kind == RETRYING, parked.c.parked_at < before)
+        )
+        return int(result.rowcount or 0)
