@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from contracts.base import ContractModel
+from contracts.base import ContractModel, Identifier
 
 
 class Role(StrEnum):
@@ -77,7 +77,7 @@ class AbuseCategory(StrEnum):
 class Person(ContractModel):
     """Someone known to the CRM."""
 
-    person_id: str = Field(min_length=1, description="The CRM's id for the person.")
+    person_id: Identifier = Field(description="The CRM's id for the person.")
     name: str = Field(min_length=1, description="Full name as the CRM holds it.")
     email: str | None = Field(default=None, description="Email address, if known.")
     phone: str | None = Field(default=None, description="Telephone number, if known.")
@@ -87,7 +87,7 @@ class Person(ContractModel):
 class Child(ContractModel):
     """A child (or unborn child) the conference concerns."""
 
-    child_id: str = Field(min_length=1, description="The council's LAchildID.")
+    child_id: Identifier = Field(description="The council's LAchildID.")
     given_name: str = Field(description="Given name (may be blank for an unborn child).")
     family_name: str = Field(description="Family name.")
     date_of_birth: date | None = Field(
@@ -127,8 +127,10 @@ class Participant(Person):
     agency: str | None = Field(
         default=None, min_length=1, description="The agency; required for professionals."
     )
-    child_ids: list[str] = Field(
-        default_factory=list, description="The children they relate to (a child names itself)."
+    child_ids: list[Identifier] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The children they relate to (a child names itself).",
     )
     has_parental_responsibility: bool = Field(
         default=False, description="Family members: holds parental responsibility."

@@ -5,7 +5,7 @@ from typing import Literal, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from contracts.base import ContractModel
+from contracts.base import ContractModel, Identifier
 from contracts.common_v1 import (
     AbuseCategory,
     Child,
@@ -42,14 +42,18 @@ PlanEndReason = Literal["transferred_out", "turned_18", "died", "became_looked_a
 class ConferenceRequested(ContractModel):
     """`crm.conference.requested.v1`: a conference was requested and scheduled."""
 
-    conference_id: str = Field(min_length=1, description="The CRM's conference id.")
+    conference_id: Identifier = Field(description="The CRM's conference id.")
     kind: ConferenceKind = Field(description="Initial, review or transfer-in.")
     scheduled_start: AwareDatetime = Field(description="Start time, RFC 3339 with an offset.")
     venue: Venue = Field(description="Where and how people attend.")
     chair: Person = Field(description="The independent chair.")
-    children: list[Child] = Field(min_length=1, description="The children it concerns.")
+    children: list[Child] = Field(
+        min_length=1, max_length=50, description="The children it concerns."
+    )
     participants: list[Participant] = Field(
-        default_factory=list, description="Everyone the CRM invites besides the chair."
+        default_factory=list,
+        max_length=500,
+        description="Everyone the CRM invites besides the chair.",
     )
     strategy_discussion_date: date | None = Field(
         default=None,
@@ -63,7 +67,7 @@ class ConferenceRequested(ContractModel):
         default=None,
         description="Transfer-in: date of written notice of the move (required for `transfer_in`).",
     )
-    previous_conference_id: str | None = Field(
+    previous_conference_id: Identifier | None = Field(
         default=None, description="Review: the previous conference (required for `review`)."
     )
 
@@ -82,7 +86,7 @@ class ConferenceRequested(ContractModel):
 class ConferenceRescheduled(ContractModel):
     """`crm.conference.rescheduled.v1`: the conference moved."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
+    conference_id: Identifier = Field(description="The conference.")
     scheduled_start: AwareDatetime = Field(description="The new start time.")
     reason: str = Field(description="Why it moved.")
 
@@ -90,14 +94,14 @@ class ConferenceRescheduled(ContractModel):
 class ConferenceCancelled(ContractModel):
     """`crm.conference.cancelled.v1`: the conference will not take place."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
+    conference_id: Identifier = Field(description="The conference.")
     reason: str = Field(description="Why it was cancelled.")
 
 
 class ParticipantAdded(ContractModel):
     """`crm.participant.added.v1`: someone was added to the invitation list."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
+    conference_id: Identifier = Field(description="The conference.")
     participant: Participant = Field(description="The person added.")
 
 
@@ -105,7 +109,7 @@ class ChildAdded(ContractModel):
     """`crm.child.added.v1`: a child was added to a conference after it was requested (another
     child living in the household). A new type within v1; nothing else changed."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
+    conference_id: Identifier = Field(description="The conference.")
     child: Child = Field(description="The child added.")
 
 
@@ -119,8 +123,8 @@ class Supporter(ContractModel):
 class InvitationResponded(ContractModel):
     """`crm.invitation.responded.v1`: an invitee answered."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
-    person_id: str = Field(min_length=1, description="Who answered.")
+    conference_id: Identifier = Field(description="The conference.")
+    person_id: Identifier = Field(description="Who answered.")
     response: ResponseKind = Field(description="Attending, apologies, or a deputy attends.")
     deputy: Participant | None = Field(default=None, description="The deputy, for `deputy`.")
     supporter: Supporter | None = Field(default=None, description="A supporter they will bring.")
@@ -131,18 +135,20 @@ class InvitationResponded(ContractModel):
 class ExclusionDecided(ContractModel):
     """`crm.exclusion.decided.v1`: the chair decided to exclude a family member."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
-    person_id: str = Field(min_length=1, description="Who is excluded.")
-    decided_by: str = Field(min_length=1, description="person_id of the chair who decided.")
+    conference_id: Identifier = Field(description="The conference.")
+    person_id: Identifier = Field(description="Who is excluded.")
+    decided_by: Identifier = Field(description="person_id of the chair who decided.")
     decided_at: AwareDatetime = Field(description="When the chair decided.")
     scope: Literal["whole", "part"] = Field(description="The whole conference or part of it.")
     part_description: str | None = Field(
         default=None, description="Which part, required for `part`."
     )
-    grounds: list[ExclusionGround] = Field(min_length=1, description="At least one ground.")
+    grounds: list[ExclusionGround] = Field(
+        min_length=1, max_length=20, description="At least one ground."
+    )
     reason: str = Field(description="The chair's written reason.")
     alternative_arrangements: list[str] = Field(
-        default_factory=list, description="How the person will still be heard."
+        max_length=20, default_factory=list, description="How the person will still be heard."
     )
     withhold_reports: bool = Field(
         default=False, description="The chair ordered reports withheld from the person."
@@ -152,9 +158,9 @@ class ExclusionDecided(ContractModel):
 class ReportSubmitted(ContractModel):
     """`crm.report.submitted.v1`: an agency (or family member) submitted a report."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
-    report_id: str = Field(min_length=1, description="The CRM's report id.")
-    author_person_id: str = Field(min_length=1, description="Who wrote it.")
+    conference_id: Identifier = Field(description="The conference.")
+    report_id: Identifier = Field(description="The CRM's report id.")
+    author_person_id: Identifier = Field(description="Who wrote it.")
     agency: str = Field(min_length=1, description="The author's agency (or `family`).")
     submitted_at: AwareDatetime = Field(description="When it was submitted.")
     document: DocumentRef = Field(description="The shareable document.")
@@ -165,25 +171,29 @@ class ReportSubmitted(ContractModel):
         default=True, description="False when the whole report is withheld before the conference."
     )
     sections: list[ReportSection] = Field(
-        default_factory=list, description="Which checklist sections it covers."
+        max_length=20, default_factory=list, description="Which checklist sections it covers."
     )
 
 
 class ConferenceHeld(ContractModel):
     """`crm.conference.held.v1`: the conference took place."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
+    conference_id: Identifier = Field(description="The conference.")
     held_on: date = Field(description="The date it was held.")
-    attended: list[str] = Field(default_factory=list, description="person_ids who attended.")
+    attended: list[Identifier] = Field(
+        default_factory=list, max_length=1000, description="person_ids who attended."
+    )
 
 
 class ChildOutcome(ContractModel):
     """The chair's decision for one child."""
 
-    child_id: str = Field(min_length=1, description="The child.")
+    child_id: Identifier = Field(description="The child.")
     decision: Decision = Field(description="Plan, child in need plan, or no further action.")
     categories: list[AbuseCategory] = Field(
-        default_factory=list, description="Categories of abuse, one or more for a plan."
+        default_factory=list,
+        max_length=8,
+        description="Categories of abuse, one or more for a plan.",
     )
     reason: str = Field(default="", description="The chair's reasons.")
 
@@ -191,26 +201,32 @@ class ChildOutcome(ContractModel):
 class Recommendation(ContractModel):
     """One professional's recommendation for one child."""
 
-    person_id: str = Field(min_length=1, description="Who recommended.")
+    person_id: Identifier = Field(description="Who recommended.")
     agency: str = Field(description="Their agency.")
-    child_id: str = Field(min_length=1, description="For which child.")
+    child_id: Identifier = Field(description="For which child.")
     decision: Decision = Field(description="What they recommended.")
 
 
 class OutcomeDecided(ContractModel):
     """`crm.outcome.decided.v1`: the chair recorded the outcome."""
 
-    conference_id: str = Field(min_length=1, description="The conference.")
+    conference_id: Identifier = Field(description="The conference.")
     decided_at: AwareDatetime = Field(description="When the chair decided.")
-    decided_by: str = Field(min_length=1, description="person_id of the chair.")
-    children: list[ChildOutcome] = Field(min_length=1, description="One decision per child.")
-    recommendations: list[Recommendation] = Field(
-        default_factory=list, description="Each professional's recommendation per child."
+    decided_by: Identifier = Field(description="person_id of the chair.")
+    children: list[ChildOutcome] = Field(
+        min_length=1, max_length=50, description="One decision per child."
     )
-    lead_social_worker: str | None = Field(
+    recommendations: list[Recommendation] = Field(
+        max_length=2000,
+        default_factory=list,
+        description="Each professional's recommendation per child.",
+    )
+    lead_social_worker: Identifier | None = Field(
         default=None, description="person_id of the lead social worker (key worker)."
     )
-    core_group: list[str] = Field(default_factory=list, description="person_ids in the core group.")
+    core_group: list[Identifier] = Field(
+        default_factory=list, max_length=1000, description="person_ids in the core group."
+    )
     inquorate_reason: str | None = Field(
         default=None, description="Why the chair decided although the conference was inquorate."
     )
@@ -224,7 +240,7 @@ class OutcomeDecided(ContractModel):
 class PlanEnded(ContractModel):
     """`crm.plan.ended.v1`: a plan ended outside a conference."""
 
-    child_id: str = Field(min_length=1, description="The child.")
+    child_id: Identifier = Field(description="The child.")
     ended_on: date = Field(description="The date the plan ended.")
     reason: PlanEndReason = Field(description="Why it ended.")
-    recorded_by: str = Field(min_length=1, description="person_id who recorded it.")
+    recorded_by: Identifier = Field(description="person_id who recorded it.")

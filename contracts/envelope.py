@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import ContractModel
+from contracts.base import ID_PATTERN, ContractModel
 
 Producer = Literal["crm", "invitations", "reports", "decisions"]
 
@@ -16,7 +16,12 @@ class CloudEvent(ContractModel):
     """One message: who produced which fact, about what, for which council."""
 
     specversion: Literal["1.0"] = Field(description="CloudEvents specification version.")
-    id: str = Field(min_length=1, description="Unique per event; consumers de-duplicate on it.")
+    id: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=ID_PATTERN,
+        description="Unique per event; consumers de-duplicate on it.",
+    )
     source: Producer = Field(description="The producer of the event.")
     type: str = Field(
         pattern=r"^[a-z]+\.[a-z_]+\.[a-z_]+\.v[0-9]+$",
@@ -24,14 +29,23 @@ class CloudEvent(ContractModel):
     )
     time: AwareDatetime = Field(description="When the fact happened, RFC 3339 with an offset.")
     subject: str = Field(
-        min_length=1, description="The conference id (or the plan id for plan events)."
+        min_length=1,
+        max_length=200,
+        pattern=ID_PATTERN,
+        description="The conference id (or the plan id for plan events).",
     )
     tenant: str = Field(pattern=r"^[0-9]{3}$", description="The council's three-digit DfE LA code.")
     correlationid: str = Field(
-        min_length=1, description="Carried unchanged through every event a flow causes."
+        min_length=1,
+        max_length=200,
+        pattern=ID_PATTERN,
+        description="Carried unchanged through every event a flow causes.",
     )
     causationid: str | None = Field(
-        default=None, description="The `id` of the event that caused this one."
+        default=None,
+        max_length=200,
+        pattern=ID_PATTERN,
+        description="The `id` of the event that caused this one.",
     )
     datacontenttype: Literal["application/json"] = Field(
         default="application/json", description="Always JSON."

@@ -103,7 +103,9 @@ class Flow:
 
         def text(key: str, fallback: str) -> str:
             value = raw.get(key)
-            return value if isinstance(value, str) and value else fallback
+            if isinstance(value, str) and re.fullmatch(r"[!-~]{1,200}", value):
+                return value
+            return fallback
 
         tenant = text("tenant", "000")
         return cls(

@@ -1,6 +1,7 @@
 """Reading incoming CloudEvents and building outgoing ones."""
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -26,15 +27,17 @@ class MalformedInput(Exception):
 
     @property
     def event_id(self) -> str | None:
-        """The event's id, when the body carried a usable one."""
+        """The event's id, when the body carried a usable one (one a rejection can name)."""
         value = self.raw.get("id")
-        return value if isinstance(value, str) and value else None
+        usable = isinstance(value, str) and re.fullmatch(r"[!-~]{1,200}", value)
+        return value if usable else None
 
     @property
     def event_type(self) -> str | None:
         """The event's type, when the body carried a usable one."""
         value = self.raw.get("type")
-        return value if isinstance(value, str) and value else None
+        usable = isinstance(value, str) and re.fullmatch(r"[a-z_.0-9]{1,200}", value)
+        return value if usable else None
 
 
 def describe_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
@@ -74,6 +77,10 @@ def parse_event(body: bytes) -> tuple[CloudEvent, EventType, ContractModel]:
         raise MalformedInput([f"the body is not usable JSON: {type(error).__name__}"]) from error
     if not isinstance(raw, dict):
         raise MalformedInput(["the body is JSON but not an object, so not a CloudEvent"])
+    if (b"\\u0000" in body or b"\\ud" in body.lower()) and not _text(raw):
+        raise MalformedInput(
+            ["the event holds a NUL character or a lone UTF-16 surrogate, which is not text"], raw
+        )
     try:
         envelope = CloudEvent.model_validate(raw)
     except ValidationError as error:
@@ -94,6 +101,22 @@ def parse_event(body: bytes) -> tuple[CloudEvent, EventType, ContractModel]:
     except RecursionError as error:
         raise MalformedInput(["data: nested too deeply to read"], raw) from error
     return envelope, entry, data
+
+
+def _text(value: Any) -> bool:
+    """True when every string in a JSON value is text a database can hold (no NUL, no lone
+    surrogate)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_text(k) and _text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_text(item) for item in value)
+    return True
 
 
 def new_event(
