@@ -3,7 +3,6 @@ answers, otherwise AMQP_URL / DATABASE_URL, otherwise the local servers."""
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Iterator
 
 
@@ -100,63 +99,8 @@ def private_rabbitmq() -> Iterator[tuple[str, list[str]]]:
     administers it, so a test can import definitions and create users there and never
     on the shared broker.
     """
-    import shutil
-    import subprocess
-    import tempfile
-    import uuid
-    from pathlib import Path
+    from tests.support.servers import PrivateRabbit
 
-    # Not under pytest's tmp_path: the server runs as the rabbitmq user, who must reach it.
-    folder = Path(tempfile.mkdtemp(prefix="convene-rabbitmq-"))
-    folder.chmod(0o777)  # a throwaway folder of the test's own
-    port, dist_port = free_port(), free_port()
-    node = f"convene-{uuid.uuid4().hex[:8]}@localhost"
-    (folder / "rabbitmq.conf").write_text(
-        f"listeners.tcp.1 = 127.0.0.1:{port}\nloopback_users = none\n", encoding="utf-8"
-    )
-    (folder / "enabled_plugins").write_text("[].\n", encoding="utf-8")
-    env = {
-        **os.environ,
-        "RABBITMQ_NODENAME": node,
-        "RABBITMQ_DIST_PORT": str(dist_port),
-        "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq"),
-        "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
-        "RABBITMQ_LOG_BASE": str(folder / "log"),
-        "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
-        "RABBITMQ_PID_FILE": str(folder / "pid"),
-    }
-    server = shutil.which("rabbitmq-server")
-    assert server is not None, "rabbitmq-server is not installed"
-    output = (folder / "server.out").open("wb")
-    process = subprocess.Popen(  # a fixed local command
-        [server], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    ctl = ["rabbitmqctl", "-n", node, "--quiet"]
-    try:
-        _wait_for_port(port, process, within=90)
-        subprocess.run([*ctl, "await_startup", "--timeout", "60"], check=True, timeout=90)
-        yield f"amqp://guest:guest@127.0.0.1:{port}/", ctl
-    finally:
-        subprocess.run([*ctl, "stop"], check=False, timeout=60, capture_output=True)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        output.close()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _wait_for_port(port: int, process: "subprocess.Popen[bytes]", within: float) -> None:
-    """Wait until a server we started listens on `port` (fail early if it died)."""
-    import socket
-    import time
-
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the private RabbitMQ node exited ({process.returncode})")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)  # poll for the port
-    raise TimeoutError(f"the private RabbitMQ node did not listen on {port} within {within}s")
+    with PrivateRabbit() as rabbit:
+        node = rabbit.nodes[0]
+        yield node.url, node.ctl

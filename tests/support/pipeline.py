@@ -1,0 +1,302 @@
+"""The three services as separate processes, a CRM that plays many families' histories in one
+burst, and the CRM's own queue counting what comes back: the fault suite's harness.
+
+Facts are counted by logical key (type, council, subject and data, without the
+publication's own id and envelope time), once per event id as the CRM de-duplicates,
+so a run with a fault can be compared with a run without: lost = expected and
+missing, extra = beyond what was expected (the same fact under another id, or a fact
+that should not exist). Copies = an event id published again (the outbox relay died
+between the broker's confirm and marking the row sent): harmless by the contract.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+
+from services.app import DEFINITIONS
+from shared.topology import (
+    CRM_QUEUE,
+    dead_letter_queue_name,
+    declare_all,
+    incoming_queue_name,
+    retry_queue_name,
+)
+from tests.support.crm import publish_events
+from tests.support.history import family_history
+from tests.support.infrastructure import free_port
+
+COUNCILS = ("201", "886", "807", "317")
+
+
+def workload(families: int) -> list[dict[str, Any]]:
+    """`families` whole histories (initial conference, review, plan ended) across four
+    councils, as one CRM would publish them: in time order."""
+    events = []
+    for n in range(families):
+        tenant = COUNCILS[n % len(COUNCILS)]
+        text = json.dumps(family_history(tenant, prefix=f"F{n}"))
+        for child in ("C1", "C2"):  # each family's children are children of their own
+            text = text.replace(f'"{child}"', f'"F{n}-{child}"')
+        for event in json.loads(text):  # ids unique across families too
+            event["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"F{n}/{event['id']}"))
+            events.append(event)
+    return sorted(events, key=lambda e: e["time"])  # stable: a family's order is kept
+
+
+def logical_key(fact: dict[str, Any]) -> str:
+    """What makes a fact the same fact, whichever publication carried it."""
+    return json.dumps([fact["type"], fact["tenant"], fact["subject"], fact["data"]], sort_keys=True)
+
+
+@dataclass
+class Tally:
+    """What came back, against what was expected."""
+
+    expected: Counter[str]
+    got: Counter[str] = field(default_factory=Counter)
+    ids: Counter[str] = field(default_factory=Counter)
+
+    def add(self, fact: dict[str, Any]) -> None:
+        """Count a fact once per event id, as the contract's consumers de-duplicate."""
+        self.ids[fact["id"]] += 1
+        if self.ids[fact["id"]] == 1:
+            self.got[logical_key(fact)] += 1
+
+    @property
+    def lost(self) -> int:
+        return sum(max(n - self.got[k], 0) for k, n in self.expected.items())
+
+    @property
+    def extra(self) -> int:
+        """Facts beyond those expected: the same fact under another id, or one that should
+        not exist."""
+        return sum(max(n - self.expected[k], 0) for k, n in self.got.items())
+
+    @property
+    def rejected(self) -> int:
+        return sum(n for k, n in self.got.items() if ".input.rejected." in k)
+
+    @property
+    def republished(self) -> int:
+        """Publications of an event id seen before (harmless: consumers de-duplicate)."""
+        return sum(n - 1 for n in self.ids.values() if n > 1)
+
+
+class Collector:
+    """The CRM's side: consumes `crm.facts` over a connection that reconnects by itself."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.facts: list[dict[str, Any]] = []
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+
+    async def start(self) -> None:
+        self._connection = await aio_pika.connect_robust(self.url, reconnect_interval=0.5)
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=200)
+        queue = await channel.declare_queue(CRM_QUEUE, passive=True)
+
+        async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                self.facts.append(json.loads(message.body))
+
+        await queue.consume(collect)
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+
+class Services:
+    """`convene run <service>` processes, each with its own health port."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.env = env
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}
+
+    def start(self, name: str) -> None:
+        port = free_port()
+        env = {**os.environ, **self.env, "CONVENE_HEALTH_PORT": str(port)}
+        log = (self.folder / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(  # the product's own command
+            [str(Path(sys.executable).parent / "convene"), "run", name],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.ports[name] = port
+
+    def ready(self, name: str) -> bool:
+        try:
+            with urllib.request.urlopen(  # our own health port, on loopback
+                f"http://127.0.0.1:{self.ports[name]}/ready", timeout=2
+            ) as answer:
+                return int(answer.status) == 200
+        except OSError:
+            return False
+
+    async def wait_ready(self, names: list[str], within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        while not all(self.ready(n) for n in names):
+            for name in names:
+                if self.processes[name].poll() is not None:
+                    log = (self.folder / f"{name}.log").read_text()[-3000:]
+                    raise RuntimeError(f"{name} exited:\n{log}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready within {within}s: {names}")
+            await asyncio.sleep(0.1)  # poll for the condition
+
+    def kill(self, name: str) -> None:
+        """kill -9: no graceful stop, nothing flushed."""
+        process = self.processes[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def terminate(self, name: str) -> None:
+        """SIGTERM: the graceful stop."""
+        process = self.processes[name]
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+    def stop_all(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is None:
+                with contextlib.suppress(Exception):
+                    self.terminate(name)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+RETRY_DELAYS = (1.0, 3.0)
+
+
+async def _purge(amqp_url: str) -> None:
+    """Empty this run's queues: a case starts from nothing left by the one before."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        names = [CRM_QUEUE]
+        for service in DEFINITIONS:
+            names += [incoming_queue_name(service), dead_letter_queue_name(service)]
+            names += [retry_queue_name(service, delay) for delay in RETRY_DELAYS]
+        for name in names:
+            queue = await channel.declare_queue(name, passive=True)
+            await queue.purge()
+
+
+def service_env(
+    amqp_url: str, database_url: str | None, folder: Path, prefix: str
+) -> dict[str, str]:
+    """Settings for the services under a fault: fast polls, short delayed retries."""
+    env = {
+        "AMQP_URL": amqp_url,
+        "CONVENE_DATA_DIR": str(folder / "var"),
+        "CONVENE_DB_SCHEMA_PREFIX": prefix,
+        "CONVENE_LOG_LEVEL": "WARNING",
+        "CONVENE_LOG_FORMAT": "json",
+        "CONVENE_OUTBOX_POLL_SECONDS": "0.2",
+        "CONVENE_TIMER_POLL_SECONDS": "0.2",
+        # Timers fire as the council's stream passes them, not because a restart was quiet.
+        "CONVENE_TIMER_QUIET_SECONDS": "600",
+        "CONVENE_RETRY_BASE_SECONDS": "0.1",
+        "CONVENE_RETRY_DELAYS": ",".join(f"{d:g}" for d in RETRY_DELAYS),
+        "CONVENE_PARK_RETRY_SECONDS": "1",
+        "CONVENE_OUTAGE_PROBE_SECONDS": "0.5",
+    }
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+@contextlib.asynccontextmanager
+async def pipeline(
+    amqp_url: str,
+    database_url: str | None,
+    folder: Path,
+    prefix: str,
+    declare_url: str | None = None,
+) -> AsyncIterator[tuple[Services, Collector]]:
+    """The topology declared (through `declare_url`: in a cluster, the node that leads the
+    queues) and emptied, the three services started and ready, the CRM listening."""
+    await declare_all(
+        declare_url or amqp_url,
+        {n: d.event_types for n, d in DEFINITIONS.items()},
+        RETRY_DELAYS,
+    )
+    await _purge(amqp_url)
+    services = Services(service_env(amqp_url, database_url, folder, prefix), folder)
+    collector = Collector(amqp_url)
+    try:
+        for name in DEFINITIONS:
+            services.start(name)
+        await services.wait_ready(list(DEFINITIONS))
+        await collector.start()
+        yield services, collector
+    finally:
+        services.stop_all()
+        await collector.stop()
+
+
+async def publish(amqp_url: str, events: list[dict[str, Any]]) -> None:
+    """The CRM's burst, retried on a broken connection (a CRM keeps what it could not send;
+    a resend is harmless, the services de-duplicate on the event id)."""
+    sent = 0
+    while sent < len(events):
+        try:
+            await publish_events(amqp_url, events[sent : sent + 50])
+            sent += 50
+        except (aio_pika.exceptions.AMQPError, OSError, ConnectionError):
+            await asyncio.sleep(0.5)  # the broker is away: try again
+
+
+async def wait_for(tally: Tally, collector: Collector, within: float) -> None:
+    """Until nothing is missing (or time is up), then until the stream is quiet."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        _count(tally, collector)
+        if tally.lost == 0:
+            break
+        await asyncio.sleep(0.2)  # poll for the condition
+    quiet_since, seen = time.monotonic(), len(collector.facts)
+    while time.monotonic() - quiet_since < 2.0:  # anything extra still on its way
+        await asyncio.sleep(0.2)  # poll for the condition
+        if len(collector.facts) != seen:
+            quiet_since, seen = time.monotonic(), len(collector.facts)
+    _count(tally, collector)
+
+
+def _count(tally: Tally, collector: Collector) -> None:
+    tally.got.clear()
+    tally.ids.clear()
+    for fact in collector.facts:
+        tally.add(fact)
+
+
+async def dead_letters(amqp_url: str) -> int:
+    """Messages in the three services' dead letter queues."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        total = 0
+        for name in DEFINITIONS:
+            queue = await channel.declare_queue(dead_letter_queue_name(name), passive=True)
+            total += queue.declaration_result.message_count or 0
+        return total
