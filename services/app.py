@@ -10,13 +10,17 @@ from dataclasses import dataclass
 from faststream.rabbit import RabbitBroker, TestRabbitBroker
 
 from services.decisions.main import DEFINITION as DECISIONS
+from services.entry import stop_requested
 from services.invitations.main import DEFINITION as INVITATIONS
 from services.reports.main import DEFINITION as REPORTS
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock
 from shared.health import Check, HealthServer
+from shared.logging import get_logger
 from shared.runtime import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
+
+log = get_logger(__name__)
 
 DEFINITIONS: dict[str, ServiceDefinition] = {d.name: d for d in (INVITATIONS, REPORTS, DECISIONS)}
 
@@ -111,5 +115,8 @@ async def serve(names: Sequence[str], settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if stop_requested():  # asked to stop while starting up: nothing was taken yet
+        log.info("stopped_before_starting", services=list(names))
+        return
     async with running(names, settings):
         await stop.wait()

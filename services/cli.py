@@ -179,6 +179,6 @@ def stats(
         typer.echo(figures.table())
 
 
-def main() -> None:
-    """Console script entry point."""
-    app(sys.argv[1:])
+def main(argv: list[str] | None = None) -> None:
+    """The commands (the console script goes through `services.entry`)."""
+    app(sys.argv[1:] if argv is None else argv)

@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -81,13 +82,15 @@ async def _play(
     expected: Counter[str],
     fault: Fault,
     declare_url: str | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> Tally:
     tally = Tally(expected)
     async with pipeline(amqp_url, database_url, folder, _prefix(), declare_url) as (
         services,
         crm,
     ):
-        publisher = asyncio.create_task(publish(amqp_url, workload(FAMILIES)))
+        burst = workload(FAMILIES) if events is None else events
+        publisher = asyncio.create_task(publish(amqp_url, burst))
         await fault(services, crm, tally)
         await publisher
         await wait_for(tally, crm, within=120 + FAMILIES * 3)
@@ -99,7 +102,10 @@ async def _play(
         f"dead letters {letters:>3}  copies (same id) {tally.republished:>4}"
     )
     _record(line)
-    assert (tally.lost, tally.extra, tally.rejected, letters) == (0, 0, 0, 0), line
+    differences = "\n".join(tally.differences())
+    assert (tally.lost, tally.extra, tally.rejected, letters) == (0, 0, 0, 0), (
+        f"{line}\n{differences}"
+    )
     return tally
 
 
@@ -177,6 +183,51 @@ async def _drop_schemas(database_url: str | None) -> None:
         for (schema,) in rows.all():
             await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     await engine.dispose()
+
+
+def _twice(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every event delivered twice (a CRM's retry, a broker's redelivery)."""
+    return [e for event in events for e in (event, event)]
+
+
+def _before_their_conference(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each conference's next event (a response, a report) published before the conference
+    itself: it arrives before the event it depends on."""
+    out = list(events)
+    for position, event in enumerate(events):
+        if event["type"] != "crm.conference.requested.v1":
+            continue
+        later = next(
+            i for i in range(position + 1, len(out)) if out[i]["subject"] == event["subject"]
+        )
+        at = out.index(event)
+        out.insert(at, out.pop(later))
+    return out
+
+
+def _interleaved(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Neighbouring events of different conferences swapped (their order is no rule)."""
+    out = list(events)
+    for i in range(0, len(out) - 1, 2):
+        if out[i]["subject"] != out[i + 1]["subject"]:
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+DELIVERIES = {
+    "every event delivered twice": _twice,
+    "events before their conference": _before_their_conference,
+    "other conferences' events reordered": _interleaved,
+}
+
+
+@pytest.mark.parametrize("case", DELIVERIES)
+async def test_duplicated_early_and_reordered_deliveries_give_the_same_facts(
+    case: str, amqp_url: str, tmp_path: Path
+) -> None:
+    expected = await _baseline(amqp_url, tmp_path)
+    events = DELIVERIES[case](workload(FAMILIES))
+    await _play(case, amqp_url, None, tmp_path / "run", expected, _no_fault, events=events)
 
 
 async def test_a_broker_restart_and_a_broker_crash_lose_nothing(

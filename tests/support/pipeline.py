@@ -86,6 +86,12 @@ class Tally:
         not exist."""
         return sum(max(n - self.expected[k], 0) for k, n in self.got.items())
 
+    def differences(self, most: int = 3) -> list[str]:
+        """A few of the facts missing (-) and beyond what was expected (+)."""
+        lost = [f"- {k}" for k, n in self.expected.items() if self.got[k] < n]
+        extra = [f"+ {k}" for k, n in self.got.items() if n > self.expected[k]]
+        return (lost[:most] + extra[:most])
+
     @property
     def rejected(self) -> int:
         return sum(n for k, n in self.got.items() if ".input.rejected." in k)
