@@ -194,13 +194,11 @@ def _before_their_conference(events: list[dict[str, Any]]) -> list[dict[str, Any
     """Each conference's next event (a response, a report) published before the conference
     itself: it arrives before the event it depends on."""
     out = list(events)
-    for position, event in enumerate(events):
+    for event in events:
         if event["type"] != "crm.conference.requested.v1":
             continue
-        later = next(
-            i for i in range(position + 1, len(out)) if out[i]["subject"] == event["subject"]
-        )
         at = out.index(event)
+        later = next(i for i in range(at + 1, len(out)) if out[i]["subject"] == event["subject"])
         out.insert(at, out.pop(later))
     return out
 
