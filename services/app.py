@@ -116,7 +116,7 @@ async def serve(names: Sequence[str], settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if stop_requested():  # asked to stop while starting up: nothing was taken yet
-        log.info("stopped_before_starting", services=list(names))
+        log.info("stopped_before_starting", service=",".join(names))
         return
     async with running(names, settings):
         await stop.wait()

@@ -119,7 +119,9 @@ def deadletters_replay(
     from shared.deadletters import replay_dead_letters
 
     _check_service(service)
-    count = asyncio.run(replay_dead_letters(Settings().amqp_url, service, limit, tenant))
+    settings = Settings()
+    key = settings.handback_key.get_secret_value().encode() if settings.handback_key else None
+    count = asyncio.run(replay_dead_letters(settings.amqp_url, service, limit, tenant, key))
     typer.echo(f"replayed {count} dead letter(s) to {service}.incoming")
 
 

@@ -296,7 +296,7 @@ class Consumer:
                 event_time=flow.time,
                 now=self._clock.now(),
             )
-        log.info("event_parked", waiting_for=reason)
+        log.info("event_parked")
         return "parked"
 
     async def _apply(self, flow: Flow, attempt: "Attempt") -> str:

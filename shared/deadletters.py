@@ -15,6 +15,7 @@ from typing import Any
 
 import aio_pika
 
+from shared import handback
 from shared.topology import (
     broker_user,
     dead_letter_exchange,
@@ -105,10 +106,19 @@ async def list_dead_letters(
 
 
 async def replay_dead_letters(
-    url: str, service: str, limit: int = 100, tenant: str | None = None
+    url: str,
+    service: str,
+    limit: int = 100,
+    tenant: str | None = None,
+    handback_key: bytes | None = None,
 ) -> int:
     """Put up to `limit` of the dead letters present now back on the service's queue;
-    returns how many."""
+    returns how many.
+
+    A message the broker itself dead-lettered (its delivery limit) carries no signed
+    sender; with the service's `handback_key` it is signed for the sender RabbitMQ
+    recorded in its `user_id` (which RabbitMQ checked when it was first published).
+    """
     connection = await aio_pika.connect(url)
     replayed = 0
     async with connection:
@@ -121,6 +131,11 @@ async def replay_dead_letters(
         for message in chosen:
             headers = dict(message.headers or {})
             headers["x-convene-replayed-at"] = datetime.now(UTC).isoformat()
+            if handback_key and message.user_id and handback.SIGNATURE not in headers:
+                headers[handback.ORIGINAL_USER] = message.user_id
+                headers[handback.SIGNATURE] = handback.signature(
+                    handback_key, message.body, message.message_id, message.user_id
+                )
             await exchange.publish(
                 aio_pika.Message(
                     message.body,

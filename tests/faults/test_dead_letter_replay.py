@@ -5,6 +5,7 @@ import asyncio
 import json
 
 import aio_pika
+from pydantic import SecretStr
 
 from services.app import running
 from shared.deadletters import list_dead_letters, replay_dead_letters
@@ -161,3 +162,48 @@ async def test_dead_letters_are_listed_and_replayed_per_council(
     [left] = await list_dead_letters(amqp_url, "reports")
     assert left.message_id == failing["886"]["id"]
     assert [e["tenant"] for e in listener.of_type("reports.report.received.v1")] == ["807"]
+
+
+async def test_a_message_the_broker_dead_lettered_is_replayed_signed_for_its_sender(
+    settings: Settings, amqp_url: str
+) -> None:
+    """A message the broker dead-lettered (its delivery limit) has no signed sender; a replay
+    with the service's key signs it for the sender RabbitMQ checked, so the secure profile
+    still knows who sent it. A replay without the key leaves it unsigned: refused."""
+    key = "replay-secret"
+    secure = settings.model_copy(
+        update={
+            "verify_producers": True,
+            "producer_users": "crm=guest,invitations=guest,reports=guest,decisions=guest",
+            "handback_key": SecretStr(key),
+        }
+    )
+    signed = cloud_event("crm.conference.requested.v1", "CONF-DL-1", family_conference("CONF-DL-1"))
+    unsigned = cloud_event(
+        "crm.conference.requested.v1", "CONF-DL-2", family_conference("CONF-DL-2")
+    )
+    async with listening(amqp_url) as listener, running(["invitations"], secure):
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:  # as the broker leaves it: the CRM's user_id, no headers of ours
+            channel = await connection.channel(publisher_confirms=True)
+            dlx = await channel.declare_exchange("invitations.dlx", passive=True)
+            for event in (signed, unsigned):
+                await dlx.publish(
+                    aio_pika.Message(
+                        json.dumps(event).encode(), message_id=event["id"], user_id="guest"
+                    ),
+                    routing_key="invitations.incoming.dlq",
+                )
+        assert (
+            await replay_dead_letters(amqp_url, "invitations", limit=1, handback_key=key.encode())
+            == 1
+        )
+        await listener.wait_until(
+            lambda seen: len(seen.of_type("invitations.invitation.issued.v1", "CONF-DL-1")) == 5
+        )
+        assert await replay_dead_letters(amqp_url, "invitations", limit=1) == 1
+        await listener.wait_until(lambda seen: bool(seen.of_type("invitations.input.rejected.v1")))
+    (refusal,) = listener.of_type("invitations.input.rejected.v1")
+    assert refusal["data"]["event_id"] == unsigned["id"]
+    assert "without a valid signature" in refusal["data"]["reasons"][0]
+    assert not listener.of_type("invitations.invitation.issued.v1", "CONF-DL-2")
