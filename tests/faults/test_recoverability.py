@@ -85,16 +85,20 @@ async def _play(
     events: list[dict[str, Any]] | None = None,
 ) -> Tally:
     tally = Tally(expected)
-    async with pipeline(amqp_url, database_url, folder, _prefix(), declare_url) as (
-        services,
-        crm,
-    ):
-        burst = workload(FAMILIES) if events is None else events
-        publisher = asyncio.create_task(publish(amqp_url, burst))
-        await fault(services, crm, tally)
-        await publisher
-        await wait_for(tally, crm, within=120 + FAMILIES * 3)
-        letters = await dead_letters(amqp_url)
+    prefix = _prefix()
+    try:
+        async with pipeline(amqp_url, database_url, folder, prefix, declare_url) as (
+            services,
+            crm,
+        ):
+            burst = workload(FAMILIES) if events is None else events
+            publisher = asyncio.create_task(publish(amqp_url, burst))
+            await fault(services, crm, tally)
+            await publisher
+            await wait_for(tally, crm, within=120 + FAMILIES * 3)
+            letters = await dead_letters(amqp_url)
+    finally:
+        await _drop_schemas(database_url, prefix)
     line = (
         f"{case:<44} {'postgresql' if database_url else 'sqlite':<10} "
         f"tried {sum(expected.values()):>6}  held {sum(expected.values()) - tally.lost:>6}  "
@@ -162,26 +166,18 @@ async def test_services_killed_mid_stream_lose_nothing(
     expected = await _baseline(amqp_url, tmp_path)
     database_url = postgres_base_url if database == "postgresql" else None
     fault = _no_fault if case == "none" else KILLS[case]
-    try:
-        await _play(case, amqp_url, database_url, tmp_path / "run", expected, fault)
-    finally:
-        await _drop_schemas(database_url)
+    await _play(case, amqp_url, database_url, tmp_path / "run", expected, fault)
 
 
-async def _drop_schemas(database_url: str | None) -> None:
-    """Drop the schemas the case's services created (their prefix starts with 'f')."""
+async def _drop_schemas(database_url: str | None, prefix: str) -> None:
+    """Drop the schemas this case's services created (and no one else's: other runs share
+    the database)."""
     if database_url is None:
         return
     engine = create_async_engine(database_url)
     async with engine.begin() as connection:
-        rows = await connection.execute(
-            sa.text(
-                "SELECT nspname FROM pg_namespace WHERE nspname ~ "
-                "'^f[0-9a-f]{8}_(invitations|reports|decisions)$'"
-            )
-        )
-        for (schema,) in rows.all():
-            await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        for service in DEFINITIONS:
+            await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{prefix}{service}" CASCADE'))
     await engine.dispose()
 
 

@@ -216,7 +216,7 @@ def service_env(
         "AMQP_URL": amqp_url,
         "CONVENE_DATA_DIR": str(folder / "var"),
         "CONVENE_DB_SCHEMA_PREFIX": prefix,
-        "CONVENE_LOG_LEVEL": "WARNING",
+        "CONVENE_LOG_LEVEL": "INFO",
         "CONVENE_LOG_FORMAT": "json",
         "CONVENE_OUTBOX_POLL_SECONDS": "0.2",
         "CONVENE_TIMER_POLL_SECONDS": "0.2",
