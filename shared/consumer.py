@@ -44,6 +44,9 @@ ContextFactory = Callable[[AsyncConnection, "Flow"], HandlerContext]
 
 TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError)
 
+RETRIED = "x-convene-delayed-retries"
+"""Header: how many delayed retries a message has had."""
+
 BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
                   "x-first-death-reason", "x-delivery-count")  # fmt: skip
 
@@ -283,6 +286,11 @@ class Consumer:
             hours = waited / 3600
             await self._reject(flow, [f"waited {hours:.1f} hours for: {reason}"])
             return "rejected"
+        await self._park(flow, attempt, reason, parking.EARLY)
+        log.info("event_parked")
+        return "parked"
+
+    async def _park(self, flow: Flow, attempt: "Attempt", reason: str, kind: str) -> None:
         async with self._engine.begin() as connection:
             await parking.park(
                 connection,
@@ -295,9 +303,8 @@ class Consumer:
                 reason=reason,
                 event_time=flow.time,
                 now=self._clock.now(),
+                kind=kind,
             )
-        log.info("event_parked")
-        return "parked"
 
     async def _apply(self, flow: Flow, attempt: "Attempt") -> str:
         digest = _digest(attempt.event)
@@ -309,7 +316,8 @@ class Consumer:
                 )
                 if blocker is not None:
                     raise NotReadyYet(f"event {blocker}, published before it, is being retried")
-                await parking.remove_event(connection, flow.tenant, flow.event_id)
+                if attempt.parked is not None or RETRIED in attempt.delivery.headers:
+                    await parking.remove_event(connection, flow.tenant, flow.event_id)
                 seen = await inbox.digest_of(connection, flow.tenant, flow.event_id)
                 if seen is not None and seen not in ("", digest):
                     conflict = True
@@ -368,7 +376,7 @@ class Consumer:
         """After the immediate tries: the next delayed retry, or the dead letters."""
         delivery = attempt.delivery
         reasons = _safe_reasons(error)
-        delayed = int(delivery.headers.get("x-convene-delayed-retries", 0) or 0)
+        delayed = int(delivery.headers.get(RETRIED, 0) or 0)
         attempts = int(delivery.headers.get("x-convene-attempts", 0) or 0) + tries
         if attempt.parked is not None:
             return "parked"  # it stays parked; the next try is the next sweep
@@ -376,29 +384,16 @@ class Consumer:
         if delayed < len(self._retry_delays):
             delay = self._retry_delays[delayed]
             # Later events of its conference wait for it, so order holds while it is out.
-            async with self._engine.begin() as connection:
-                await parking.park(
-                    connection,
-                    tenant=flow.tenant,
-                    event_id=flow.event_id,
-                    event_type=flow.event_type,
-                    keys=attempt.keys,
-                    body=delivery.body,
-                    delivery=delivery.stored(),
-                    reason="; ".join(reasons),
-                    event_time=flow.time,
-                    now=self._clock.now(),
-                    kind=parking.RETRYING,
-                )
+            await self._park(flow, attempt, "; ".join(reasons), parking.RETRYING)
             await self._dead_letter(
                 delivery, error, reasons, attempts,
                 queue=retry_queue_name(self._service, delay),
-                extra={"x-convene-delayed-retries": delayed + 1},
+                extra={RETRIED: delayed + 1},
             )  # fmt: skip
             log.warning("event_retry_delayed", delay_seconds=delay, attempts=attempts)
             return "retrying"
         await self._dead_letter(
-            delivery, error, reasons, attempts, extra={"x-convene-delayed-retries": delayed}
+            delivery, error, reasons, attempts, extra={RETRIED: delayed}
         )
         async with self._engine.begin() as connection:
             await parking.remove_event(connection, flow.tenant, flow.event_id)
