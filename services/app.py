@@ -7,6 +7,7 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+import aiormq
 from faststream.rabbit import RabbitBroker, TestRabbitBroker
 
 from services.decisions.main import DEFINITION as DECISIONS
@@ -17,6 +18,7 @@ from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock
 from shared.health import Check, HealthServer
 from shared.logging import get_logger
+from shared.problems import broker_problem
 from shared.runtime import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
 
@@ -74,7 +76,10 @@ async def running(
         if in_memory:
             broker = await stack.enter_async_context(TestRabbitBroker(broker))
         else:
-            await broker.start()
+            try:
+                await broker.start()
+            except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as error:
+                raise broker_problem(settings.amqp_url, error) from error
             stack.push_async_callback(broker.stop)
         # Stopping runs in reverse: each service stops taking deliveries and finishes those in
         # flight while its consumer stays attached (a standby replica must not start on a

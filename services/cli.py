@@ -1,22 +1,76 @@
 """The `convene` command."""
 
 import asyncio
+import os
+import re
 import sys
+from collections.abc import Coroutine
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import aiormq
+import sqlalchemy as sa
 import typer
+from pydantic import ValidationError
 
 from contracts.export import export
 from services.app import DEFINITIONS, serve
 from shared.logging import configure_logging
+from shared.problems import Problem, broker_problem, say, settings_problem, where
 from shared.settings import Settings
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Convene: child protection conference services.", no_args_is_help=True)
 contracts_app = typer.Typer(help="The message contract.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
 broker_app = typer.Typer(help="Broker provisioning.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
+
+
+def _settings() -> Settings:
+    """The settings from the environment; a value that does not parse is a Problem."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise settings_problem(error, dict(Settings.model_fields)) from None
+
+
+def _broker(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's work on the broker; a broker that does not answer is a Problem."""
+    try:
+        return asyncio.run(work)
+    except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as error:
+        raise broker_problem(settings.amqp_url, error) from error
+
+
+def _database(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's work on the decisions database; one that does not answer is a
+    Problem."""
+    try:
+        return asyncio.run(work)
+    except (OSError, TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        raise Problem(
+            f"cannot reach the decisions database at "
+            f"{where(settings.database_url_for('decisions'))} "
+            f"(DATABASE_URL or DECISIONS_DATABASE_URL): {type(error).__name__}"
+        ) from error
+
+
+def _tenant(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[0-9]{3}", value):
+        raise typer.BadParameter(f"{value!r} is not a council's three-digit DfE LA code")
+    return value
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
 
 
 @app.command()
@@ -27,7 +81,7 @@ def run(
     names = list(DEFINITIONS) if service == "all" else [service]
     if any(name not in DEFINITIONS for name in names):
         raise typer.BadParameter(f"choose one of {', '.join(DEFINITIONS)} or all")
-    settings = Settings()
+    settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(serve(names, settings))
 
@@ -41,7 +95,7 @@ def demo(
     """Play one family's initial conference through the services and print the timeline."""
     from services.demo import run_demo
 
-    settings = Settings()
+    settings = _settings()
     configure_logging(
         "WARNING" if settings.log_level == "INFO" else settings.log_level, settings.log_format
     )
@@ -81,7 +135,8 @@ def broker_setup_command() -> None:
     from shared.topology import declare_all
 
     services = {name: d.event_types for name, d in DEFINITIONS.items()}
-    asyncio.run(declare_all(Settings().amqp_url, services))
+    settings = _settings()
+    _broker(settings, declare_all(settings.amqp_url, services))
     typer.echo("declared crm.events, the services' exchanges and queues, and crm.facts")
 
 
@@ -93,13 +148,16 @@ app.add_typer(deadletters_app, name="deadletters")
 def deadletters_list(
     service: Annotated[str, typer.Argument(help="invitations, reports or decisions")],
     limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
-    tenant: Annotated[str | None, typer.Option(help="Only this council's (LA code).")] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Only this council's (LA code).", callback=_tenant)
+    ] = None,
 ) -> None:
     """List dead letters with why they failed (they stay in the queue)."""
     from shared.deadletters import list_dead_letters
 
     _check_service(service)
-    letters = asyncio.run(list_dead_letters(Settings().amqp_url, service, limit, tenant))
+    settings = _settings()
+    letters = _broker(settings, list_dead_letters(settings.amqp_url, service, limit, tenant))
     for letter in letters:
         typer.echo(
             f"{letter.dead_lettered_at}  {letter.message_id}  {letter.event_type or '-'}"
@@ -112,16 +170,18 @@ def deadletters_list(
 def deadletters_replay(
     service: Annotated[str, typer.Argument(help="invitations, reports or decisions")],
     limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
-    tenant: Annotated[str | None, typer.Option(help="Only this council's (LA code).")] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Only this council's (LA code).", callback=_tenant)
+    ] = None,
 ) -> None:
     """Put the dead letters present now back on the service's queue (after the cause is
     fixed); one that fails again waits for the next replay."""
     from shared.deadletters import replay_dead_letters
 
     _check_service(service)
-    settings = Settings()
+    settings = _settings()
     key = settings.handback_key.get_secret_value().encode() if settings.handback_key else None
-    count = asyncio.run(replay_dead_letters(settings.amqp_url, service, limit, tenant, key))
+    count = _broker(settings, replay_dead_letters(settings.amqp_url, service, limit, tenant, key))
     typer.echo(f"replayed {count} dead letter(s) to {service}.incoming")
 
 
@@ -136,8 +196,13 @@ app.add_typer(census_app, name="census")
 
 @census_app.command("export")
 def census_export(
-    tenant: Annotated[str, typer.Option(help="The council's DfE LA code.")],
-    year: Annotated[int, typer.Option(help="The census year, named by the year it ends in.")],
+    tenant: Annotated[str, typer.Option(help="The council's DfE LA code.", callback=_tenant)],
+    year: Annotated[
+        int,
+        typer.Option(
+            help="The census year, named by the year it ends in (e.g. 2027).", min=2000, max=2100
+        ),
+    ],
     output: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
 ) -> None:
     """Write the Section 47, child protection plan and CIN plan modules of the census return,
@@ -145,8 +210,8 @@ def census_export(
     from services.decisions.census_rules import check
     from services.decisions.reporting import census_return
 
-    settings = Settings()
-    document = asyncio.run(census_return(settings, tenant, year))
+    settings = _settings()
+    document = _database(settings, census_return(settings, tenant, year))
     if output is None:
         sys.stdout.buffer.write(document)
     else:
@@ -161,20 +226,21 @@ def census_export(
 
 @app.command()
 def stats(
-    tenant: Annotated[str, typer.Option(help="The council's DfE LA code.")],
+    tenant: Annotated[str, typer.Option(help="The council's DfE LA code.", callback=_tenant)],
     from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
     to: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """Timeliness: initial conferences within 15 working days, reviews on time, plans."""
     import json
-    from datetime import date
 
     from services.decisions.reporting import timeliness
 
-    figures = asyncio.run(
-        timeliness(Settings(), tenant, date.fromisoformat(from_), date.fromisoformat(to))
-    )
+    first, last = _day(from_, "--from"), _day(to, "--to")
+    if last < first:
+        raise typer.BadParameter(f"--to {to} is before --from {from_}")
+    settings = _settings()
+    figures = _database(settings, timeliness(settings, tenant, first, last))
     if as_json:
         typer.echo(json.dumps(figures.as_dict(), indent=2))
     else:
@@ -182,5 +248,18 @@ def stats(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The commands (the console script goes through `services.entry`)."""
-    app(sys.argv[1:] if argv is None else argv)
+    """The commands (the console script goes through `services.entry`). A problem the
+    operator can fix is one line (one JSON line with CONVENE_LOG_FORMAT=json), exit 2."""
+    as_json = os.environ.get("CONVENE_LOG_FORMAT", "json") == "json"
+    try:
+        code = app(sys.argv[1:] if argv is None else argv, standalone_mode=False)
+    except typer.TyperException as error:  # a usage error: a bad option or value
+        formatted = getattr(error, "format_message", None)
+        say(Problem(formatted() if formatted else str(error)), as_json=as_json)
+        sys.exit(2)
+    except Problem as problem:
+        say(problem, as_json=as_json)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

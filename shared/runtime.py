@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import aiormq
 import sqlalchemy as sa
 from faststream import AckPolicy
 from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue, RabbitRouter
@@ -41,6 +42,7 @@ from shared.ordering import DeliveryOrder, Progress, Sequencer
 from shared.outbox import OutboxRelay, OutboxWriter
 from shared.parking import ParkedEvent
 from shared.policy import PolicyBook
+from shared.problems import Problem, broker_problem, where
 from shared.settings import Settings
 from shared.timers import Timer, TimerScheduler
 from shared.topology import (
@@ -281,14 +283,26 @@ class ServiceRuntime:
 
     async def prepare(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
         """Migrate the database, declare the topology, build consumer, relay and scheduler."""
-        await migrate(self.engine, self.settings.schema_for(self.name), self.definition.migrations)
-        if not in_memory and self.settings.declare_topology:
-            await declare_service_topology(
-                self.settings.amqp_url,
-                self.name,
-                self.definition.event_types,
-                self.settings.retry_delay_list(),
+        database = self.settings.database_url_for(self.name)
+        try:
+            await migrate(
+                self.engine, self.settings.schema_for(self.name), self.definition.migrations
             )
+        except (OSError, TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            raise Problem(
+                f"cannot reach the database of {self.name} at {where(database)} "
+                f"(DATABASE_URL or {self.name.upper()}_DATABASE_URL): {type(error).__name__}"
+            ) from error
+        if not in_memory and self.settings.declare_topology:
+            try:
+                await declare_service_topology(
+                    self.settings.amqp_url,
+                    self.name,
+                    self.definition.event_types,
+                    self.settings.retry_delay_list(),
+                )
+            except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as error:
+                raise broker_problem(self.settings.amqp_url, error) from error
         publisher = BrokerPublisher(broker, broker_user(self.settings.amqp_url))
         self.relay = OutboxRelay(
             self.engine, publisher, self.clock, self.settings.outbox_poll_seconds

@@ -1,11 +1,14 @@
 """The `convene` command line."""
 
+import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from contracts.export import generated_files
-from services.cli import app
+from services.cli import app, main
+from tests.support.infrastructure import free_port
 
 runner = CliRunner()
 
@@ -24,3 +27,59 @@ def test_run_refuses_an_unknown_service() -> None:
     result = runner.invoke(app, ["run", "payments"])
     assert result.exit_code != 0
     assert "invitations, reports, decisions" in result.output
+
+
+def _problem(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    **env: str,
+) -> str:  # fmt: skip
+    """Run the command line as the console script does; the line that says the problem
+    (the last on stderr: log lines may come before it, a traceback never)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == 2
+    said = capsys.readouterr().err
+    assert "Traceback" not in said, said
+    return said.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["stats", "--tenant", "886", "--from", "2026-13-01", "--to", "2027-01-01"], "--from"),
+        (["stats", "--tenant", "abc", "--from", "2026-01-01", "--to", "2027-01-01"], "--tenant"),
+        (["stats", "--tenant", "886", "--from", "2026-06-01", "--to", "2026-01-01"], "before"),
+        (["census", "export", "--tenant", "886", "--year", "27"], "--year"),
+        (["deadletters", "list", "reports", "--tenant", "88"], "--tenant"),
+        (["run", "invitations", "--no-such-option"], "--no-such-option"),
+    ],
+)
+def test_a_bad_argument_is_one_line_naming_the_option(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    line = _problem(argv, capsys, monkeypatch, CONVENE_LOG_FORMAT="console")
+    assert line.startswith("convene: ") and says in line
+
+
+def test_a_bad_setting_is_one_json_line_naming_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = _problem(["run", "invitations"], capsys, monkeypatch, CONVENE_PREFETCH="zero")
+    problem = json.loads(line)
+    assert problem["level"] == "error" and "CONVENE_PREFETCH" in problem["problem"]
+
+
+def test_an_unreachable_broker_or_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVENE_DATA_DIR", str(tmp_path))
+    database = f"postgresql://postgres@127.0.0.1:{free_port()}/none"
+    line = _problem(["run", "reports"], capsys, monkeypatch, DATABASE_URL=database)
+    assert "cannot reach the database of reports" in json.loads(line)["problem"]
+    monkeypatch.delenv("DATABASE_URL")
+    broker = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    line = _problem(["run", "reports"], capsys, monkeypatch, AMQP_URL=broker)
+    assert "cannot reach the broker" in line and "(AMQP_URL)" in line
