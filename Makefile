@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit faults install contracts clean
+.PHONY: demo test lint typecheck unit faults bench install contracts clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer")'
@@ -38,6 +38,10 @@ unit: install
 faults: install
 	CONVENE_FAULT_FAMILIES=100 CONVENE_FAULT_OUTAGE_SECONDS=30 \
 		$(BIN)/pytest -p no:cacheprovider -s -rA tests/faults/test_recoverability.py
+
+## Throughput of the whole pipeline against the raw broker round trip (prints figures).
+bench: install
+	$(BIN)/python -m benchmarks.pipeline_throughput $(FAMILIES)
 
 ## Regenerate the committed JSON Schemas and AsyncAPI document from the models.
 contracts: install

@@ -1,87 +1,156 @@
-"""Throughput of the invitations service on the real broker, SQLite against PostgreSQL.
+"""Whole-pipeline throughput against the broker's own limit, measured in one run.
 
-Publishes N conference requests (6 invitees each, so 6 events out per event in)
-as raw CloudEvents and times until every invitation has come back. Prints
-figures; compare the ratio between databases measured in one run.
+First the raw broker round trip with the same durability as the services (a quorum
+queue, persistent messages, publisher confirms, manual acknowledgements); then N
+families' whole histories (initial conference, review, plan ended: 16 CRM events and
+about 73 facts each, across four councils) through the three services as separate
+processes, on SQLite and on PostgreSQL. Prints deliveries per second (the CRM's events
+to the services plus the services' facts to the CRM's queue) against the raw figure,
+time per conference, each service's memory before and after, and whether every fact
+arrived exactly once (PostgreSQL's facts compared with SQLite's by logical key).
+Prints figures; asserts nothing about time. Runs in a vhost of its own.
 
-    .venv/bin/python -m benchmarks.pipeline_throughput [N]
+    .venv/bin/python -m benchmarks.pipeline_throughput [FAMILIES]
 """
 
 import asyncio
-import json
 import os
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import aio_pika
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.app import running
-from shared.logging import configure_logging
-from shared.settings import Settings
-from tests.support.crm import cloud_event, family_conference
-from tests.support.listener import listening
+from services.app import DEFINITIONS
+from tests.support.infrastructure import private_vhost
+from tests.support.pipeline import Services, Tally, pipeline, publish, workload
 
-AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-POSTGRES_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
-async def _purge() -> None:
-    connection = await aio_pika.connect(AMQP_URL)
+async def raw_round_trip(url: str, count: int = 5000, window: int = 100) -> float:
+    """Messages per second through one quorum queue: published persistently with confirms
+    (`window` in flight), consumed with manual acks."""
+    connection = await aio_pika.connect(url)
     async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete("invitations.incoming")
-
-
-async def measure(database: str, count: int) -> float:
-    """Seconds from the first request published to the last invitation received."""
-    await _purge()
-    prefix = f"bench{uuid.uuid4().hex[:6]}_"
-    with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(  # type: ignore[call-arg]
-            AMQP_URL=AMQP_URL,
-            DATABASE_URL=POSTGRES_URL if database == "postgresql" else None,
-            data_dir=Path(folder),
-            db_schema_prefix=prefix,
-            outbox_poll_seconds=0.2,
-            log_level="WARNING",
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(
+            f"bench.raw.{uuid.uuid4().hex[:6]}", durable=True, arguments={"x-queue-type": "quorum"}
         )
-        events = [
-            cloud_event("crm.conference.requested.v1", f"B-{n}", family_conference(f"B-{n}"))
-            for n in range(count)
-        ]
-        async with listening(AMQP_URL) as listener, running(["invitations"], settings):
-            connection = await aio_pika.connect(AMQP_URL)
-            async with connection:
-                channel = await connection.channel(publisher_confirms=True)
-                exchange = await channel.declare_exchange(
-                    "crm.events", aio_pika.ExchangeType.TOPIC, durable=True
-                )
-                started = time.perf_counter()
-                for event in events:
-                    await exchange.publish(
-                        aio_pika.Message(json.dumps(event).encode(), message_id=event["id"]),
-                        routing_key=event["type"],
+        consumer_channel = await connection.channel()
+        await consumer_channel.set_qos(prefetch_count=window)
+        consumed = asyncio.Event()
+        seen = 0
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal seen
+            await message.ack()
+            seen += 1
+            if seen == count:
+                consumed.set()
+
+        consuming = await consumer_channel.get_queue(queue.name)
+        tag = await consuming.consume(on_message)
+        body = b"x" * 600  # about the size of a CRM event
+        started = time.perf_counter()
+        for first in range(0, count, window):
+            await asyncio.gather(
+                *(
+                    channel.default_exchange.publish(
+                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                        routing_key=queue.name,
                     )
-                await listener.wait_until(
-                    lambda seen: len(seen.of_type("invitations.invitation.issued.v1")) >= 5 * count,
-                    within=600,
+                    for _ in range(first, min(first + window, count))
                 )
-                return time.perf_counter() - started
+            )
+        await consumed.wait()
+        elapsed = time.perf_counter() - started
+        await consuming.cancel(tag)
+        await queue.delete(if_unused=False, if_empty=False)
+    return count / elapsed
 
 
-async def main(count: int) -> None:
-    configure_logging("WARNING", "console")
-    results = {db: await measure(db, count) for db in ("sqlite", "postgresql")}
-    for database, seconds in results.items():
+def rss_mib(services: Services) -> dict[str, float]:
+    """Each service process's resident memory."""
+    sizes = {}
+    for name, process in services.processes.items():
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+        sizes[name] = kib / 1024
+    return sizes
+
+
+async def through_pipeline(
+    url: str, database_url: str | None, families: int
+) -> tuple[float, Counter[str], dict[str, tuple[float, float]]]:
+    """Seconds for the whole workload, the facts by logical key, memory before and after."""
+    events = workload(families)
+    with tempfile.TemporaryDirectory() as folder:
+        prefix = f"bench{uuid.uuid4().hex[:6]}_"
+        async with pipeline(url, database_url, Path(folder), prefix) as (services, crm):
+            before = rss_mib(services)
+            started = time.perf_counter()
+            await publish(url, events)
+            count, quiet_since = -1, time.perf_counter()
+            while time.perf_counter() - quiet_since < 3:  # until nothing more comes
+                await asyncio.sleep(0.1)
+                if len(crm.facts) != count:
+                    count, quiet_since = len(crm.facts), time.perf_counter()
+            elapsed = quiet_since - started
+            after = rss_mib(services)
+            tally = Tally(Counter())
+            for fact in crm.facts:
+                tally.add(fact)
+        if database_url is not None:  # the shared database: drop this run's schemas
+            engine = create_async_engine(database_url)
+            async with engine.begin() as connection:
+                for name in DEFINITIONS:
+                    await connection.execute(
+                        sa.text(f'DROP SCHEMA IF EXISTS "{prefix}{name}" CASCADE')
+                    )
+            await engine.dispose()
+    memory = {name: (before[name], after[name]) for name in before}
+    return elapsed, tally.got, memory
+
+
+def deliveries(events: list[dict[str, Any]], facts: int) -> int:
+    """Messages the broker delivered: each CRM event to every service that consumes its
+    type, and each fact to the CRM's queue."""
+    consumers = Counter(t for d in DEFINITIONS.values() for t in d.event_types)
+    return sum(consumers[e["type"]] for e in events) + facts
+
+
+async def main(families: int) -> None:
+    with private_vhost() as vhost:
+        url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+        raw = await raw_round_trip(url)
+        print(f"raw broker round trip (quorum, persistent, confirms, acks): {raw:8.0f} msg/s")
+        runs = {}
+        for database, database_url in (("sqlite", None), ("postgresql", POSTGRES_URL)):
+            runs[database] = await through_pipeline(url, database_url, families)
+    events = workload(families)
+    conferences = families * 2
+    reference = runs["sqlite"][1]
+    for database, (elapsed, facts, memory) in runs.items():
+        moved = deliveries(events, sum(facts.values()))
+        rate = moved / elapsed
+        missing = sum(max(n - facts[k], 0) for k, n in reference.items())
+        extra = sum(max(n - reference[k], 0) for k, n in facts.items())
         print(
-            f"{database:<11} {count} requests -> {count * 6} events out in {seconds:6.2f}s: "
-            f"{count / seconds:7.1f} requests/s, {count * 6 / seconds:7.1f} events/s"
+            f"{database:<10} {conferences} conferences, {len(events)} CRM events, "
+            f"{sum(facts.values())} facts in {elapsed:6.1f} s: {rate:6.0f} deliveries/s "
+            f"= {100 * rate / raw:4.1f} % of raw, {1000 * elapsed / conferences:5.0f} ms "
+            f"per conference; against SQLite: {missing} missing, {extra} extra"
         )
-    print(f"postgresql/sqlite time ratio: {results['postgresql'] / results['sqlite']:.2f}")
+        for name, (before, after) in memory.items():
+            print(f"           {name:<12} RSS {before:6.1f} -> {after:6.1f} MiB")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200))
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 25))
