@@ -234,7 +234,7 @@ async def test_a_broker_restart_and_a_broker_crash_lose_nothing(
         async def restart_app(services: Services, crm: Collector, tally: Tally) -> None:
             await _mid_stream(crm, tally)
             node.run("stop_app")
-            await asyncio.sleep(3)  # the broker stays away a while
+            await asyncio.sleep(3)  # the fault's length (the broker away), not a wait
             node.run("start_app")
 
         await _play("broker stop_app / start_app", node.url, None, tmp_path / "a", expected,
@@ -259,9 +259,10 @@ async def test_a_database_outage_pauses_and_loses_nothing(amqp_url: str, tmp_pat
         async def outage(services: Services, crm: Collector, tally: Tally) -> None:
             await _mid_stream(crm, tally)
             await asyncio.to_thread(postgres.stop)
-            await asyncio.sleep(1)
-            assert not any(services.ready(name) for name in DEFINITIONS)  # /ready says so
-            await asyncio.sleep(OUTAGE_SECONDS)
+            async with asyncio.timeout(20):  # /ready says so
+                while any(services.ready(name) for name in DEFINITIONS):
+                    await asyncio.sleep(0.1)  # poll for the condition
+            await asyncio.sleep(OUTAGE_SECONDS)  # the fault's length, not a wait
             await asyncio.to_thread(postgres.start)
             await services.wait_ready(list(DEFINITIONS))
 
