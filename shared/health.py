@@ -1,7 +1,8 @@
 """A minimal HTTP health endpoint for container probes (`CONVENE_HEALTH_PORT`).
 
 `GET /ready` (and `/health`) answers 200 when every check passes and 503 otherwise,
-with a JSON body naming each check: not ready while the database is away (deliveries
+with a JSON body naming each check (and the process id, so a probe can tell it reached
+this process): not ready while the database is away (deliveries
 are paused then). `GET /live` answers 200 while the process runs. No personal data
 is ever in it.
 """
@@ -9,6 +10,7 @@ is ever in it.
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import Awaitable, Callable, Mapping
 
 Check = Callable[[], Awaitable[bool]]
@@ -52,7 +54,9 @@ class HealthServer:
             if results is None:
                 writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             else:
-                body = json.dumps({"healthy": all(results.values()), "checks": results}).encode()
+                body = json.dumps(
+                    {"healthy": all(results.values()), "checks": results, "pid": os.getpid()}
+                ).encode()
                 line = b"200 OK" if all(results.values()) else b"503 Service Unavailable"
                 writer.write(
                     b"HTTP/1.1 "

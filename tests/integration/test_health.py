@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 
 from services.app import running
 from shared.settings import Settings
@@ -22,9 +23,16 @@ async def test_health_reports_broker_and_database(settings: Settings, database: 
     with_health = settings.model_copy(update={"health_port": 0})
     async with running(["reports"], with_health) as app:
         port = app.health.port if app.health else 0
-        status, body = await _get(port, "/health")
-        assert status == "HTTP/1.1 200 OK"
-        assert body == {"healthy": True, "checks": {"broker": True, "reports_database": True}}
+        for path in ("/health", "/ready"):
+            status, body = await _get(port, path)
+            assert status == "HTTP/1.1 200 OK"
+            assert body == {
+                "healthy": True,
+                "checks": {"broker": True, "reports_database": True},
+                "pid": os.getpid(),
+            }
+        status, body = await _get(port, "/live")
+        assert status == "HTTP/1.1 200 OK" and body is not None and body["healthy"]
         status, _ = await _get(port, "/elsewhere")
         assert status == "HTTP/1.1 404 Not Found"
 
@@ -45,4 +53,8 @@ async def test_a_failing_check_answers_503() -> None:
     finally:
         await server.stop()
     assert status == "HTTP/1.1 503 Service Unavailable"
-    assert body == {"healthy": False, "checks": {"broker": True, "database": False}}
+    assert body == {
+        "healthy": False,
+        "checks": {"broker": True, "database": False},
+        "pid": os.getpid(),
+    }

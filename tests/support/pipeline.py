@@ -151,21 +151,27 @@ class Services:
         self.ports[name] = port
 
     def ready(self, name: str) -> bool:
+        """True when this service's process (not another run's on the same port) is ready."""
         try:
             with urllib.request.urlopen(  # our own health port, on loopback
                 f"http://127.0.0.1:{self.ports[name]}/ready", timeout=2
             ) as answer:
-                return int(answer.status) == 200
-        except OSError:
+                body = json.loads(answer.read())
+                return int(answer.status) == 200 and body["pid"] == self.processes[name].pid
+        except (OSError, ValueError, KeyError):
             return False
 
     async def wait_ready(self, names: list[str], within: float = 60.0) -> None:
+        """Until every named service is ready; one whose health port was taken meanwhile
+        (another run on this machine) is started again on another."""
         deadline = time.monotonic() + within
         while not all(self.ready(n) for n in names):
             for name in names:
                 if self.processes[name].poll() is not None:
                     log = (self.folder / f"{name}.log").read_text()[-3000:]
-                    raise RuntimeError(f"{name} exited:\n{log}")
+                    if "address already in use" not in log:
+                        raise RuntimeError(f"{name} exited:\n{log}")
+                    self.start(name)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not ready within {within}s: {names}")
             await asyncio.sleep(0.1)  # poll for the condition
