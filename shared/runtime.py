@@ -353,7 +353,11 @@ class ServiceRuntime:
     async def _record_progress(self, connection: AsyncConnection, flow: Flow) -> None:
         """A council seen for the first time by this replica gets its progress row now."""
         if flow.tenant not in self._councils_on_record:
-            await timers.ensure_progress(connection, flow.tenant, flow.time)
+            through = self.progress.through(flow.tenant)  # this event is among those in flight
+            earliest = flow.time - timedelta(microseconds=1)
+            await timers.ensure_progress(
+                connection, flow.tenant, min(through, earliest) if through else earliest
+            )
             self._councils_on_record.add(flow.tenant)
 
     def context(self, connection: AsyncConnection, flow: Flow) -> HandlerContext:

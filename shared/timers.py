@@ -172,11 +172,15 @@ async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
                 await _insert_progress(connection, tenant, through, active_at)
 
 
-async def ensure_progress(connection: AsyncConnection, tenant: str, at: datetime) -> None:
+async def ensure_progress(connection: AsyncConnection, tenant: str, through: datetime) -> None:
     """Give a council its progress row in the transaction of its first event, so a timer
     never exists without one (a replica that cannot see a council's progress never takes the
-    council for quiet)."""
-    await _insert_progress(connection, tenant, at - timedelta(microseconds=1), datetime.now(UTC))
+    council for quiet).
+
+    `through` is how far the council's stream has been applied, not this event's time:
+    events of other conferences run concurrently, so the first to commit may be a later
+    one, and a row at its time would let earlier timers fire before earlier events."""
+    await _insert_progress(connection, tenant, through, datetime.now(UTC))
 
 
 async def _insert_progress(

@@ -33,7 +33,13 @@ async def test_the_same_event_delivered_twice_is_applied_once(
                     sa.select(inbox.c.outcome).where(inbox.c.event_id == event["id"])
                 )
             ).all()
-            queued = await connection.execute(sa.select(sa.func.count()).select_from(outbox))
+            # what the event caused (the quorum check a working day before is a timer's,
+            # and fires once the clock has passed it)
+            queued = await connection.execute(
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.routing_key != "invitations.quorum.assessed.v1")
+            )
             queued_count = queued.scalar_one()
     assert [row.outcome for row in processed] == ["applied"]
     assert queued_count == 6  # five invitations and one timescale breach, once

@@ -160,3 +160,32 @@ async def test_two_replicas_fire_each_timer_once_on_its_aggregate(
     assert kinds.count("reports.readiness.assessed.v1") == 5
     await first.stop()
     await second.stop()
+
+
+async def test_a_councils_first_row_is_not_ahead_of_its_earlier_events_in_flight(
+    settings: Settings, database: str
+) -> None:
+    """Events of other conferences run concurrently: the first of a council's to commit may
+    be a later one (a review months on) while earlier ones are still being applied. The
+    council's progress row must not start at the later one's time, or the earlier
+    conference's timers would fire before its earlier events."""
+    from shared.consumer import Flow
+    from shared.tables import progress
+
+    runtime = await _runtime(settings, ManualClock(START))
+    try:
+        early, later = START + timedelta(days=1), START + timedelta(days=90)
+        runtime.progress.started("317", early)  # a report of the initial conference
+        runtime.progress.started("317", later)  # the review's request, committed first
+        flow = Flow("e-later", "crm.conference.requested.v1", "317", "R", "R", later)
+        async with runtime.engine.begin() as connection:
+            await runtime._record_progress(connection, flow)
+        async with runtime.engine.connect() as connection:
+            through = (
+                await connection.execute(
+                    sa.select(progress.c.through).where(progress.c.tenant == "317")
+                )
+            ).scalar_one()
+    finally:
+        await runtime.stop()
+    assert through < early
