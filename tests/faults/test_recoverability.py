@@ -225,9 +225,10 @@ async def test_duplicated_early_and_reordered_deliveries_give_the_same_facts(
 
 
 async def test_a_broker_restart_and_a_broker_crash_lose_nothing(
-    amqp_url: str, tmp_path: Path
+    database: str, amqp_url: str, postgres_base_url: str, tmp_path: Path
 ) -> None:
     expected = await _baseline(amqp_url, tmp_path)
+    database_url = postgres_base_url if database == "postgresql" else None
     with PrivateRabbit() as rabbit:
         node = rabbit.nodes[0]
 
@@ -237,8 +238,8 @@ async def test_a_broker_restart_and_a_broker_crash_lose_nothing(
             await asyncio.sleep(3)  # the fault's length (the broker away), not a wait
             node.run("start_app")
 
-        await _play("broker stop_app / start_app", node.url, None, tmp_path / "a", expected,
-                    restart_app)  # fmt: skip
+        await _play("broker stop_app / start_app", node.url, database_url, tmp_path / "a",
+                    expected, restart_app)  # fmt: skip
 
     with PrivateRabbit() as rabbit:
         node = rabbit.nodes[0]
@@ -248,8 +249,8 @@ async def test_a_broker_restart_and_a_broker_crash_lose_nothing(
             await asyncio.to_thread(node.kill)
             await asyncio.to_thread(node.start)
 
-        await _play("broker node kill -9 and restart", node.url, None, tmp_path / "b", expected,
-                    crash)  # fmt: skip
+        await _play("broker node kill -9 and restart", node.url, database_url, tmp_path / "b",
+                    expected, crash)  # fmt: skip
 
 
 async def test_a_database_outage_pauses_and_loses_nothing(amqp_url: str, tmp_path: Path) -> None:
