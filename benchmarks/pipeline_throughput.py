@@ -1,25 +1,43 @@
-"""Whole-pipeline throughput against the broker's own limit, measured in one run.
+"""The whole pipeline against the broker's own limit, measured in one run.
 
-First the raw broker round trip with the same durability as the services (a quorum
-queue, persistent messages, publisher confirms, manual acknowledgements); then N
-families' whole histories (initial conference, review, plan ended: 16 CRM events and
-about 73 facts each, across four councils) through the three services as separate
-processes, on SQLite and on PostgreSQL. Prints deliveries per second (the CRM's events
-to the services plus the services' facts to the CRM's queue) against the raw figure,
-time per conference, each service's memory before and after, and whether every fact
-arrived exactly once (PostgreSQL's facts compared with SQLite's by logical key).
-Prints figures; asserts nothing about time. Runs in a vhost of its own.
+1. The raw broker round trip with the services' durability: a quorum queue, persistent
+   messages, publisher confirms (100 in flight), manual acknowledgements.
+2. Throughput: FAMILIES families' whole histories (initial conference with 7 participants
+   and 2 children, responses, 4 reports, held, outcome; review; plan ended: 16 CRM events
+   and about 73 facts a family, two conferences, across four councils) published in one
+   burst through the services, in each mode: SQLite and PostgreSQL, one process per
+   service and one process for all three (`convene run all`), 1 and 2 replicas. Prints
+   broker deliveries per second (the CRM's events to every service that consumes them,
+   the services' facts to each other and to the CRM's queue) against the raw figure,
+   time per conference, each process's memory before and after, and whether every
+   expected fact arrived exactly once with no rejection (facts compared by logical key
+   with the first mode's, and against republished ids).
+3. Latency at fixed rates (1, 5 and 20 conferences a second), one process per service:
+   from each CRM event's publication to the first and the last fact it caused (through
+   any number of services), p50, p95 and p99.
+4. Scale: SCALE conferences' histories written as JSON lines and played through the
+   services by the product's own `convene backfill`, against the time per conference of
+   100 conferences played the same way; extrapolated to a national year (175,000).
 
-    .venv/bin/python -m benchmarks.pipeline_throughput [FAMILIES]
+Prints figures; asserts nothing about time. Runs in a vhost and database schemas of its
+own.
+
+    .venv/bin/python -m benchmarks.pipeline_throughput [FAMILIES] [SCALE]
+    BENCH_PARTS=raw,throughput,latency,scale  (any of them)
 """
 
 import asyncio
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +47,24 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.app import DEFINITIONS
 from tests.support.infrastructure import private_vhost
-from tests.support.pipeline import Services, Tally, pipeline, publish, workload
+from tests.support.pipeline import Collector, Services, Tally, logical_key, pipeline, workload
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+NATIONAL_YEAR = 175_000
+SERVICES = tuple(DEFINITIONS)
+LAYOUTS: dict[str, Sequence[str]] = {
+    "per service x1": SERVICES,
+    "per service x2": [*SERVICES, *(f"{name}#2" for name in SERVICES)],
+    "run all x1": ["all"],
+    "run all x2": ["all", "all#2"],
+}
+# Only what a deployment would set: the fault suite's fast polls are not used here.
+BENCH_ENV = {
+    "CONVENE_LOG_LEVEL": "INFO",
+    "CONVENE_OUTBOX_POLL_SECONDS": "1",
+    "CONVENE_TIMER_POLL_SECONDS": "1",
+    "CONVENE_PARK_RETRY_SECONDS": "30",
+}
 
 
 async def raw_round_trip(url: str, count: int = 5000, window: int = 100) -> float:
@@ -86,71 +119,260 @@ def rss_mib(services: Services) -> dict[str, float]:
     return sizes
 
 
-async def through_pipeline(
-    url: str, database_url: str | None, families: int
-) -> tuple[float, Counter[str], dict[str, tuple[float, float]]]:
-    """Seconds for the whole workload, the facts by logical key, memory before and after."""
-    events = workload(families)
+def deliveries(events: list[dict[str, Any]], facts: list[dict[str, Any]]) -> int:
+    """Messages the broker delivered: each event (the CRM's and the services' facts) to
+    every service that consumes its type, and each fact to the CRM's queue."""
+    consumers = Counter(t for d in DEFINITIONS.values() for t in d.event_types)
+    return sum(consumers[e["type"]] for e in events) + sum(1 + consumers[f["type"]] for f in facts)
+
+
+@dataclass
+class Run:
+    """One mode's throughput run."""
+
+    elapsed: float
+    facts: list[dict[str, Any]]
+    memory: dict[str, tuple[float, float]]
+
+
+async def _drop_schemas(database_url: str | None, prefix: str) -> None:
+    if database_url is None:
+        return
+    engine = create_async_engine(database_url)
+    async with engine.begin() as connection:
+        for name in DEFINITIONS:
+            await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{prefix}{name}" CASCADE'))
+    await engine.dispose()
+
+
+async def _until_quiet(collector: Collector, expected: int | None, quiet: float = 3.0) -> float:
+    """Until the expected number of facts arrived (or, not knowing it, until quiet); returns
+    when the last one arrived."""
+    count, quiet_since = -1, time.perf_counter()
+    while time.perf_counter() - quiet_since < quiet:
+        await asyncio.sleep(0.05)  # poll what has arrived
+        if len(collector.facts) != count:
+            count, quiet_since = len(collector.facts), time.perf_counter()
+        if expected is not None and count >= expected:
+            await asyncio.sleep(quiet)  # anything beyond the expected
+            break
+    return collector.arrived[-1] if collector.arrived else time.perf_counter()
+
+
+async def throughput(
+    url: str, database_url: str | None, events: list[dict[str, Any]], layout: Sequence[str],
+    expected: int | None,
+) -> Run:  # fmt: skip
+    """Seconds for the whole burst, the facts, each process's memory before and after."""
     with tempfile.TemporaryDirectory() as folder:
         prefix = f"bench{uuid.uuid4().hex[:6]}_"
-        async with pipeline(url, database_url, Path(folder), prefix) as (services, crm):
+        async with pipeline(
+            url, database_url, Path(folder), prefix, processes=layout, env=BENCH_ENV
+        ) as (services, crm):
             before = rss_mib(services)
             started = time.perf_counter()
-            await publish(url, events)
-            count, quiet_since = -1, time.perf_counter()
-            while time.perf_counter() - quiet_since < 3:  # until nothing more comes
-                await asyncio.sleep(0.1)
-                if len(crm.facts) != count:
-                    count, quiet_since = len(crm.facts), time.perf_counter()
-            elapsed = quiet_since - started
+            await _publish_burst(url, events)
+            last = await _until_quiet(crm, expected)
             after = rss_mib(services)
+            facts = list(crm.facts)
+        await _drop_schemas(database_url, prefix)
+    memory = {name: (before[name], after[name]) for name in before}
+    return Run(last - started, facts, memory)
+
+
+async def _publish_burst(url: str, events: list[dict[str, Any]], window: int = 200) -> None:
+    """The CRM's burst: in order on one channel, confirms overlapping."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange("crm.events")
+        for first in range(0, len(events), window):
+            await asyncio.gather(
+                *(_send(exchange, event) for event in events[first : first + window])
+            )
+
+
+async def _send(exchange: aio_pika.abc.AbstractExchange, event: dict[str, Any]) -> None:
+    await exchange.publish(
+        aio_pika.Message(
+            json.dumps(event).encode(),
+            content_type="application/cloudevents+json",
+            message_id=event["id"],
+            type=event["type"],
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        ),
+        routing_key=event["type"],
+    )
+
+
+def _check(reference: Counter[str], facts: list[dict[str, Any]]) -> str:
+    tally = Tally(reference)
+    for fact in facts:
+        tally.add(fact)
+    verdict = "every fact once" if not tally.lost and not tally.extra else "DIFFERENT"
+    return (
+        f"{verdict} ({tally.lost} missing, {tally.extra} extra, {tally.republished} "
+        f"republished, {tally.rejected} rejected)"
+    )
+
+
+async def latency(
+    url: str, database_url: str | None, rate: float, seconds: float
+) -> tuple[int, list[float], list[float]]:
+    """Conferences published at `rate` a second for `seconds`: for each CRM event that caused
+    facts, seconds from its publication to the first and to the last of them."""
+    families = max(1, round(rate * seconds / 2))
+    events = workload(families)
+    interval = seconds / len(events)
+    sent: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        prefix = f"lat{uuid.uuid4().hex[:6]}_"
+        async with pipeline(url, database_url, Path(folder), prefix, env=BENCH_ENV) as (_, crm):
+            connection = await aio_pika.connect(url)
+            async with connection:
+                channel = await connection.channel(publisher_confirms=True)
+                exchange = await channel.get_exchange("crm.events")
+                started = time.perf_counter()
+                pending = []
+                for n, event in enumerate(events):
+                    await asyncio.sleep(max(0.0, started + n * interval - time.perf_counter()))
+                    sent[event["id"]] = time.perf_counter()
+                    pending.append(asyncio.create_task(_send(exchange, event)))
+                await asyncio.gather(*pending)
+            await _until_quiet(crm, None)
+            facts, arrived = list(crm.facts), list(crm.arrived)
+        await _drop_schemas(database_url, prefix)
+    cause = {fact["id"]: fact.get("causationid") for fact in facts}
+
+    def root(fact_id: str) -> str | None:
+        seen = 0
+        while fact_id in cause and seen < 20:
+            parent = cause[fact_id]
+            if parent is None:
+                return None  # a timer's fact: caused by time, not by an event
+            fact_id, seen = parent, seen + 1
+        return fact_id if fact_id in sent else None
+
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for fact, at in zip(facts, arrived, strict=True):
+        origin = root(fact["id"])
+        if origin is None:
+            continue
+        took = at - sent[origin]
+        first[origin] = min(first.get(origin, took), took)
+        last[origin] = max(last.get(origin, took), took)
+    return families * 2, list(first.values()), list(last.values())
+
+
+def _percentiles(values: list[float]) -> str:
+    if len(values) < 2:
+        return "n/a"
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return f"p50 {1000 * cuts[49]:6.0f}  p95 {1000 * cuts[94]:6.0f}  p99 {1000 * cuts[98]:6.0f} ms"
+
+
+async def scale(url: str, database_url: str | None, conferences: int) -> tuple[float, str]:
+    """Seconds for `conferences` conferences' histories played by `convene backfill`, and
+    whether every fact arrived once."""
+    families = conferences // 2
+    events = workload(families)
+    with tempfile.TemporaryDirectory() as folder:
+        history = Path(folder) / "history.jsonl"
+        history.write_text("".join(json.dumps(event) + "\n" for event in events))
+        prefix = f"scale{uuid.uuid4().hex[:6]}_"
+        async with pipeline(url, database_url, Path(folder), prefix, env=BENCH_ENV) as (_, crm):
+            command = [str(Path(sys.executable).parent / "convene"), "backfill", str(history)]
+            started = time.perf_counter()
+            played = await asyncio.create_subprocess_exec(
+                *command,
+                env={**os.environ, "AMQP_URL": url},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            output, _ = await played.communicate()
+            await _until_quiet(crm, None)
+            elapsed = crm.arrived[-1] - started if crm.arrived else float("nan")
             tally = Tally(Counter())
             for fact in crm.facts:
                 tally.add(fact)
-        if database_url is not None:  # the shared database: drop this run's schemas
-            engine = create_async_engine(database_url)
-            async with engine.begin() as connection:
-                for name in DEFINITIONS:
-                    await connection.execute(
-                        sa.text(f'DROP SCHEMA IF EXISTS "{prefix}{name}" CASCADE')
-                    )
-            await engine.dispose()
-    memory = {name: (before[name], after[name]) for name in before}
-    return elapsed, tally.got, memory
+        await _drop_schemas(database_url, prefix)
+    summary = output.decode().strip().splitlines()
+    said = summary[0] if summary else "no summary"
+    return elapsed, (
+        f"{sum(tally.got.values())} facts, {tally.republished} republished, "
+        f"{tally.rejected} rejected; backfill said: {said}"
+    )
 
 
-def deliveries(events: list[dict[str, Any]], facts: int) -> int:
-    """Messages the broker delivered: each CRM event to every service that consumes its
-    type, and each fact to the CRM's queue."""
-    consumers = Counter(t for d in DEFINITIONS.values() for t in d.event_types)
-    return sum(consumers[e["type"]] for e in events) + facts
-
-
-async def main(families: int) -> None:
+async def main(families: int, scale_conferences: int, parts: set[str]) -> None:
+    databases = (("sqlite", None), ("postgresql", POSTGRES_URL))
     with private_vhost() as vhost:
         url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
         raw = await raw_round_trip(url)
         print(f"raw broker round trip (quorum, persistent, confirms, acks): {raw:8.0f} msg/s")
-        runs = {}
-        for database, database_url in (("sqlite", None), ("postgresql", POSTGRES_URL)):
-            runs[database] = await through_pipeline(url, database_url, families)
-    events = workload(families)
-    conferences = families * 2
-    reference = runs["sqlite"][1]
-    for database, (elapsed, facts, memory) in runs.items():
-        moved = deliveries(events, sum(facts.values()))
-        rate = moved / elapsed
-        missing = sum(max(n - facts[k], 0) for k, n in reference.items())
-        extra = sum(max(n - reference[k], 0) for k, n in facts.items())
-        print(
-            f"{database:<10} {conferences} conferences, {len(events)} CRM events, "
-            f"{sum(facts.values())} facts in {elapsed:6.1f} s: {rate:6.0f} deliveries/s "
-            f"= {100 * rate / raw:4.1f} % of raw, {1000 * elapsed / conferences:5.0f} ms "
-            f"per conference; against SQLite: {missing} missing, {extra} extra"
-        )
-        for name, (before, after) in memory.items():
-            print(f"           {name:<12} RSS {before:6.1f} -> {after:6.1f} MiB")
+        if "throughput" in parts:
+            events = workload(families)
+            conferences = families * 2
+            print(
+                f"\nthroughput: {conferences} conferences, {len(events)} CRM events in one "
+                "burst, four councils"
+            )
+            reference: Counter[str] | None = None
+            for database, database_url in databases:
+                for layout_name, layout in LAYOUTS.items():
+                    expected = None if reference is None else sum(reference.values())
+                    run = await throughput(url, database_url, events, layout, expected)
+                    got = Counter(logical_key(f) for f in {f["id"]: f for f in run.facts}.values())
+                    reference = reference or got
+                    moved = deliveries(events, run.facts)
+                    rate = moved / run.elapsed
+                    print(
+                        f"  {database:<10} {layout_name:<15} {len(run.facts):6} facts in "
+                        f"{run.elapsed:6.1f} s: {rate:6.0f} deliveries/s = "
+                        f"{100 * rate / raw:5.1f} % of raw, "
+                        f"{1000 * run.elapsed / conferences:5.0f} ms per conference; "
+                        f"{_check(reference, run.facts)}"
+                    )
+                    memory = ", ".join(
+                        f"{name} {before:.0f}->{after:.0f}"
+                        for name, (before, after) in run.memory.items()
+                    )
+                    print(f"  {'':<10} {'':<15} RSS MiB: {memory}")
+        if "latency" in parts:
+            print(
+                "\nlatency from a CRM event's publication to the facts it caused "
+                "(one process a service):"
+            )
+            for database, database_url in databases:
+                for rate in (1.0, 5.0, 20.0):
+                    count, first, last = await latency(url, database_url, rate, seconds=8.0)
+                    print(
+                        f"  {database:<10} {rate:4.0f} conferences/s ({count} conferences): "
+                        f"first fact {_percentiles(first)}; last fact {_percentiles(last)}"
+                    )
+        if "scale" in parts:
+            print("\nscale: histories played by `convene backfill` (one process a service)")
+            for database, database_url in databases:
+                small, _ = await scale(url, database_url, 100)
+                large, said = await scale(url, database_url, scale_conferences)
+                per_small, per_large = small / 100, large / scale_conferences
+                year = per_large * NATIONAL_YEAR / 3600
+                print(
+                    f"  {database:<10} 100 conferences {1000 * per_small:5.0f} ms each; "
+                    f"{scale_conferences} conferences {1000 * per_large:5.0f} ms each "
+                    f"({per_large / per_small:4.2f}x); a national year ({NATIONAL_YEAR:,}) "
+                    f"would take {year:4.1f} h on this machine\n  {'':<10} {said}"
+                )
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 25))
+    arguments = [int(a) for a in sys.argv[1:]]
+    chosen = os.environ.get("BENCH_PARTS", "raw,throughput,latency,scale")
+    asyncio.run(
+        main(
+            arguments[0] if arguments else 25,
+            arguments[1] if len(arguments) > 1 else 10_000,
+            set(chosen.split(",")),
+        )
+    )

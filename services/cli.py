@@ -102,6 +102,31 @@ def demo(
     raise typer.Exit(asyncio.run(run_demo(settings, in_memory=in_memory, say=typer.echo)))
 
 
+@app.command()
+def backfill(
+    history: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON lines, one CloudEvent each, in the order the CRM published them.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    window: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Publishes awaiting the broker's confirm.")
+    ] = 500,
+) -> None:
+    """Play a CRM's history through the running services as fast as they take it, with a
+    progress bar, and say how long it took."""
+    from services.backfill import backfill as play
+
+    settings = _settings()
+    summary = _broker(settings, play(settings.amqp_url, history, window=window))
+    for line in summary.lines_of_text():
+        typer.echo(line)
+
+
 @contracts_app.command("export")
 def contracts_export(
     folder: Annotated[Path, typer.Argument(help="Where to write the schemas and AsyncAPI.")],

@@ -311,14 +311,13 @@ class Consumer:
         conflict = False
         try:
             async with self._engine.begin() as connection:
-                blocker = await parking.retrying_before(
+                blocker, seen = await parking.before_applying(
                     connection, flow.tenant, attempt.keys, flow.event_id
                 )
                 if blocker is not None:
                     raise NotReadyYet(f"event {blocker}, published before it, is being retried")
                 if attempt.parked is not None or RETRIED in attempt.delivery.headers:
                     await parking.remove_event(connection, flow.tenant, flow.event_id)
-                seen = await inbox.digest_of(connection, flow.tenant, flow.event_id)
                 if seen is not None and seen not in ("", digest):
                     conflict = True
                 elif seen is not None:
@@ -328,7 +327,9 @@ class Consumer:
                         connection, flow.tenant, flow.event_id, flow.event_type, "applied",
                         self._clock, digest,
                     )  # fmt: skip
-                    await attempt.handler(self._context(connection, flow), attempt.data)
+                    context = self._context(connection, flow)
+                    await attempt.handler(context, attempt.data)
+                    await context.flush()
                     await self._in_transaction(connection, flow)
         except sa.exc.IntegrityError:
             # The same id was committed first, by a replica or by another conference's delivery.

@@ -11,8 +11,9 @@ time (in due order, each judged as of its due time), so an aggregate's timers
 and events are applied in the order live processing would have applied them.
 """
 
+import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -42,7 +43,12 @@ class TimerRule:
 
 @dataclass
 class HandlerContext:
-    """One transaction's worth of tools for a message or timer handler."""
+    """One transaction's worth of tools for a message or timer handler.
+
+    Facts to queue and timers to set, cancel or mark fired are kept in order and written
+    in as few statements as they allow (`flush`, before the transaction commits, and
+    before any read that could see them).
+    """
 
     connection: AsyncConnection
     outbox: OutboxWriter
@@ -53,6 +59,7 @@ class HandlerContext:
     event_id: str
     event_time: datetime
     timer_rules: Mapping[str, TimerRule]
+    _pending: list[tuple[str, Any]] = field(default_factory=list)
 
     def env(self, at: datetime | None = None) -> Env:
         """Time and policy for a domain call; `at` is the fact's business time if the data
@@ -61,10 +68,38 @@ class HandlerContext:
 
     async def load(self, store: AggregateStore[T], key: str) -> Loaded[T] | None:
         """The aggregate, locked until the transaction ends, with its due timers fired."""
-        loaded = await store.load(self.connection, self.tenant, key)
-        if loaded is not None:
-            await self._fire_due(store, loaded, self.event_time)
+        kinds = self._timer_kinds(store)
+        if not kinds:
+            return await store.load(self.connection, self.tenant, key)
+        await self.flush()  # the timers this transaction set must be seen
+        found = await timers.load_with_due(
+            self.connection, store, self.tenant, key, kinds, self.event_time
+        )
+        if found is None:
+            return None
+        loaded, due = found
+        self._fire(store, loaded, due)
         return loaded
+
+    def _timer_kinds(self, store: AggregateStore[Any]) -> list[str]:
+        return [kind for kind, rule in self.timer_rules.items() if rule.store.kind == store.kind]
+
+    async def flush(self) -> None:
+        """Write what is pending, in order, joining neighbours of one kind."""
+        pending, self._pending = self._pending, []
+        # Facts go in one statement, in order (no timer statement reads the outbox).
+        facts = [item for kind, item in pending if kind == "facts"]
+        if facts:
+            await facts[0][0].insert([row for writer, f in facts for row in writer.rows(f)])
+        changes = [(kind, item) for kind, item in pending if kind != "facts"]
+        for kind, group in itertools.groupby(changes, key=lambda change: change[0]):
+            items = [item for _, item in group]
+            if kind == "set":
+                await timers.schedule_all(self.connection, self.clock, items)
+            elif kind == "cancel":
+                await timers.cancel_all(self.connection, self.clock, self.tenant, items)
+            else:
+                await timers.mark_all_fired(self.connection, items, self.clock)
 
     async def require(self, store: AggregateStore[T], key: str, what: str) -> Loaded[T]:
         """The aggregate; one not known yet may be on its way, so the event is retried."""
@@ -80,7 +115,7 @@ class HandlerContext:
     async def save(self, store: AggregateStore[T], loaded: Loaded[T], effects: Effects) -> None:
         """Save the aggregate once, queue its facts and set or cancel its timers."""
         await store.save(self.connection, self.tenant, loaded)
-        await self._apply(store, loaded.key, effects, self.outbox)
+        self._apply(store, loaded.key, effects, self.outbox)
 
     async def fire_due(self, store: AggregateStore[T], key: str, through: datetime) -> int:
         """Fire an aggregate's timers due by `through` (the scheduler's way in)."""
@@ -95,41 +130,47 @@ class HandlerContext:
     async def _fire_due(
         self, store: AggregateStore[T], loaded: Loaded[T], through: datetime
     ) -> int:
-        kinds = [kind for kind, rule in self.timer_rules.items() if rule.store.kind == store.kind]
+        kinds = self._timer_kinds(store)
         if not kinds:
             return 0
+        await self.flush()  # the query must see the timers this transaction set
         due = await timers.due_for(self.connection, self.tenant, loaded.key, kinds, through)
+        self._fire(store, loaded, due)
+        return len(due)
+
+    def _fire(self, store: AggregateStore[T], loaded: Loaded[T], due: list[Timer]) -> None:
+        """Fire due timers on the aggregate, in due order, each judged as of its due time."""
         for timer in due:
             effects = self.timer_rules[timer.kind].fire(
                 loaded.state, timer, Env(timer.due_at, self.policy, self.calendar)
             )
             writer = self.outbox.for_timer(timer.correlationid, timer.due_at)
-            await timers.mark_fired(self.connection, timer.timer_id, self.clock)
-            await self._apply(store, loaded.key, effects, writer)
-        return len(due)
+            self._pending.append(("fired", timer.timer_id))
+            self._apply(store, loaded.key, effects, writer)
 
-    async def _apply(
+    def _apply(
         self, store: AggregateStore[Any], key: str, effects: Effects, writer: OutboxWriter
     ) -> None:
-        for fact in effects.facts:
-            await writer.emit(fact.type_name, fact.data, fact.subject, fact.time)
+        if effects.facts:
+            self._pending.append(("facts", (writer, list(effects.facts))))
         for change in effects.timers:
             if isinstance(change, SetTimer):
-                await timers.schedule(
-                    self.connection,
-                    self.clock,
-                    timer_id=timers.timer_id(
-                        self.tenant, store.kind, key, change.kind, change.name
-                    ),
-                    kind=change.kind,
-                    due_at=change.due_at,
-                    subject=key,
-                    tenant=self.tenant,
-                    correlationid=writer.correlationid,
-                    payload={"name": change.name, **change.payload},
+                self._pending.append(
+                    (
+                        "set",
+                        Timer(
+                            timers.timer_id(
+                                self.tenant, store.kind, key, change.kind, change.name
+                            ),
+                            change.kind,
+                            change.due_at,
+                            key,
+                            self.tenant,
+                            writer.correlationid,
+                            {"name": change.name, **change.payload},
+                        ),
+                    )
                 )
             elif isinstance(change, CancelTimer):
                 prefix = timers.timer_id(self.tenant, store.kind, key, change.kind, change.name)
-                await timers.cancel(
-                    self.connection, self.clock, tenant=self.tenant, subject=key, prefix=prefix
-                )
+                self._pending.append(("cancel", (key, prefix)))

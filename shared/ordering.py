@@ -59,6 +59,11 @@ class DeliveryOrder(Generic[T]):
             loop = asyncio.get_running_loop()
             order.gap_timer = loop.call_later(self._patience, self._skip_gap, order)
 
+    @property
+    def held(self) -> int:
+        """Deliveries that reached us and wait for an earlier one."""
+        return sum(len(order.waiting) for order in self._channels.values())
+
     def _drain(self, order: _ChannelOrder[T]) -> None:
         while order.expected in order.waiting:
             self._release(order.waiting.pop(order.expected))

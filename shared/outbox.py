@@ -9,9 +9,15 @@ publishes it on restart (consumers de-duplicate on the event id).
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+import hashlib
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -19,15 +25,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.base import ContractModel
 from contracts.registry import event_type
 from shared.clock import Clock
+from shared.effects import Fact
 from shared.events import new_event, to_body
 from shared.logging import get_logger
-from shared.tables import outbox
+from shared.tables import outbox, relay_lease
 
 log = get_logger(__name__)
 
 
 class Publisher(Protocol):
     """Publishes one message and returns once the broker has confirmed it."""
+
+    async def prepare(self, exchanges: Iterable[str]) -> None:
+        """Get ready to publish to these exchanges (before publishing concurrently)."""
+        ...
 
     async def publish(
         self, *, exchange: str, routing_key: str, body: bytes, message_id: str
@@ -49,44 +60,82 @@ class OutboxWriter:
     time: datetime
     """When the causing fact happened: outgoing events carry it, so replaying old events
     gives the same events as processing them live."""
+    notify: str | None = None
+    """A NOTIFY channel to wake the relay of another replica at commit (PostgreSQL)."""
+    _notified: list[bool] = field(default_factory=list)
 
     def for_timer(self, correlationid: str, time: datetime) -> "OutboxWriter":
-        """A writer for the facts of a timer that fell due at `time`."""
+        """A writer for the facts of a timer that fell due at `time` (same transaction)."""
         return OutboxWriter(
-            self.connection, self.clock, self.service, self.tenant, correlationid, None, time
-        )
+            self.connection, self.clock, self.service, self.tenant, correlationid, None, time,
+            self.notify, self._notified,
+        )  # fmt: skip
 
     async def emit(
         self, type_name: str, data: ContractModel, subject: str, time: datetime | None = None
     ) -> str:
         """Queue one event of this service's own types; returns its id. `time` is when the
         fact happened, when that is not the causing event's time."""
-        entry = event_type(type_name)
-        if entry is None or entry.producer != self.service:
-            raise ValueError(f"{self.service} may not publish {type_name}")
-        event = new_event(
-            type_name=type_name,
-            data=data,
-            subject=subject,
-            tenant=self.tenant,
-            correlationid=self.correlationid,
-            causationid=self.causationid,
-            time=time or self.time,
-        )
-        await self.connection.execute(
-            outbox.insert().values(
-                event_id=event.id,
-                exchange=entry.exchange,
-                routing_key=type_name,
-                body=to_body(event).decode(),
-                created_at=self.clock.now(),
+        return (await self.emit_all([Fact(type_name, data, subject, time)]))[0]
+
+    async def emit_all(self, facts: list[Fact]) -> list[str]:
+        """Queue several events in one statement, in order; returns their ids."""
+        rows = self.rows(facts)
+        await self.insert(rows)
+        return [str(row["event_id"]) for row in rows]
+
+    def rows(self, facts: list[Fact]) -> list[dict[str, Any]]:
+        """The outbox rows of these facts (this writer's cause, correlation and time)."""
+        now = self.clock.now()
+        rows = []
+        for fact in facts:
+            entry = event_type(fact.type_name)
+            if entry is None or entry.producer != self.service:
+                raise ValueError(f"{self.service} may not publish {fact.type_name}")
+            event = new_event(
+                type_name=fact.type_name,
+                data=fact.data,
+                subject=fact.subject,
+                tenant=self.tenant,
+                correlationid=self.correlationid,
+                causationid=self.causationid,
+                time=fact.time or self.time,
             )
-        )
-        return event.id
+            rows.append(
+                {
+                    "event_id": event.id,
+                    "exchange": entry.exchange,
+                    "routing_key": fact.type_name,
+                    "body": to_body(event).decode(),
+                    "created_at": now,
+                }
+            )
+        return rows
+
+    async def insert(self, rows: list[dict[str, Any]]) -> None:
+        """Insert outbox rows (of this writer's or its timers' facts) in one statement."""
+        if not rows:
+            return
+        await self.connection.execute(outbox.insert(), rows)
+        if self.notify is not None and not self._notified:
+            await self.connection.execute(sa.select(sa.func.pg_notify(self.notify, "")))
+            self._notified.append(True)
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows in order; woken after each commit, polls as well."""
+    """Publishes committed outbox rows in order; woken after each commit, polls as well.
+
+    One replica's relay publishes at a time (it holds the lease in `relay_lease`, renewed
+    as it works and released when it stops), so facts leave in the order they were
+    queued. A round reads a batch of unsent rows, publishes them pipelined on one channel
+    (the channel keeps their order; the broker confirms each), then marks the confirmed
+    ones sent in one statement: no transaction is held open across the network.
+
+    On PostgreSQL the leading relay also LISTENs: a replica that is not leading queues
+    facts with a NOTIFY in the same transaction, which wakes it at that commit.
+    """
+
+    LEASE_SECONDS = 15.0
 
     def __init__(
         self,
@@ -94,7 +143,8 @@ class OutboxRelay:
         publisher: Publisher,
         clock: Clock,
         poll_seconds: float = 1.0,
-        batch_size: int = 100,
+        batch_size: int = 200,
+        channel: str | None = None,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
@@ -104,65 +154,156 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._lease_until = 0.0  # monotonic time until which this relay leads
+        self.channel = channel if engine.dialect.name == "postgresql" else None
+        """The NOTIFY channel that wakes the leading relay (PostgreSQL)."""
+        self._listener: Any = None
+
+    @property
+    def leading(self) -> bool:
+        """True while this relay holds the lease."""
+        return time.monotonic() < self._lease_until
 
     def wake(self) -> None:
         """Ask the relay to look for new rows now."""
         self._wake.set()
 
     async def publish_pending(self) -> int:
-        """Publish every unsent row; returns how many were published."""
+        """Publish every unsent row (if this relay leads); returns how many were published."""
         total = 0
+        if not await self._lead():
+            return 0
         while published := await self._publish_batch():
             total += published
+            if published < self._batch_size:
+                break
         return total
 
-    async def _publish_batch(self) -> int:
+    async def _lead(self) -> bool:
+        """Take or renew the lease; renewed when half of it has run."""
+        remaining = self._lease_until - time.monotonic()
+        if remaining > self.LEASE_SECONDS / 2:
+            return True
+        now = datetime.now(UTC)  # infrastructure time, not business time
         async with self._engine.begin() as connection:
+            result = await connection.execute(
+                relay_lease.update()
+                .where(
+                    relay_lease.c.name == "outbox",
+                    sa.or_(
+                        relay_lease.c.holder == self._holder, relay_lease.c.expires_at < now
+                    ),
+                )
+                .values(
+                    holder=self._holder,
+                    expires_at=now + timedelta(seconds=self.LEASE_SECONDS),
+                )
+            )
+        if result.rowcount == 1:
+            started = not self.leading
+            self._lease_until = time.monotonic() + self.LEASE_SECONDS - 1.0
+            if started:
+                log.info("outbox_relay_leading")
+                await self._listen()
+            return True
+        self._lease_until = 0.0
+        return False
+
+    async def _release(self) -> None:
+        if not self.leading:
+            return
+        self._lease_until = 0.0
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                relay_lease.update()
+                .where(relay_lease.c.name == "outbox", relay_lease.c.holder == self._holder)
+                .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
+            )
+
+    async def _listen(self) -> None:
+        """Be woken by NOTIFY from other replicas' commits (PostgreSQL)."""
+        if self.channel is None or (self._listener is not None and not self._listener.is_closed()):
+            return
+        try:
+            import asyncpg  # type: ignore[import-untyped]
+
+            url = self._engine.url.set(drivername="postgresql")
+            self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
+            await self._listener.add_listener(self.channel, lambda *_: self.wake())
+        except Exception as error:  # polling still finds the rows
+            log.warning("outbox_listen_failed", error_type=type(error).__name__)
+            self._listener = None
+
+    async def _publish_batch(self) -> int:
+        async with self._engine.connect() as connection:
             rows = (
                 await connection.execute(
-                    sa.select(outbox)
+                    sa.select(
+                        outbox.c.position,
+                        outbox.c.event_id,
+                        outbox.c.exchange,
+                        outbox.c.routing_key,
+                        outbox.c.body,
+                    )
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.position)
                     .limit(self._batch_size)
-                    # Competing replicas each take different rows.
-                    .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in rows:
-                await self._publisher.publish(
+        if not rows:
+            return 0
+        await self._publisher.prepare(dict.fromkeys(row.exchange for row in rows))
+        # Started in order on one channel: frames leave in this order, confirms overlap.
+        results = await asyncio.gather(
+            *(
+                self._publisher.publish(
                     exchange=row.exchange,
                     routing_key=row.routing_key,
                     body=row.body.encode(),
                     message_id=row.event_id,
                 )
+                for row in rows
+            ),
+            return_exceptions=True,
+        )
+        confirmed = [
+            row.position
+            for row, result in zip(rows, results, strict=True)
+            if not isinstance(result, BaseException)
+        ]
+        if confirmed:
+            async with self._engine.begin() as connection:
                 await connection.execute(
                     outbox.update()
-                    .where(outbox.c.position == row.position)
+                    .where(outbox.c.position.in_(confirmed))
                     .values(published_at=self._clock.now())
                 )
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:  # what was not confirmed goes again next round
+            raise failed
         return len(rows)
 
     async def run(self) -> None:
-        """Relay until stopped; a failed publish is retried on the next round."""
+        """Relay until stopped (the first round at once); a failed publish is retried on the
+        next round."""
+        self._wake.set()
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             self._wake.clear()
             try:
-                count = await self.publish_pending()
+                await self.publish_pending()
             except Exception as error:
                 log.warning("outbox_publish_failed", error_type=type(error).__name__)
                 await asyncio.sleep(self._poll_seconds)
-            else:
-                if count:
-                    log.debug("outbox_published", count=count)
 
     def start(self) -> None:
         """Run the relay in the background."""
         self._task = asyncio.create_task(self.run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        """Finish the batch in flight, publish what is pending, then stop.
+        """Finish the batch in flight, publish what is pending, then hand the lease on.
 
         Never cancelled mid-batch: a batch cut short would be published again.
         """
@@ -173,6 +314,20 @@ class OutboxRelay:
             self._task = None
         with contextlib.suppress(Exception):
             await self.publish_pending()
+        with contextlib.suppress(Exception):
+            await self._release()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+
+
+def notify_channel(schema: str) -> str:
+    """The NOTIFY channel of one service's outbox (PostgreSQL names are at most 63 bytes)."""
+    name = f"convene_outbox_{schema}".lower()
+    if len(name) <= 63 and name.replace("_", "").isalnum():
+        return name
+    return "convene_outbox_" + hashlib.sha256(schema.encode()).hexdigest()[:40]
 
 
 async def pending_count(engine: AsyncEngine) -> int:

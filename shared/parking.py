@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.tables import parked
+from shared.tables import inbox, parked
 
 KEY_SEPARATOR = "\n"
 EARLY = "early"
@@ -85,21 +85,30 @@ async def remove_event(connection: AsyncConnection, tenant: str, event_id: str) 
     )
 
 
-async def retrying_before(
+async def before_applying(
     connection: AsyncConnection, tenant: str, keys: list[str], event_id: str
-) -> str | None:
-    """The id of an event out for a delayed retry that shares one of `keys` (it comes
-    first), if any."""
-    rows = await connection.execute(
-        sa.select(parked.c.event_id, parked.c.ordering_keys).where(
-            parked.c.tenant == tenant, parked.c.kind == RETRYING, parked.c.event_id != event_id
-        )
-    )
+) -> tuple[str | None, str | None]:
+    """In one query: the id of an event out for a delayed retry that shares one of `keys`
+    (it comes first), if any; and the content digest the inbox has for this event id
+    ("" when recorded without one), or None when it was never processed."""
+    retrying = sa.select(
+        sa.literal("retrying").label("source"),
+        parked.c.event_id.label("value"),
+        parked.c.ordering_keys.label("keys"),
+    ).where(parked.c.tenant == tenant, parked.c.kind == RETRYING, parked.c.event_id != event_id)
+    seen = sa.select(
+        sa.literal("inbox").label("source"),
+        sa.func.coalesce(inbox.c.digest, "").label("value"),
+        sa.literal("").label("keys"),
+    ).where(inbox.c.tenant == tenant, inbox.c.event_id == event_id)
+    blocker, digest = None, None
     wanted = set(keys)
-    for row in rows:
-        if wanted.intersection(row.ordering_keys.split(KEY_SEPARATOR)):
-            return str(row.event_id)
-    return None
+    for row in await connection.execute(sa.union_all(seen, retrying)):
+        if row.source == "inbox":
+            digest = str(row.value)
+        elif blocker is None and wanted.intersection(row.keys.split(KEY_SEPARATOR)):
+            blocker = str(row.value)
+    return blocker, digest
 
 
 async def waiting(

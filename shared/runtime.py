@@ -29,7 +29,7 @@ from faststream.rabbit.annotations import RabbitMessage
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import CloudEvent
-from shared import parking, timers
+from shared import parking, retention, timers
 from shared.availability import DatabaseGate
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock, SystemClock
@@ -39,10 +39,11 @@ from shared.events import MalformedInput
 from shared.handling import HandlerContext, TimerRule
 from shared.logging import get_logger
 from shared.ordering import DeliveryOrder, Progress, Sequencer
-from shared.outbox import OutboxRelay, OutboxWriter
+from shared.outbox import OutboxRelay, OutboxWriter, notify_channel
 from shared.parking import ParkedEvent
 from shared.policy import PolicyBook
 from shared.problems import Problem, broker_problem, where
+from shared.retention import Retention
 from shared.settings import Settings
 from shared.timers import Timer, TimerScheduler
 from shared.topology import (
@@ -108,7 +109,10 @@ class ServiceRuntime:
         self.calendar = calendar or WorkingDayCalendar()
         self.policies = PolicyBook.build(settings.policy, settings.tenant_policy_map())
         self.engine: AsyncEngine = create_engine(
-            settings.database_url_for(definition.name), settings.schema_for(definition.name)
+            settings.database_url_for(definition.name),
+            settings.schema_for(definition.name),
+            settings.sqlite_synchronous,
+            settings.db_pool_size,
         )
         self.relay: OutboxRelay | None = None
         self.scheduler: TimerScheduler | None = None
@@ -122,6 +126,16 @@ class ServiceRuntime:
         self.gate = DatabaseGate(self.engine, settings.outage_probe_seconds)
         self._took_deliveries = False
         self._sweeper: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
+        self.retention = Retention.of(
+            settings.retention_days, max(settings.retry_delay_list(), default=0.0)
+        )
+        self._waiting_keys: set[str] = set()
+        """Ordering keys that early events wait on, once `_waiting_known` (until then, ask
+        the database). The consuming replica parks every early event itself; the sweep
+        reloads what the database has."""
+        self._waiting_known = False
+        self._sweep_now = asyncio.Event()
 
     @property
     def name(self) -> str:
@@ -182,7 +196,10 @@ class ServiceRuntime:
         assert self.consumer is not None
         if not self._accepting:  # stopping: left unacknowledged, it returns to the queue
             return
-        self._took_deliveries = True
+        if not self._took_deliveries:  # taking over: what waits is in the database
+            self._took_deliveries = True
+            self._waiting_known = False
+            self._sweep_now.set()
         raw = message.raw_message
         delivery = Delivery(
             body=raw.body,
@@ -213,6 +230,8 @@ class ServiceRuntime:
             outcome = "failed"
             try:
                 outcome = await self._settle(message, consumer.apply(delivery, event, data, keys))
+                if outcome == "parked":
+                    self._waiting_keys.update(keys)
                 await self._after(outcome, tenant, keys)
             finally:
                 self.progress.finished(tenant, at, done=outcome not in ("abandoned", "failed"))
@@ -243,14 +262,19 @@ class ServiceRuntime:
     async def _apply_parked(self, tenant: str, keys: list[str]) -> None:
         """Try the events waiting on these keys again, in arrival order, until none of them
         can move (applying one may be what the next waits for)."""
+        if self._waiting_known and self._waiting_keys.isdisjoint(keys):
+            return  # nothing waits on these keys: no need to ask the database
         moved = True
         while moved:
             moved = False
-            for event in await parking.waiting(self.engine, keys, tenant):
+            waiting = await parking.waiting(self.engine, keys, tenant)
+            for event in waiting:
                 outcome = await self._retry_parked(event)
                 if outcome == "abandoned":  # stopping: it waits for the next replica
                     return
                 moved = moved or outcome != "parked"
+            if not waiting:
+                self._waiting_keys.difference_update(keys)
 
     async def _retry_parked(self, parked: ParkedEvent) -> str:
         assert self.consumer is not None
@@ -267,7 +291,9 @@ class ServiceRuntime:
     async def _sweep_parked(self) -> None:
         """Now and then, try every waiting event (and refuse those waiting too long)."""
         while True:
-            await asyncio.sleep(self.settings.park_retry_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_now.wait(), self.settings.park_retry_seconds)
+            self._sweep_now.clear()
             if not self._took_deliveries or not self._accepting:
                 continue  # a standby: the consuming replica sweeps
             try:
@@ -277,9 +303,25 @@ class ServiceRuntime:
             except Exception as error:
                 log.warning("parked_sweep_failed", error_type=type(error).__name__)
                 continue
+            # What waits now, and what was parked while the database was asked.
+            self._waiting_keys |= {key for event in waiting for key in event.keys}
+            self._waiting_known = True
             for tenant, keys in dict.fromkeys((e.tenant, tuple(e.keys)) for e in waiting):
                 retry = functools.partial(self._apply_parked, tenant, list(keys))
                 self.sequencer.submit(list(keys), retry)
+
+    async def _prune(self) -> None:
+        """Now and then, delete what is past retention (the leading relay's replica only)."""
+        while True:
+            await asyncio.sleep(self.settings.prune_seconds)
+            if self.relay is None or not self.relay.leading:
+                continue
+            try:
+                await retention.prune(
+                    self.engine, self.clock.now(), self.retention, self.settings.prune_batch
+                )
+            except Exception as error:
+                log.warning("prune_failed", error_type=type(error).__name__)
 
     async def prepare(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
         """Migrate the database, declare the topology, build consumer, relay and scheduler."""
@@ -305,7 +347,12 @@ class ServiceRuntime:
                 raise broker_problem(self.settings.amqp_url, error) from error
         publisher = BrokerPublisher(broker, broker_user(self.settings.amqp_url))
         self.relay = OutboxRelay(
-            self.engine, publisher, self.clock, self.settings.outbox_poll_seconds
+            self.engine,
+            publisher,
+            self.clock,
+            self.settings.outbox_poll_seconds,
+            self.settings.outbox_batch,
+            notify_channel(self.settings.schema_for(self.name)),
         )
         self.consumer = Consumer(
             service=self.name,
@@ -343,12 +390,13 @@ class ServiceRuntime:
         )
 
     async def _backlog(self, broker: RabbitBroker) -> int:
-        """Messages waiting in the service's queue (not yet delivered to any replica)."""
+        """Messages waiting in the service's queue (not yet delivered to any replica), and
+        deliveries here waiting for an earlier one (not yet counted as in flight)."""
         queue = await broker.declare_queue(
             RabbitQueue(incoming_queue_name(self.name), declare=False)
         )
         declared = await queue.declare()
-        return int(declared.message_count or 0)
+        return int(declared.message_count or 0) + self._order.held
 
     async def _record_progress(self, connection: AsyncConnection, flow: Flow) -> None:
         """A council seen for the first time by this replica gets its progress row now."""
@@ -370,6 +418,8 @@ class ServiceRuntime:
             flow.correlationid,
             flow.event_id,
             flow.time,
+            # Another replica's relay leads: wake it at this commit.
+            notify=None if self.relay is None or self.relay.leading else self.relay.channel,
         )
         return HandlerContext(
             connection=connection,
@@ -401,6 +451,7 @@ class ServiceRuntime:
                 if rule is None
                 else await context.fire_due(rule.store, timer.subject, timer.due_at)
             )
+            await context.flush()
             if not fired:  # its aggregate is gone, or it has no rule: nothing to judge
                 await timers.mark_fired(connection, timer.timer_id, self.clock)
         log.info("timer_fired", timer_id=timer.timer_id, timer_kind=timer.kind)
@@ -412,6 +463,7 @@ class ServiceRuntime:
         self.relay.wake()
         self.scheduler.start()
         self._sweeper = asyncio.create_task(self._sweep_parked(), name="parked-sweep")
+        self._pruner = asyncio.create_task(self._prune(), name="retention-pruner")
         log.info("service_started", service=self.name, database=self.engine.dialect.name)
 
     async def database_reachable(self) -> bool:
@@ -426,10 +478,11 @@ class ServiceRuntime:
         """Take no more deliveries, finish what is in flight, stop timers, flush the outbox,
         close the database."""
         self._accepting = False
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for task in (self._sweeper, self._pruner):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.gate.stop()  # deliveries waiting out an outage return to the queue
         await self.sequencer.drain()
         if self.scheduler is not None:

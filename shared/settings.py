@@ -91,7 +91,40 @@ class Settings(BaseSettings):
     outage_probe_seconds: float = Field(
         default=1.0, gt=0, description="While the database is unreachable, how often to look."
     )
-    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="The outbox relay is woken by each commit that queues facts (on PostgreSQL "
+        "across replicas too, by NOTIFY); it also looks this often, as a safety net.",
+    )
+    outbox_batch: int = Field(
+        default=200, gt=0, le=5000, description="Facts the relay publishes per round."
+    )
+    db_pool_size: int = Field(
+        default=12,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections a replica keeps open (as many again when busy); "
+        "about the prefetch, so each concurrent delivery has one.",
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="SQLite (always in WAL mode) syncs every commit with FULL; NORMAL syncs at "
+        "checkpoints only: faster, and an operating-system crash can lose the last commits.",
+    )
+    retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Published facts, processed event ids and fired or cancelled timers are "
+        "pruned after this many days (event ids kept at least 3 days past the longest delayed "
+        "retry, so a redelivery is always recognised).",
+    )
+    prune_seconds: float = Field(
+        default=600.0, gt=0, description="How often the pruner looks for rows past retention."
+    )
+    prune_batch: int = Field(
+        default=1000, gt=0, description="Rows the pruner deletes per transaction."
+    )
     timer_poll_seconds: float = Field(default=1.0, gt=0)
     timer_quiet_seconds: float = Field(
         default=30.0,

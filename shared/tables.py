@@ -17,7 +17,22 @@ outbox = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("published_at", UTCDateTime, nullable=True, index=True),
+    sa.Index(
+        "ix_outbox_unpublished",
+        "position",
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    ),
 )
+
+relay_lease = sa.Table(
+    "relay_lease",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("holder", sa.String(100), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+"""Which replica's relay publishes the outbox (one at a time, so facts leave in order)."""
 
 inbox = sa.Table(
     "inbox",
@@ -28,6 +43,7 @@ inbox = sa.Table(
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("processed_at", UTCDateTime, nullable=False),
     sa.Column("digest", sa.String(64), nullable=True),
+    sa.Index("ix_inbox_processed_at", "processed_at"),
 )
 
 timers = sa.Table(
@@ -44,6 +60,14 @@ timers = sa.Table(
     sa.Column("fired_at", UTCDateTime, nullable=True),
     sa.Column("cancelled_at", UTCDateTime, nullable=True),
     sa.Index("ix_timers_tenant_subject", "tenant", "subject"),
+    sa.Index(
+        "ix_timers_pending_due",
+        "due_at",
+        postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
+        sqlite_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
+    ),
+    sa.Index("ix_timers_fired_at", "fired_at"),
+    sa.Index("ix_timers_cancelled_at", "cancelled_at"),
 )
 
 aggregates = sa.Table(
@@ -81,6 +105,7 @@ parked = sa.Table(
     sa.Column("parked_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("tenant", "event_id", name="uq_parked_tenant_event"),
     sa.Index("ix_parked_tenant", "tenant"),
+    sa.Index("ix_parked_kind_position", "kind", "position"),
 )
 """Events that arrived before one they depend on, waiting (in arrival order) to be applied
 (`kind` "early"), and events out for a delayed retry that later events of theirs wait for

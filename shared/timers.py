@@ -22,18 +22,21 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.aggregates import AggregateStore, Loaded
 from shared.clock import Clock
 from shared.logging import get_logger
 from shared.ordering import Progress
-from shared.tables import parked, progress, timers
+from shared.tables import aggregates, parked, progress, timers
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,18 +75,40 @@ async def schedule(
     payload: dict[str, Any],
 ) -> None:
     """Set (or move) a timer. A timer id names one purpose, so rescheduling replaces it."""
-    await connection.execute(timers.delete().where(timers.c.timer_id == timer_id))
+    timer = Timer(timer_id, kind, due_at, subject, tenant, correlationid, payload)
+    await schedule_all(connection, clock, [timer])
+
+
+async def schedule_all(connection: AsyncConnection, clock: Clock, batch: list[Timer]) -> None:
+    """Set (or move) timers in one statement (an upsert); the last of one id wins."""
+    latest = {timer.timer_id: timer for timer in batch}
+    if not latest:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(timers)
+    replaced = {
+        name: statement.excluded[name]
+        for name in ("kind", "due_at", "subject", "tenant", "correlationid", "payload",
+                     "created_at", "fired_at", "cancelled_at")
+    }  # fmt: skip
+    now = clock.now()
     await connection.execute(
-        timers.insert().values(
-            timer_id=timer_id,
-            kind=kind,
-            due_at=due_at,
-            subject=subject,
-            tenant=tenant,
-            correlationid=correlationid,
-            payload=payload,
-            created_at=clock.now(),
-        )
+        statement.on_conflict_do_update(index_elements=[timers.c.timer_id], set_=replaced),
+        [
+            {
+                "timer_id": timer.timer_id,
+                "kind": timer.kind,
+                "due_at": timer.due_at,
+                "subject": timer.subject,
+                "tenant": timer.tenant,
+                "correlationid": timer.correlationid,
+                "payload": timer.payload,
+                "created_at": now,
+                "fired_at": None,
+                "cancelled_at": None,
+            }
+            for timer in latest.values()
+        ],
     )
 
 
@@ -95,12 +120,28 @@ async def cancel(
     connection: AsyncConnection, clock: Clock, *, tenant: str, subject: str, prefix: str
 ) -> int:
     """Cancel an aggregate's unfired timers whose id starts with `prefix`."""
+    return await cancel_all(connection, clock, tenant, [(subject, prefix)])
+
+
+async def cancel_all(
+    connection: AsyncConnection, clock: Clock, tenant: str, prefixes: list[tuple[str, str]]
+) -> int:
+    """Cancel, in one statement, the unfired timers of each (aggregate, id prefix)."""
+    if not prefixes:
+        return 0
     result = await connection.execute(
         timers.update()
         .where(
             timers.c.tenant == tenant,
-            timers.c.subject == subject,
-            timers.c.timer_id.startswith(prefix, autoescape=True),
+            sa.or_(
+                *(
+                    sa.and_(
+                        timers.c.subject == subject,
+                        timers.c.timer_id.startswith(prefix, autoescape=True),
+                    )
+                    for subject, prefix in dict.fromkeys(prefixes)
+                )
+            ),
             _pending(),
         )
         .values(cancelled_at=clock.now())
@@ -138,13 +179,55 @@ async def due_for(
     return [_timer(row) for row in result]
 
 
+async def load_with_due(
+    connection: AsyncConnection,
+    store: AggregateStore[T],
+    tenant: str,
+    key: str,
+    kinds: Sequence[str],
+    through: datetime,
+) -> tuple[Loaded[T], list[Timer]] | None:
+    """An aggregate (locked until the transaction ends) and its unfired timers due by
+    `through`, oldest first, in one query; None if the aggregate is not stored."""
+    due = sa.and_(
+        timers.c.tenant == aggregates.c.tenant,
+        timers.c.subject == aggregates.c.key,
+        timers.c.kind.in_(kinds),
+        timers.c.due_at <= through,
+        _pending(),
+    )
+    rows = (
+        await connection.execute(
+            sa.select(aggregates.c.state, timers)
+            .select_from(aggregates.outerjoin(timers, due))
+            .where(
+                aggregates.c.tenant == tenant,
+                aggregates.c.kind == store.kind,
+                aggregates.c.key == key,
+            )
+            .order_by(timers.c.due_at, timers.c.timer_id)
+            .with_for_update(of=aggregates)
+        )
+    ).all()
+    if not rows:
+        return None
+    loaded = Loaded(key, store.parse(rows[0].state), stored=True)
+    return loaded, [_timer(row) for row in rows if row.timer_id is not None]
+
+
 async def mark_fired(connection: AsyncConnection, timer_id: str, clock: Clock) -> None:
     """The timer has fired (in this transaction)."""
-    await connection.execute(
-        timers.update()
-        .where(timers.c.timer_id == timer_id, _pending())
-        .values(fired_at=clock.now())
-    )
+    await mark_all_fired(connection, [timer_id], clock)
+
+
+async def mark_all_fired(connection: AsyncConnection, timer_ids: list[str], clock: Clock) -> None:
+    """These timers have fired (in this transaction), in one statement."""
+    if timer_ids:
+        await connection.execute(
+            timers.update()
+            .where(timers.c.timer_id.in_(timer_ids), _pending())
+            .values(fired_at=clock.now())
+        )
 
 
 async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
@@ -271,7 +354,10 @@ class TimerScheduler:
         await save_progress(self._engine, self._tracker)
         handled = 0
         while batch := await self.due():
-            for timer in batch:
+            # Firing an aggregate's latest due timer fires its earlier ones first, each
+            # judged as of its own due time: one transaction per aggregate, not per timer.
+            latest = {(t.tenant, t.timer_id.split("|")[1], t.subject): t for t in batch}
+            for timer in latest.values():
                 await self._fire(timer)
             handled += len(batch)
             if len(batch) < 100:

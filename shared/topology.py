@@ -168,6 +168,24 @@ class BrokerPublisher:
     def __init__(self, broker: RabbitBroker, user_id: str | None) -> None:
         self._broker = broker
         self._user_id = user_id
+        self._exchanges: dict[str, RabbitExchange] = {}
+        self._ready: set[str] = set()
+
+    def _exchange(self, name: str) -> RabbitExchange:
+        # Declared at start (or provisioned): publishing never needs to configure.
+        if name not in self._exchanges:
+            self._exchanges[name] = RabbitExchange(
+                name, type=ExchangeType.TOPIC, durable=True, declare=False
+            )
+        return self._exchanges[name]
+
+    async def prepare(self, exchanges: Iterable[str]) -> None:
+        """Look the exchanges up once, one at a time, before publishing to them concurrently:
+        publishes started together then reach the channel in the order they were started."""
+        for name in exchanges:
+            if name not in self._ready:
+                await self._broker.declare_exchange(self._exchange(name))
+                self._ready.add(name)
 
     async def publish(
         self, *, exchange: str, routing_key: str, body: bytes, message_id: str
@@ -175,8 +193,7 @@ class BrokerPublisher:
         """Publish one event to a topic exchange and wait for the broker's confirm."""
         await self._broker.publish(
             body,
-            # Declared at start (or provisioned): publishing never needs to configure.
-            exchange=RabbitExchange(exchange, type=ExchangeType.TOPIC, durable=True, declare=False),
+            exchange=self._exchange(exchange),
             routing_key=routing_key,
             persist=True,
             message_id=message_id,

@@ -12,6 +12,9 @@ from tests.support.listener import listening
 class BrokerGone:
     """A publisher whose broker vanished between the commit and the publish."""
 
+    async def prepare(self, *_: object) -> None:
+        return None
+
     async def publish(self, **_: object) -> None:
         raise ConnectionError("broker connection lost")
 

@@ -20,7 +20,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,8 @@ class Collector:
     def __init__(self, url: str) -> None:
         self.url = url
         self.facts: list[dict[str, Any]] = []
+        self.arrived: list[float] = []
+        """When each fact arrived (time.perf_counter())."""
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def start(self) -> None:
@@ -119,6 +121,7 @@ class Collector:
         async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             async with message.process():
                 self.facts.append(json.loads(message.body))
+                self.arrived.append(time.perf_counter())
 
         await queue.consume(collect)
 
@@ -138,11 +141,13 @@ class Services:
         self.ports: dict[str, int] = {}
 
     def start(self, name: str) -> None:
+        """Start `convene run <service>`; `name` may be `<service>#<n>` for a replica, and the
+        service `all` runs the three in one process."""
         port = free_port()
         env = {**os.environ, **self.env, "CONVENE_HEALTH_PORT": str(port)}
         log = (self.folder / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(  # the product's own command
-            [str(Path(sys.executable).parent / "convene"), "run", name],
+            [str(Path(sys.executable).parent / "convene"), "run", name.split("#")[0]],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -245,6 +250,8 @@ async def pipeline(
     folder: Path,
     prefix: str,
     declare_url: str | None = None,
+    processes: Sequence[str] = tuple(DEFINITIONS),
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[Services, Collector]]:
     """The topology declared (through `declare_url`: in a cluster, the node that leads the
     queues) and emptied, the three services started and ready, the CRM listening."""
@@ -254,12 +261,13 @@ async def pipeline(
         RETRY_DELAYS,
     )
     await _purge(amqp_url)
-    services = Services(service_env(amqp_url, database_url, folder, prefix), folder)
+    settings = {**service_env(amqp_url, database_url, folder, prefix), **(env or {})}
+    services = Services(settings, folder)
     collector = Collector(amqp_url)
     try:
-        for name in DEFINITIONS:
+        for name in processes:
             services.start(name)
-        await services.wait_ready(list(DEFINITIONS))
+        await services.wait_ready(list(processes))
         await collector.start()
         yield services, collector
     finally:

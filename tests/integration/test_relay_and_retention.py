@@ -1,0 +1,241 @@
+"""The outbox relay on a real broker and database: batches leave in order, once, from one
+replica at a time (the lease); another replica's commit wakes it (PostgreSQL NOTIFY); rows
+past retention are pruned in batches; and the hot path's queries can all use an index."""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from faststream.rabbit import RabbitBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.common_v1 import InputRejected
+from services.app import DEFINITIONS
+from shared import parking, retention, timers
+from shared.clock import ManualClock, SystemClock
+from shared.db import create_engine, migrate
+from shared.outbox import OutboxRelay, OutboxWriter, notify_channel, pending_count
+from shared.settings import Settings
+from shared.tables import aggregates, inbox, outbox, parked, progress
+from shared.tables import timers as timer_table
+from shared.topology import BrokerPublisher, declare_service_topology
+from tests.support.listener import listening
+
+SERVICE = "reports"
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    url, schema = settings.database_url_for(SERVICE), settings.schema_for(SERVICE)
+    engine = create_engine(url, schema)
+    await migrate(engine, schema, DEFINITIONS[SERVICE].migrations)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _queue(engine: AsyncEngine, first: int, count: int, notify: str | None = None) -> None:
+    """Queue `count` facts, a few per transaction, subjects numbered from `first`."""
+    clock = SystemClock()
+    for start in range(first, first + count, 7):
+        async with engine.begin() as connection:
+            writer = OutboxWriter(connection, clock, SERVICE, "201", "C", None, NOW, notify=notify)
+            for n in range(start, min(start + 7, first + count)):
+                await writer.emit(
+                    "reports.input.rejected.v1",
+                    InputRejected(event_id=f"E{n}", event_type="crm.x.v1", reasons=["r"]),
+                    f"S{n:05d}",
+                )
+
+
+def _relay(engine: AsyncEngine, broker: RabbitBroker, poll: float, schema: str) -> OutboxRelay:
+    return OutboxRelay(
+        engine,
+        BrokerPublisher(broker, None),
+        SystemClock(),
+        poll_seconds=poll,
+        batch_size=50,
+        channel=notify_channel(schema),
+    )
+
+
+async def _published(listener_events: list[dict[str, object]], count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(listener_events) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # poll for the condition
+
+
+async def test_batches_leave_in_order_once_from_one_replica_at_a_time(
+    settings: Settings, database: str, amqp_url: str
+) -> None:
+    await declare_service_topology(amqp_url, SERVICE, [], [])
+    async with (
+        _database(settings) as engine,
+        listening(amqp_url) as listener,
+        RabbitBroker(amqp_url) as broker,
+    ):
+        await broker.start()
+        schema = settings.schema_for(SERVICE)
+        first, second = _relay(engine, broker, 0.1, schema), _relay(engine, broker, 0.1, schema)
+        await _queue(engine, 0, 300)
+        first.start()
+        second.start()
+        await _published(listener.events, 300)
+        await listener.settle(0.5)
+        subjects = [event["subject"] for event in listener.events]
+        assert subjects == [f"S{n:05d}" for n in range(300)]  # in order, each once
+        assert [first.leading, second.leading].count(True) == 1
+        leader, standby = (first, second) if first.leading else (second, first)
+
+        await leader.stop()  # hands the lease on: the standby publishes what comes next
+        await _queue(engine, 300, 20)
+        await _published(listener.events, 320)
+        await standby.stop()
+        assert [event["subject"] for event in listener.events][300:] == [
+            f"S{n:05d}" for n in range(300, 320)
+        ]
+        assert await pending_count(engine) == 0
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_a_commit_in_another_replica_wakes_the_leading_relay(
+    settings: Settings, database: str, amqp_url: str
+) -> None:
+    await declare_service_topology(amqp_url, SERVICE, [], [])
+    async with (
+        _database(settings) as engine,
+        listening(amqp_url) as listener,
+        RabbitBroker(amqp_url) as broker,
+    ):
+        await broker.start()
+        schema = settings.schema_for(SERVICE)
+        relay = _relay(engine, broker, 60.0, schema)  # it would look only once a minute
+        relay.start()
+        await asyncio.sleep(0.5)  # it takes the lease and listens
+        assert relay.leading
+        started = time.monotonic()
+        await _queue(engine, 0, 5, notify=notify_channel(schema))  # as a standby writes
+        await _published(listener.events, 5)
+        took = time.monotonic() - started
+        await relay.stop()
+    assert len(listener.events) == 5
+    assert took < 5, f"woken after {took:.1f} s"
+
+
+async def test_rows_past_retention_are_pruned_in_batches(settings: Settings, database: str) -> None:
+    keep = retention.Retention.of(30, 600)
+    old, recent = NOW - timedelta(days=31), NOW - timedelta(days=29)
+    async with _database(settings) as engine:
+        async with engine.begin() as connection:
+            for n in range(12):
+                published = old if n < 7 else recent if n < 10 else None
+                await connection.execute(
+                    outbox.insert().values(
+                        event_id=f"O{n}", exchange="x", routing_key="k", body="{}",
+                        created_at=old, published_at=published,
+                    )
+                )  # fmt: skip
+                await connection.execute(
+                    inbox.insert().values(
+                        tenant="201", event_id=f"I{n}", event_type="t", outcome="applied",
+                        processed_at=old if n < 8 else recent,
+                    )
+                )  # fmt: skip
+            for n, (fired, cancelled) in enumerate(
+                [(old, None), (None, old), (recent, None), (None, None), (old, None)]
+            ):
+                await timers.schedule(
+                    connection, ManualClock(old), timer_id=f"T{n}", kind="k", due_at=old,
+                    subject="S", tenant="201", correlationid="C", payload={},
+                )  # fmt: skip
+                await connection.execute(
+                    timer_table.update()
+                    .where(timer_table.c.timer_id == f"T{n}")
+                    .values(fired_at=fired, cancelled_at=cancelled)
+                )
+        counts = await retention.prune(engine, NOW, keep, batch=3)
+        async with engine.connect() as connection:
+            left_outbox = (await connection.execute(sa.select(outbox.c.event_id))).scalars()
+            left_inbox = (await connection.execute(sa.select(inbox.c.event_id))).scalars()
+            left_timers = (await connection.execute(sa.select(timer_table.c.timer_id))).scalars()
+            assert sorted(left_outbox) == ["O10", "O11", "O7", "O8", "O9"]  # unsent: kept
+            assert sorted(left_inbox) == ["I10", "I11", "I8", "I9"]
+            assert sorted(left_timers) == ["T2", "T3"]
+    assert counts == {"outbox": 7, "inbox": 8, "timers": 3}
+
+
+def test_event_ids_outlive_the_longest_delayed_retry() -> None:
+    keep = retention.Retention.of(1, 14 * 86_400)
+    assert keep.inbox == timedelta(days=14) + retention.INBOX_MARGIN
+    assert keep.outbox == keep.timers == timedelta(days=1)
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_every_query_on_the_hot_path_can_use_an_index(
+    settings: Settings, database: str
+) -> None:
+    """With sequential scans priced out, no hot-path statement still needs one."""
+    due_by = sa.and_(
+        timer_table.c.tenant == aggregates.c.tenant,
+        timer_table.c.subject == aggregates.c.key,
+        timer_table.c.fired_at.is_(None),
+        timer_table.c.cancelled_at.is_(None),
+        timer_table.c.due_at <= NOW,
+    )
+    statements: dict[str, sa.Executable] = {
+        "relay: unsent rows in order": sa.select(outbox)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.position)
+        .limit(200),
+        "relay: mark sent": outbox.update()
+        .where(outbox.c.position.in_([1, 2, 3]))
+        .values(published_at=NOW),
+        "inbox: seen?": sa.select(inbox.c.digest).where(
+            inbox.c.tenant == "201", inbox.c.event_id == "E"
+        ),
+        "aggregate with its due timers": sa.select(aggregates.c.state, timer_table)
+        .select_from(aggregates.outerjoin(timer_table, due_by))
+        .where(aggregates.c.tenant == "201", aggregates.c.kind == "k", aggregates.c.key == "K"),
+        "timers: cancel an aggregate's": timer_table.update()
+        .where(
+            timer_table.c.tenant == "201",
+            timer_table.c.subject == "S",
+            timer_table.c.timer_id.startswith("201|k|"),
+        )
+        .values(cancelled_at=NOW),
+        "timers: pending by due time": sa.select(timer_table)
+        .where(
+            timer_table.c.fired_at.is_(None),
+            timer_table.c.cancelled_at.is_(None),
+            timer_table.c.due_at <= NOW,
+        )
+        .order_by(timer_table.c.due_at)
+        .limit(100),
+        "parked: early, in order": sa.select(parked)
+        .where(parked.c.kind == parking.EARLY)
+        .order_by(parked.c.position),
+        "parked: a council's": sa.select(parked).where(
+            parked.c.tenant == "201", parked.c.kind == parking.RETRYING
+        ),
+        "progress: a council's": progress.update()
+        .where(progress.c.tenant == "201")
+        .values(through=NOW),
+        "prune outbox": sa.select(outbox.c.position).where(outbox.c.published_at < NOW),
+        "prune inbox": sa.select(inbox.c.event_id).where(inbox.c.processed_at < NOW),
+        "prune timers": sa.select(timer_table.c.timer_id).where(timer_table.c.fired_at < NOW),
+    }
+    scans = {}
+    async with _database(settings) as engine, engine.connect() as connection:
+        await connection.execute(sa.text("SET enable_seqscan = off"))
+        for name, statement in statements.items():
+            compiled = statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+            plan = (await connection.execute(sa.text(f"EXPLAIN {compiled}"))).scalars().all()
+            if any("Seq Scan" in line for line in plan):
+                scans[name] = plan
+    assert not scans, scans
