@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit faults bench install contracts clean
+.PHONY: demo test lint typecheck unit faults bench install contract-tools contracts clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer")'
@@ -16,12 +16,20 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The official AsyncAPI parser (npm), which the tests run on the committed document.
+TOOLS := tools/asyncapi
+$(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	cd $(TOOLS) && npm ci --silent --no-audit --no-fund
+	touch $@
+
+contract-tools: $(TOOLS)/node_modules/.installed
+
 ## Play one family's initial conference through the three services.
 demo: install
 	$(BIN)/convene demo
 
 ## Lint, type-check and run every test (needs RabbitMQ and PostgreSQL; see README).
-test: lint typecheck
+test: lint typecheck contract-tools
 	$(BIN)/pytest
 
 lint: install
@@ -39,13 +47,16 @@ faults: install
 	CONVENE_FAULT_FAMILIES=100 CONVENE_FAULT_OUTAGE_SECONDS=30 \
 		$(BIN)/pytest -p no:cacheprovider -s -rA tests/faults/test_recoverability.py
 
-## Throughput of the whole pipeline against the raw broker round trip (prints figures).
+## The whole pipeline against the raw broker round trip: throughput in every mode, latency
+## at fixed rates, and SCALE conferences back-filled (prints figures; about 45 minutes).
+FAMILIES ?= 25
+SCALE ?= 10000
 bench: install
-	$(BIN)/python -m benchmarks.pipeline_throughput $(FAMILIES)
+	$(BIN)/python -m benchmarks.pipeline_throughput $(FAMILIES) $(SCALE)
 
 ## Regenerate the committed JSON Schemas and AsyncAPI document from the models.
 contracts: install
 	$(BIN)/convene contracts export contracts
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(TOOLS)/node_modules

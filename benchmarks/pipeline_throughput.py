@@ -24,6 +24,7 @@ own.
 
     .venv/bin/python -m benchmarks.pipeline_throughput [FAMILIES] [SCALE]
     BENCH_PARTS=raw,throughput,latency,scale  (any of them)
+    BENCH_SCALE_DATABASES=sqlite,postgresql
 """
 
 import asyncio
@@ -353,7 +354,10 @@ async def main(families: int, scale_conferences: int, parts: set[str]) -> None:
                     )
         if "scale" in parts:
             print("\nscale: histories played by `convene backfill` (one process a service)")
+            chosen = os.environ.get("BENCH_SCALE_DATABASES", "sqlite,postgresql").split(",")
             for database, database_url in databases:
+                if database not in chosen:
+                    continue
                 small, _ = await scale(url, database_url, 100)
                 large, said = await scale(url, database_url, scale_conferences)
                 per_small, per_large = small / 100, large / scale_conferences

@@ -1,6 +1,7 @@
 """Generate the JSON Schema of every event type and the AsyncAPI 3 document."""
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,63 +39,174 @@ def event_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def asyncapi_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document: one channel per producer exchange, one message per type."""
+AMQP_BINDING = "0.3.0"
+
+
+def _exchange_channel(producer: str, keys: list[str]) -> dict[str, Any]:
+    exchange = f"{producer}.events"
+    return {
+        "address": exchange,
+        "title": f"{producer}'s facts",
+        "description": f"Durable topic exchange: the facts {producer} publishes; the routing "
+        "key is the event type. Bind a queue to it with the types (or `#`) you consume.",
+        "messages": {key: {"$ref": f"#/components/messages/{key}"} for key in keys},
+        "bindings": {
+            "amqp": {
+                "is": "routingKey",
+                "exchange": {
+                    "name": exchange,
+                    "type": "topic",
+                    "durable": True,
+                    "autoDelete": False,
+                    "vhost": "{vhost}",
+                },
+                "bindingVersion": AMQP_BINDING,
+            }
+        },
+    }
+
+
+def _queue_channel(queue: str, description: str, keys: list[str]) -> dict[str, Any]:
+    return {
+        "address": queue,
+        "title": queue,
+        "description": description,
+        "messages": {key: {"$ref": f"#/components/messages/{key}"} for key in keys},
+        "bindings": {
+            "amqp": {
+                "is": "queue",
+                "queue": {
+                    "name": queue,
+                    "durable": True,
+                    "exclusive": False,
+                    "autoDelete": False,
+                    "vhost": "{vhost}",
+                },
+                "bindingVersion": AMQP_BINDING,
+            }
+        },
+    }
+
+
+def _operation(
+    action: str, channel: str, keys: list[str], summary: str, user: str | None = None
+) -> dict[str, Any]:
+    binding: dict[str, Any] = {"bindingVersion": AMQP_BINDING}
+    if action == "send":
+        binding["deliveryMode"] = 2
+        if user is not None:
+            binding["userId"] = user
+    else:
+        binding["ack"] = True
+    return {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{channel}"},
+        "summary": summary,
+        "messages": [{"$ref": f"#/channels/{channel}/messages/{key}"} for key in keys],
+        "bindings": {"amqp": binding},
+    }
+
+
+def asyncapi_document(consumers: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document, from the contract's types and what each service consumes
+    (`consumers`: service name -> event types its queue is bound to).
+
+    Channels: each producer's exchange, each service's queue and the CRM's `crm.facts`.
+    Operations: what each producer sends (persistent, with `user_id` set to its broker
+    user: the secured deployment refuses anything else) and what each queue's consumer
+    receives (manual acknowledgement)."""
     messages: dict[str, Any] = {}
+    for name, entry in EVENT_TYPES.items():
+        messages[_key(name)] = {
+            "name": name,
+            "title": name,
+            "summary": entry.summary,
+            "contentType": CONTENT_TYPE,
+            "payload": {
+                "schemaFormat": "application/schema+json;version=draft-07",
+                "schema": {"$ref": f"{SCHEMAS_FOLDER}/{name}.json"},
+            },
+            "bindings": {"amqp": {"messageType": name, "bindingVersion": AMQP_BINDING}},
+        }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for producer in PRODUCERS:
-        names = [n for n, t in EVENT_TYPES.items() if t.producer == producer]
-        channel_messages = {}
-        for name in names:
-            key = name.replace(".", "_")
-            messages[key] = {
-                "name": name,
-                "title": name,
-                "summary": EVENT_TYPES[name].summary,
-                "contentType": CONTENT_TYPE,
-                "payload": {"$ref": f"{SCHEMAS_FOLDER}/{name}.json"},
-                "bindings": {"amqp": {"messageType": name, "deliveryMode": 2}},
-            }
-            channel_messages[key] = {"$ref": f"#/components/messages/{key}"}
-        exchange = f"{producer}.events"
-        channels[exchange] = {
-            "address": exchange,
-            "description": f"Durable topic exchange: facts published by {producer}; the "
-            "routing key is the event type.",
-            "messages": channel_messages,
-            "bindings": {
-                "amqp": {
-                    "is": "routingKey",
-                    "exchange": {
-                        "name": exchange,
-                        "type": "topic",
-                        "durable": True,
-                        "autoDelete": False,
-                        "vhost": "/",
-                    },
-                }
-            },
-        }
-        operations[f"publish_{producer}"] = {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{exchange}"},
-            "summary": f"{producer} publishes its facts, persistent, with publisher confirms.",
-            "messages": list(channel_messages.values()),
-        }
+        keys = [_key(n) for n, t in EVENT_TYPES.items() if t.producer == producer]
+        channels[f"{producer}.events"] = _exchange_channel(producer, keys)
+        who = "The CRM" if producer == "crm" else f"The {producer} service"
+        operations[f"{producer}.send"] = _operation(
+            "send",
+            f"{producer}.events",
+            keys,
+            f"{who} publishes its facts: persistent, with publisher confirms, AMQP "
+            f"`type` = the event type, `message_id` = the event id, `user_id` = its broker "
+            f"user ({producer} in the secured deployment).",
+            user=producer,
+        )
+    for service, types in consumers.items():
+        queue = f"{service}.incoming"
+        keys = [_key(t) for t in types if t in EVENT_TYPES]
+        channels[queue] = _queue_channel(
+            queue,
+            f"The {service} service's quorum queue (single active consumer, dead letters to "
+            f"{service}.dlq), bound to each type it consumes on its producer's exchange.",
+            keys,
+        )
+        operations[f"{service}.receive"] = _operation(
+            "receive", queue, keys, f"The {service} service applies what it consumes, in order."
+        )
+    facts = [_key(n) for n, t in EVENT_TYPES.items() if t.producer != "crm"]
+    channels["crm.facts"] = _queue_channel(
+        "crm.facts",
+        "The CRM's own quorum queue, bound with `#` to every service's exchange (declared by "
+        "`convene broker setup` or the broker definitions; dead letters to crm.facts.dlq).",
+        facts,
+    )
+    operations["crm.receive"] = _operation(
+        "receive", "crm.facts", facts, "The CRM takes every fact the services publish."
+    )
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "Convene: child protection conference events",
             "version": "1",
             "description": "The message contract between the council's CRM and the Convene "
-            "services. CloudEvents 1.0, structured JSON mode.",
+            "services. CloudEvents 1.0, structured JSON mode. See contracts/README.md.",
         },
         "defaultContentType": CONTENT_TYPE,
+        "servers": {
+            "broker": {
+                "host": "{host}:{port}",
+                "protocol": "amqp",
+                "protocolVersion": "0-9-1",
+                "pathname": "/{vhost}",
+                "title": "The council's RabbitMQ",
+                "description": "Every exchange and queue below lives in one vhost.",
+                "variables": {
+                    "host": {"default": "rabbitmq"},
+                    "port": {"default": "5672"},
+                    "vhost": {"default": "convene", "description": "The deployment's vhost."},
+                },
+                "security": [{"$ref": "#/components/securitySchemes/broker_user"}],
+            }
+        },
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {
+            "messages": messages,
+            "securitySchemes": {
+                "broker_user": {
+                    "type": "userPassword",
+                    "description": "One broker user a producer (crm, invitations, reports, "
+                    "decisions); it must also be the message's AMQP user_id.",
+                }
+            },
+        },
     }
+
+
+def _key(name: str) -> str:
+    return name.replace(".", "_")
 
 
 def render(value: dict[str, Any]) -> str:
@@ -102,17 +214,17 @@ def render(value: dict[str, Any]) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def generated_files() -> dict[str, str]:
+def generated_files(consumers: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Every generated file, by its path relative to the contracts folder."""
     files = {f"{SCHEMAS_FOLDER}/{name}.json": render(event_schema(name)) for name in EVENT_TYPES}
-    files[ASYNCAPI_FILE] = render(asyncapi_document())
+    files[ASYNCAPI_FILE] = render(asyncapi_document(consumers))
     return files
 
 
-def export(folder: Path) -> list[Path]:
+def export(folder: Path, consumers: Mapping[str, Sequence[str]]) -> list[Path]:
     """Write every generated file under `folder`; returns the paths written."""
     written = []
-    for relative, text in generated_files().items():
+    for relative, text in generated_files(consumers).items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

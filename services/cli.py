@@ -132,7 +132,7 @@ def contracts_export(
     folder: Annotated[Path, typer.Argument(help="Where to write the schemas and AsyncAPI.")],
 ) -> None:
     """Write one JSON Schema per event type and the AsyncAPI 3 document."""
-    written = export(folder)
+    written = export(folder, {name: d.event_types for name, d in DEFINITIONS.items()})
     typer.echo(f"wrote {len(written)} files under {folder}")
 
 

@@ -115,11 +115,13 @@ async def migrate(engine: AsyncEngine, schema: str, service_migrations: Path) ->
     config = _alembic_config(service_migrations)
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            await connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            # Lock first: two replicas creating the schema at once would otherwise race
+            # (CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent one).
             await connection.execute(
                 sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                 {"key": f"convene-migrate-{schema}"},
             )
+            await connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
         def upgrade(sync_connection: sa.Connection) -> None:
             config.attributes["connection"] = sync_connection

@@ -1,5 +1,6 @@
 """Migrations ship inside the package, apply from any folder, and are safe to run twice."""
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -33,3 +34,25 @@ async def test_migrations_apply_twice_from_another_folder(
     assert versions == migration_heads(DEFINITIONS[service].migrations)
     assert "plumbing_0004" in versions and any(v.startswith(service) for v in versions)
     assert os.getcwd() == str(tmp_path)
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_replicas_starting_together_migrate_one_at_a_time(
+    settings: Settings, database: str
+) -> None:
+    """Four replicas of a service migrating a new schema at the same moment all succeed."""
+    service = "reports"
+    engines = [
+        create_engine(settings.database_url_for(service), settings.schema_for(service))
+        for _ in range(4)
+    ]
+    try:
+        await asyncio.gather(
+            *(
+                migrate(engine, settings.schema_for(service), DEFINITIONS[service].migrations)
+                for engine in engines
+            )
+        )
+    finally:
+        for engine in engines:
+            await engine.dispose()

@@ -7,10 +7,13 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts.export import generated_files
+from services.app import DEFINITIONS
 from services.cli import app, main
 from tests.support.infrastructure import free_port
 
 runner = CliRunner()
+
+CONSUMERS = {name: d.event_types for name, d in DEFINITIONS.items()}
 
 
 def test_contracts_export_writes_every_schema_and_asyncapi(tmp_path: Path) -> None:
@@ -19,7 +22,7 @@ def test_contracts_export_writes_every_schema_and_asyncapi(tmp_path: Path) -> No
     written = sorted(
         p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.json")
     )
-    assert written == sorted(generated_files())
+    assert written == sorted(generated_files(CONSUMERS))
     assert len(written) == 37
 
 

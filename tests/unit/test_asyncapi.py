@@ -1,0 +1,52 @@
+"""The committed AsyncAPI document, as the official AsyncAPI parser reads it (Node.js, from
+npm, installed by the test command): no errors, no warnings, every event type, and who
+sends and receives what."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from contracts.registry import EVENT_TYPES, PRODUCERS
+from services.app import DEFINITIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = ROOT / "tools" / "asyncapi"
+
+
+def _parsed() -> dict[str, object]:
+    node = shutil.which("node")
+    assert node, "Node.js is needed to run the official AsyncAPI parser"
+    assert (TOOLS / "node_modules" / "@asyncapi" / "parser").is_dir(), "run `make test`"
+    answer = subprocess.run(
+        [node, str(TOOLS / "validate.js"), str(ROOT / "contracts" / "asyncapi.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert answer.stdout, answer.stderr
+    result: dict[str, object] = json.loads(answer.stdout)
+    return result
+
+
+def test_the_official_parser_accepts_the_document() -> None:
+    result = _parsed()
+    assert result["errors"] == 0 and result["warnings"] == 0, result["diagnostics"]
+    assert sorted(result["messages"]) == sorted(EVENT_TYPES)  # type: ignore[call-overload]
+    operations = {name: (action, channels) for name, action, channels in result["operations"]}  # type: ignore[attr-defined]
+    for producer in PRODUCERS:
+        assert operations[f"{producer}.send"] == ("send", [f"{producer}.events"])
+    for service in DEFINITIONS:
+        assert operations[f"{service}.receive"] == ("receive", [f"{service}.incoming"])
+    assert operations["crm.receive"] == ("receive", ["crm.facts"])
+
+
+def test_each_service_receives_exactly_what_its_queue_is_bound_to() -> None:
+    document = json.loads((ROOT / "contracts" / "asyncapi.json").read_text())
+    for name, definition in DEFINITIONS.items():
+        channel = document["channels"][f"{name}.incoming"]
+        received = {message["$ref"].rsplit("/", 1)[-1] for message in channel["messages"].values()}
+        assert received == {t.replace(".", "_") for t in definition.event_types}
+    sends = document["operations"]["crm.send"]["bindings"]["amqp"]
+    assert sends["userId"] == "crm" and sends["deliveryMode"] == 2
