@@ -16,7 +16,10 @@ from contracts.registry import PRODUCERS
 from services.app import DEFINITIONS
 from shared.settings import Settings
 from shared.topology import (
+    CRM_DEAD_LETTER_QUEUE,
+    CRM_DEAD_LETTERS,
     CRM_QUEUE,
+    crm_queue_arguments,
     dead_letter_exchange,
     dead_letter_queue_name,
     incoming_queue_arguments,
@@ -40,7 +43,7 @@ def _exact(*names: str) -> str:
 
 def _permissions(user: str) -> dict[str, str]:
     if user == "crm":
-        write, read = _exact("crm.events"), _exact(CRM_QUEUE)
+        write, read = _exact("crm.events"), _exact(CRM_QUEUE, CRM_DEAD_LETTER_QUEUE)
     else:
         write = _exact(f"{user}.events", dead_letter_exchange(user).name)
         read = _exact(incoming_queue_name(user), dead_letter_queue_name(user))
@@ -98,14 +101,25 @@ def broker_definitions(
             "arguments": {},
         }
         for s in DEFINITIONS
+    ] + [
+        {
+            "name": CRM_DEAD_LETTERS,
+            "vhost": VHOST,
+            "type": "direct",
+            "durable": True,
+            "auto_delete": False,
+            "internal": False,
+            "arguments": {},
+        }
     ]
     delays = (
         retry_delays
         if retry_delays is not None
         else Settings.model_fields["retry_delays"].default.split(",")
     )
-    queues = [_queue(CRM_QUEUE, {})]
+    queues = [_queue(CRM_QUEUE, crm_queue_arguments()), _queue(CRM_DEAD_LETTER_QUEUE, {})]
     bindings = [_binding(f"{s}.events", CRM_QUEUE, "#") for s in DEFINITIONS]
+    bindings.append(_binding(CRM_DEAD_LETTERS, CRM_DEAD_LETTER_QUEUE, CRM_DEAD_LETTER_QUEUE))
     for service, definition in DEFINITIONS.items():
         incoming, dlq = incoming_queue_name(service), dead_letter_queue_name(service)
         queues += [_queue(incoming, incoming_queue_arguments(service)), _queue(dlq, {})]

@@ -30,6 +30,26 @@ CRM_QUEUE = "crm.facts"
 DELIVERY_LIMIT = 20
 """Broker-side safety net: a message redelivered this often (a crash loop) is dead-lettered."""
 
+CRM_DEAD_LETTERS = "crm.facts.dlx"
+CRM_DEAD_LETTER_QUEUE = "crm.facts.dlq"
+CRM_MAX_LENGTH = 5_000_000
+"""Facts `crm.facts` holds while the CRM is away (months of a large council's facts); beyond
+that the broker refuses new ones and the services' outboxes keep them until it takes more."""
+
+
+def crm_queue_arguments() -> dict[str, Any]:
+    """`crm.facts`: a quorum queue whose poison messages (a CRM consumer crashing on one
+    again and again) go to `crm.facts.dlq`, with a length limit that pushes back."""
+    return {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": CRM_DEAD_LETTERS,
+        "x-dead-letter-routing-key": CRM_DEAD_LETTER_QUEUE,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-max-length": CRM_MAX_LENGTH,
+    }
+
 
 def producer_exchange(producer: str, *, declare: bool = True) -> RabbitExchange:
     """The exchange a producer (`crm` or a service) publishes its facts to.
@@ -150,8 +170,15 @@ async def declare_all(
         delays = list(retry_delays)
         for service, event_types in services.items():
             await _declare(channel, service, event_types, delays)
+        dead = await channel.declare_exchange(
+            CRM_DEAD_LETTERS, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        parked = await channel.declare_queue(
+            CRM_DEAD_LETTER_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await parked.bind(dead, routing_key=CRM_DEAD_LETTER_QUEUE)
         facts = await channel.declare_queue(
-            CRM_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
+            CRM_QUEUE, durable=True, arguments=crm_queue_arguments()
         )
         for service in services:
             await facts.bind(f"{service}.events", routing_key="#")

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from services.app import running
 from services.cli import app as cli
+from shared import topology
 from shared.settings import Settings
 from tests.support.crm import cloud_event, family_conference
 
@@ -61,3 +62,35 @@ async def test_an_idle_service_has_declared_its_own_exchange(
             await channel.declare_exchange("reports.dlx", passive=True)
             queue = await channel.declare_queue("reports.incoming", passive=True)
             assert queue.declaration_result.consumer_count == 1
+
+
+async def test_a_fact_the_crm_cannot_take_goes_to_its_dead_letter_queue(amqp_url: str) -> None:
+    """`crm.facts` has a dead letter queue: a fact the CRM's consumer rejects is kept there
+    (with why), not lost, and the queue pushes back when full rather than dropping."""
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["broker", "setup"], env={"AMQP_URL": amqp_url}
+    )
+    assert result.exit_code == 0, result.output
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        facts = await channel.declare_queue("crm.facts", passive=True)
+        await facts.purge()
+        exchange = await channel.declare_exchange("reports.events", passive=True)
+        await exchange.publish(
+            aio_pika.Message(b'{"id": "poison"}', message_id="poison"),
+            routing_key="reports.report.overdue.v1",
+        )
+        message = await facts.get(timeout=5)
+        await message.reject(requeue=False)  # the CRM cannot process it
+        dead = await channel.declare_queue("crm.facts.dlq", passive=True)
+        for _ in range(100):
+            kept = await dead.get(fail=False)
+            if kept is not None:
+                break
+            await asyncio.sleep(0.05)  # poll for the dead letter
+        assert kept is not None and kept.message_id == "poison"
+        assert kept.headers["x-first-death-reason"] == "rejected"
+        await kept.ack()
+        arguments = topology.crm_queue_arguments()
+        assert arguments["x-overflow"] == "reject-publish" and arguments["x-max-length"] > 0

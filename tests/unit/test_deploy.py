@@ -1,7 +1,10 @@
 """The deployment files agree with the code (no Docker engine is needed to check this)."""
 
+import re
 from pathlib import Path
+from typing import Any
 
+import kubernetes_validate
 import yaml
 
 from services.app import DEFINITIONS
@@ -33,7 +36,7 @@ def test_compose_runs_each_service_on_its_own_user_with_known_settings() -> None
 
 def test_kubernetes_deploys_each_service_with_probes_and_known_settings() -> None:
     documents = list(yaml.safe_load_all((DEPLOY / "kubernetes/convene.yaml").read_text()))
-    by_name = {d["metadata"]["name"]: d for d in documents}
+    by_name = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
     for service in DEFINITIONS:
         container = by_name[f"convene-{service}"]["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == ["run", service]
@@ -50,3 +53,57 @@ def test_dockerfile_copies_what_exists_and_runs_convene() -> None:
             for source in line.split()[1:-1]:
                 assert (root / source).exists(), source
     assert 'ENTRYPOINT ["convene"]' in lines
+
+
+def _kubernetes() -> list[dict[str, Any]]:
+    return list(yaml.safe_load_all((DEPLOY / "kubernetes/convene.yaml").read_text()))
+
+
+def test_kubernetes_manifests_are_valid_against_the_api_schemas() -> None:
+    """Every resource, checked strictly (no unknown field) against Kubernetes' schemas."""
+    for document in _kubernetes():
+        kubernetes_validate.validate(document, "1.37", strict=True)
+
+
+def test_kubernetes_pods_meet_the_restricted_pod_security_standard() -> None:
+    volume_types = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                    "persistentVolumeClaim", "projected", "secret"}  # fmt: skip
+    for document in _kubernetes():
+        if document["kind"] != "Deployment":
+            continue
+        pod = document["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
+        for volume in pod.get("volumes", []):
+            assert set(volume) - {"name"} <= volume_types, volume
+        for container in pod["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["readOnlyRootFilesystem"] is True
+            assert context["capabilities"]["drop"] == ["ALL"]
+            assert not context.get("privileged") and "add" not in context["capabilities"]
+
+
+def test_each_service_has_a_service_and_a_disruption_budget() -> None:
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in _kubernetes()}
+    for service in DEFINITIONS:
+        name = f"convene-{service}"
+        assert {("Deployment", name), ("Service", name), ("PodDisruptionBudget", name)} <= kinds
+
+
+def test_the_build_context_holds_only_what_the_image_is_built_from() -> None:
+    ignored = (DEPLOY.parent / ".dockerignore").read_text().splitlines()
+    assert ignored[[line.strip() for line in ignored].index("*")] == "*"  # all, then allow
+    allowed = {line[1:].rstrip("/") for line in ignored if line.startswith("!")}
+    copied = set()
+    for line in (DEPLOY / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY") and "--from" not in line:
+            copied |= {source.rstrip("/") for source in line.split()[1:-1]}
+    assert copied == allowed  # .venv, var, tests and node_modules stay out
+
+
+def test_the_base_image_is_pinned_to_a_release() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    image = re.search(r"ARG PYTHON_IMAGE=(\S+)", text)
+    assert image and re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", image[1])
