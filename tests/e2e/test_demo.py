@@ -1,5 +1,8 @@
 """The demo is exercised on the real broker and in memory, so it cannot rot."""
 
+import re
+from datetime import datetime
+
 from services.demo import run_demo
 from shared.settings import Settings
 
@@ -24,8 +27,9 @@ async def test_demo_on_the_real_broker(settings: Settings) -> None:
         "decisions    review.due",
         "decisions    core_group.due",
         "2 working days late",
-        "review by 2027-02-25",
-        "by 2026-12-09",
+        "review conference by Thu 25 Feb 2027",
+        "to meet by Wed 09 Dec 2026",
+        "council 886 (Kent)",
     ):
         assert expected in output
     assert "62 events from crm, decisions, invitations, reports." in output
@@ -40,3 +44,25 @@ async def test_demo_falls_back_to_memory_when_no_broker_answers(settings: Settin
     assert "No RabbitMQ broker answered" in output
     assert "in-memory broker" in output
     assert "62 events from crm, decisions, invitations, reports." in output
+
+
+async def test_the_timeline_reads_as_a_council_user_reads_it(settings: Settings) -> None:
+    """In time order, the same every run, one date format, plain words: no Python values,
+    no codes, no ISO timestamps."""
+    runs = []
+    for _ in range(2):
+        code, output = await _demo(settings, in_memory=True)
+        assert code == 0
+        runs.append(output.split("\n", 2)[2])  # after the lines naming the run's conference
+    assert runs[0] == runs[1]
+    rows = [
+        line for line in runs[0].splitlines() if re.match(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ", line)
+    ]
+    assert len(rows) == 62
+    moments = [datetime.strptime(row[:21], "%a %d %b %Y %H:%M") for row in rows]
+    assert moments == sorted(moments)
+    said = "\n".join(row[60:] for row in rows)  # what happened, past the event names
+    assert not re.search(r"\b(True|False|None)\b", said)
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", said), re.findall(r"\b[a-z]+_[a-z_]+\b", said)
+    assert not re.search(r"\b(MUL|NEG|PHY|EMO|SAB)\b", said)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", said)  # every date in the one format
