@@ -51,6 +51,18 @@ class CloudEvent(ContractModel):
         default="application/json", description="Always JSON."
     )
     data: dict[str, Any] = Field(description="The event's payload; its schema depends on `type`.")
+    traceparent: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+        description="Optional (CloudEvents distributed tracing extension): the W3C trace "
+        "context of the span that produced the event. The services carry it into every fact "
+        "an event causes, so one conference's flow is one trace.",
+    )
+    tracestate: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Optional (distributed tracing extension): W3C `tracestate`.",
+    )
 
     @property
     def producer(self) -> str:

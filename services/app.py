@@ -9,11 +9,15 @@ from dataclasses import dataclass
 
 import aiormq
 from faststream.rabbit import RabbitBroker, TestRabbitBroker
+from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.decisions.main import DEFINITION as DECISIONS
 from services.entry import stop_requested
 from services.invitations.main import DEFINITION as INVITATIONS
 from services.reports.main import DEFINITION as REPORTS
+from shared import telemetry
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock
 from shared.health import Check, HealthServer
@@ -48,7 +52,16 @@ def build_broker(settings: Settings) -> RabbitBroker:
         logger=logging.getLogger("faststream"),
         graceful_timeout=15.0,
         fail_fast=True,
+        middlewares=(
+            RabbitPrometheusMiddleware(registry=telemetry.registry(), app_name="convene"),
+            RabbitTelemetryMiddleware(),
+        ),
     )
+
+
+def metrics_text() -> tuple[bytes, str]:
+    """The Prometheus exposition of this process's metrics, and its content type."""
+    return generate_latest(telemetry.registry()), CONTENT_TYPE_LATEST
 
 
 @contextlib.asynccontextmanager
@@ -92,19 +105,31 @@ async def running(
             await runtime.start_background(broker, in_memory=in_memory)
         health = None
         if settings.health_port is not None and not in_memory:
-            health = HealthServer(_checks(broker, runtimes), port=settings.health_port)
+            health = HealthServer(
+                _checks(broker, runtimes), port=settings.health_port, metrics=metrics_text
+            )
             await health.start()
             stack.push_async_callback(health.stop)
         yield Running(broker, runtimes, in_memory, health)
 
 
 def _checks(broker: RabbitBroker, runtimes: list[ServiceRuntime]) -> dict[str, Check]:
+    """What `/ready` asks: the broker connection open (not merely once opened), the consumers
+    attached, each database reachable with its migrations done."""
+
     async def broker_connected() -> bool:
+        connection = broker._connection  # FastStream keeps the aio-pika connection here
+        if connection is None or connection.is_closed:
+            return False
         return bool(await broker.ping(timeout=3))
 
-    checks: dict[str, Check] = {"broker": broker_connected}
+    async def consumers_attached() -> bool:
+        return all(subscriber.running for subscriber in broker.subscribers)
+
+    checks: dict[str, Check] = {"broker": broker_connected, "consumers": consumers_attached}
     for runtime in runtimes:
         checks[f"{runtime.name}_database"] = runtime.database_reachable
+        checks[f"{runtime.name}_migrated"] = runtime.migrated
     return checks
 
 
@@ -123,5 +148,6 @@ async def serve(names: Sequence[str], settings: Settings) -> None:
     if stop_requested():  # asked to stop while starting up: nothing was taken yet
         log.info("stopped_before_starting", service=",".join(names))
         return
+    telemetry.configure_tracing(settings.tracing, "-".join(names))
     async with running(names, settings):
         await stop.wait()

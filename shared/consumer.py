@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.common_v1 import InputRejected
 from contracts.envelope import CloudEvent
-from shared import handback, inbox, parking
+from contracts.registry import event_type
+from shared import handback, inbox, parking, telemetry
 from shared.availability import Abandoned, DatabaseGate
 from shared.clock import Clock
 from shared.events import MalformedInput, parse_event
@@ -210,6 +211,8 @@ class Consumer:
     async def refuse(self, delivery: Delivery, error: MalformedInput) -> str:
         """Dead-letter a malformed delivery, and tell its producer when it can be named."""
         self.bind_log_context(delivery)
+        known = delivery.routing_key if event_type(delivery.routing_key) else "unknown"
+        telemetry.count(self._service, known, "dead_lettered")
         await self._dead_letter(delivery, error, error.reasons, attempts=1)
         if error.event_id and error.event_type:
             flow = Flow.of_raw(error.raw, error.event_id, error.event_type, self._clock.now())
@@ -239,11 +242,14 @@ class Consumer:
             conference_id=event.subject,
         )
         attempt = Attempt(delivery, event, self._handlers[event.type], data, list(keys), parked)
-        try:
-            outcome = await self._apply_with_retries(attempt)
-        except Abandoned:
-            return "abandoned"
-        log.info("event_processed", outcome=outcome)
+        with telemetry.applying(self._service, event):
+            try:
+                outcome = await self._apply_with_retries(attempt)
+            except Abandoned:
+                outcome = "abandoned"
+        telemetry.count(self._service, event.type, outcome)
+        if outcome != "abandoned":
+            log.info("event_processed", outcome=outcome)
         return outcome
 
     async def _apply_with_retries(self, attempt: "Attempt") -> str:

@@ -128,8 +128,10 @@ def new_event(
     correlationid: str,
     causationid: str | None,
     time: datetime,
+    trace: dict[str, str] | None = None,
 ) -> CloudEvent:
-    """A new event of a contract type, checked against its model."""
+    """A new event of a contract type, checked against its model; `trace` is the
+    `traceparent` (and `tracestate`) of the span that causes it."""
     entry = event_type(type_name)
     if entry is None or not isinstance(data, entry.model):
         raise TypeError(f"{type(data).__name__} is not the data of {type_name}")
@@ -144,9 +146,11 @@ def new_event(
         correlationid=correlationid,
         causationid=causationid,
         data=data.model_dump(mode="json", by_alias=True),
+        **(trace or {}),
     )
 
 
 def to_body(event: CloudEvent) -> bytes:
     """The JSON body of an event, as published."""
-    return event.model_dump_json(exclude_none=False).encode()
+    unset = {name for name in ("traceparent", "tracestate") if getattr(event, name) is None}
+    return event.model_dump_json(exclude_none=False, exclude=unset).encode()

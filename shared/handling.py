@@ -26,6 +26,7 @@ from shared.clock import Clock
 from shared.effects import CancelTimer, Effects, Env, NotReadyYet, RuleViolation, SetTimer
 from shared.outbox import OutboxWriter
 from shared.policy import Policy
+from shared.telemetry import current_trace
 from shared.timers import Timer
 
 __all__ = ["HandlerContext", "NotReadyYet", "RuleViolation", "TimerRule"]
@@ -168,6 +169,7 @@ class HandlerContext:
                             self.tenant,
                             writer.correlationid,
                             {"name": change.name, **change.payload},
+                            current_trace().get("traceparent"),
                         ),
                     )
                 )

@@ -1,6 +1,7 @@
 """A minimal HTTP health endpoint for container probes (`CONVENE_HEALTH_PORT`).
 
 `GET /ready` (and `/health`) answers 200 when every check passes and 503 otherwise,
+`GET /metrics` serves the Prometheus metrics,
 with a JSON body naming each check (and the process id, so a probe can tell it reached
 this process): not ready while the database is away (deliveries
 are paused then). `GET /live` answers 200 while the process runs. No personal data
@@ -19,8 +20,15 @@ Check = Callable[[], Awaitable[bool]]
 class HealthServer:
     """Answers `GET /health` from a set of named checks."""
 
-    def __init__(self, checks: Mapping[str, Check], host: str = "0.0.0.0", port: int = 8080):  # noqa: S104  # probes come from outside the container
+    def __init__(
+        self,
+        checks: Mapping[str, Check],
+        host: str = "0.0.0.0",  # noqa: S104  # probes come from outside the container
+        port: int = 8080,
+        metrics: Callable[[], tuple[bytes, str]] | None = None,
+    ):
         self._checks = checks
+        self._metrics = metrics
         self._host = host
         self._port = port
         self._server: asyncio.Server | None = None
@@ -45,6 +53,17 @@ class HealthServer:
         with contextlib.suppress(Exception):
             request = await asyncio.wait_for(reader.readline(), 5)
             path = request.split(b" ")[1:2]
+            if path == [b"/metrics"] and self._metrics is not None:
+                body, content_type = self._metrics()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: "
+                    + content_type.encode()
+                    + f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+                writer.close()
+                return
             if path == [b"/live"]:
                 results = {"process": True}
             elif path in ([b"/health"], [b"/ready"]):

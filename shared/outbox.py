@@ -10,16 +10,18 @@ publishes it on restart (consumers de-duplicate on the event id).
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from opentelemetry import context as otel_context
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.base import ContractModel
@@ -29,6 +31,7 @@ from shared.effects import Fact
 from shared.events import new_event, to_body
 from shared.logging import get_logger
 from shared.tables import outbox, relay_lease
+from shared.telemetry import carried_context, current_trace
 
 log = get_logger(__name__)
 
@@ -87,6 +90,7 @@ class OutboxWriter:
     def rows(self, facts: list[Fact]) -> list[dict[str, Any]]:
         """The outbox rows of these facts (this writer's cause, correlation and time)."""
         now = self.clock.now()
+        carried = current_trace()  # the span applying the cause: its facts join its trace
         rows = []
         for fact in facts:
             entry = event_type(fact.type_name)
@@ -100,6 +104,7 @@ class OutboxWriter:
                 correlationid=self.correlationid,
                 causationid=self.causationid,
                 time=fact.time or self.time,
+                trace=carried,
             )
             rows.append(
                 {
@@ -254,14 +259,18 @@ class OutboxRelay:
         if not rows:
             return 0
         await self._publisher.prepare(dict.fromkeys(row.exchange for row in rows))
-        # Started in order on one channel: frames leave in this order, confirms overlap.
+        # Started in order on one channel: frames leave in this order, confirms overlap. Each
+        # publish runs in the trace context its fact carries, so the broker hop joins it.
         results = await asyncio.gather(
             *(
-                self._publisher.publish(
-                    exchange=row.exchange,
-                    routing_key=row.routing_key,
-                    body=row.body.encode(),
-                    message_id=row.event_id,
+                self._in_trace(
+                    row.body,
+                    self._publisher.publish(
+                        exchange=row.exchange,
+                        routing_key=row.routing_key,
+                        body=row.body.encode(),
+                        message_id=row.event_id,
+                    ),
                 )
                 for row in rows
             ),
@@ -283,6 +292,17 @@ class OutboxRelay:
         if failed is not None:  # what was not confirmed goes again next round
             raise failed
         return len(rows)
+
+    @staticmethod
+    async def _in_trace(body: str, publishing: Awaitable[None]) -> None:
+        if '"traceparent"' not in body:
+            await publishing
+            return
+        token = otel_context.attach(carried_context(_Carried(json.loads(body))))
+        try:
+            await publishing
+        finally:
+            otel_context.detach(token)
 
     async def run(self) -> None:
         """Relay until stopped (the first round at once); a failed publish is retried on the
@@ -320,6 +340,23 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await self._listener.close()
             self._listener = None
+
+
+@dataclass(frozen=True)
+class _Carried:
+    """The trace fields of a published body."""
+
+    body: dict[str, Any]
+
+    @property
+    def traceparent(self) -> str | None:
+        value = self.body.get("traceparent")
+        return value if isinstance(value, str) else None
+
+    @property
+    def tracestate(self) -> str | None:
+        value = self.body.get("tracestate")
+        return value if isinstance(value, str) else None
 
 
 def notify_channel(schema: str) -> str:

@@ -17,7 +17,7 @@ import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,7 +29,7 @@ from faststream.rabbit.annotations import RabbitMessage
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import CloudEvent
-from shared import parking, retention, timers
+from shared import parking, retention, telemetry, timers
 from shared.availability import DatabaseGate
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock, SystemClock
@@ -127,6 +127,7 @@ class ServiceRuntime:
         self._took_deliveries = False
         self._sweeper: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
+        self._measurer: asyncio.Task[None] | None = None
         self.retention = Retention.of(
             settings.retention_days, max(settings.retry_delay_list(), default=0.0)
         )
@@ -436,24 +437,25 @@ class ServiceRuntime:
     async def _fire_timer(self, timer: Timer) -> None:
         """Fire a timer the scheduler found due, on its aggregate (locked)."""
         rule = self.definition.timer_rules.get(timer.kind)
-        async with self.engine.begin() as connection:
-            flow = Flow(
-                timer.timer_id,
-                f"timer:{timer.kind}",
-                timer.tenant,
-                timer.subject,
-                timer.correlationid,
-                timer.due_at,
-            )
-            context = self.context(connection, flow)
-            fired = (
-                0
-                if rule is None
-                else await context.fire_due(rule.store, timer.subject, timer.due_at)
-            )
-            await context.flush()
-            if not fired:  # its aggregate is gone, or it has no rule: nothing to judge
-                await timers.mark_fired(connection, timer.timer_id, self.clock)
+        with telemetry.firing(self.name, timer):
+            async with self.engine.begin() as connection:
+                flow = Flow(
+                    timer.timer_id,
+                    f"timer:{timer.kind}",
+                    timer.tenant,
+                    timer.subject,
+                    timer.correlationid,
+                    timer.due_at,
+                )
+                context = self.context(connection, flow)
+                fired = (
+                    0
+                    if rule is None
+                    else await context.fire_due(rule.store, timer.subject, timer.due_at)
+                )
+                await context.flush()
+                if not fired:  # its aggregate is gone, or it has no rule: nothing to judge
+                    await timers.mark_fired(connection, timer.timer_id, self.clock)
         log.info("timer_fired", timer_id=timer.timer_id, timer_kind=timer.kind)
 
     async def start_background(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
@@ -464,7 +466,19 @@ class ServiceRuntime:
         self.scheduler.start()
         self._sweeper = asyncio.create_task(self._sweep_parked(), name="parked-sweep")
         self._pruner = asyncio.create_task(self._prune(), name="retention-pruner")
+        self._measurer = asyncio.create_task(self._measure(), name="backlog-metrics")
         log.info("service_started", service=self.name, database=self.engine.dialect.name)
+
+    async def migrated(self) -> bool:
+        """True once the database's migrations are done (prepare() has run)."""
+        return self.consumer is not None
+
+    async def _measure(self) -> None:
+        """Keep the backlog gauges (outbox, timers, waiting events) fresh for /metrics."""
+        while True:
+            with contextlib.suppress(Exception):  # a metric is never worth a failure
+                await telemetry.measure_backlog(self.name, self.engine, datetime.now(UTC))
+            await asyncio.sleep(self.settings.metrics_seconds)
 
     async def database_reachable(self) -> bool:
         """True when the service's database answers and deliveries are not paused for it."""
@@ -478,7 +492,7 @@ class ServiceRuntime:
         """Take no more deliveries, finish what is in flight, stop timers, flush the outbox,
         close the database."""
         self._accepting = False
-        for task in (self._sweeper, self._pruner):
+        for task in (self._sweeper, self._pruner, self._measurer):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         description="PostgreSQL connections a replica keeps open (as many again when busy); "
         "about the prefetch, so each concurrent delivery has one.",
     )
+    tracing: Literal["none", "console", "otlp"] = Field(
+        default="none",
+        description="OpenTelemetry traces: none, printed (console), or sent to "
+        "OTEL_EXPORTER_OTLP_ENDPOINT (otlp, with the otlp extra installed).",
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         default="FULL",
         description="SQLite (always in WAL mode) syncs every commit with FULL; NORMAL syncs at "
@@ -121,6 +126,9 @@ class Settings(BaseSettings):
     )
     prune_seconds: float = Field(
         default=600.0, gt=0, description="How often the pruner looks for rows past retention."
+    )
+    metrics_seconds: float = Field(
+        default=5.0, gt=0, description="How often the backlog gauges of /metrics are refreshed."
     )
     prune_batch: int = Field(
         default=1000, gt=0, description="Rows the pruner deletes per transaction."

@@ -59,6 +59,7 @@ timers = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("fired_at", UTCDateTime, nullable=True),
     sa.Column("cancelled_at", UTCDateTime, nullable=True),
+    sa.Column("trace", sa.String(600), nullable=True),
     sa.Index("ix_timers_tenant_subject", "tenant", "subject"),
     sa.Index(
         "ix_timers_pending_due",

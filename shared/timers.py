@@ -50,6 +50,8 @@ class Timer:
     tenant: str
     correlationid: str
     payload: dict[str, Any]
+    trace: str | None = None
+    """The `traceparent` of the span that set it: its facts join that trace."""
 
 
 def timer_id(tenant: str, store: str, key: str, kind: str | None, name: str | None) -> str:
@@ -89,7 +91,7 @@ async def schedule_all(connection: AsyncConnection, clock: Clock, batch: list[Ti
     replaced = {
         name: statement.excluded[name]
         for name in ("kind", "due_at", "subject", "tenant", "correlationid", "payload",
-                     "created_at", "fired_at", "cancelled_at")
+                     "created_at", "fired_at", "cancelled_at", "trace")
     }  # fmt: skip
     now = clock.now()
     await connection.execute(
@@ -106,6 +108,7 @@ async def schedule_all(connection: AsyncConnection, clock: Clock, batch: list[Ti
                 "created_at": now,
                 "fired_at": None,
                 "cancelled_at": None,
+                "trace": timer.trace,
             }
             for timer in latest.values()
         ],
@@ -158,6 +161,7 @@ def _timer(row: Any) -> Timer:
         row.tenant,
         row.correlationid,
         dict(row.payload),
+        row.trace,
     )
 
 

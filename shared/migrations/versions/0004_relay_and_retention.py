@@ -1,4 +1,4 @@
-"""The outbox relay's lease, and indexes for the hot path and for pruning.
+"""The outbox relay's lease, indexes for the hot path and for pruning, timers' traces.
 
 Revision ID: plumbing_0004
 Revises: plumbing_0003
@@ -42,10 +42,13 @@ def upgrade() -> None:
     op.create_index("ix_timers_fired_at", "timers", ["fired_at"])
     op.create_index("ix_timers_cancelled_at", "timers", ["cancelled_at"])
     op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"])
+    op.add_column("timers", sa.Column("trace", sa.String(600), nullable=True))
     op.create_index("ix_parked_kind_position", "parked", ["kind", "position"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("timers") as batch:
+        batch.drop_column("trace")
     op.drop_index("ix_parked_kind_position", "parked")
     op.drop_index("ix_inbox_processed_at", "inbox")
     op.drop_index("ix_timers_cancelled_at", "timers")

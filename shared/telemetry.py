@@ -1,0 +1,195 @@
+"""Metrics and traces, with the ecosystem's own tools.
+
+Metrics: Prometheus (`prometheus_client`), served at `/metrics` on the health port:
+FastStream's own (its Prometheus middleware on the broker) and Convene's:
+
+- `convene_events_total{service,event_type,outcome}`: deliveries applied, duplicate,
+  rejected, parked, retrying, dead-lettered;
+- `convene_handler_seconds{service,event_type}`: time to apply one event (its transaction);
+- `convene_outbox_pending{service}`, `convene_outbox_oldest_seconds{service}`: facts not
+  yet published, and how long the oldest has waited;
+- `convene_timers_due{service}`, `convene_timers_late_seconds{service}`: timers whose due
+  time has passed and that have not fired, and how late the oldest is;
+- `convene_events_waiting{service}`: events parked until the one they depend on arrives.
+
+Traces: OpenTelemetry. FastStream's telemetry middleware traces each publish and receive;
+Convene traces each event it applies, as a child of the trace context the event carries
+in the CloudEvents distributed tracing extension (`traceparent`, `tracestate`), and puts
+the context of that span on every fact it causes. So one conference's flow through the
+CRM and the three services is one trace. `CONVENE_TRACING=console` prints spans;
+`otlp` sends them to `OTEL_EXPORTER_OTLP_ENDPOINT` (needs the `otlp` extra).
+
+Span and metric attributes are ids and types only, never personal data.
+"""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.tables import outbox, parked, timers
+
+PROPAGATOR = TraceContextTextMapPropagator()
+TRACER = trace.get_tracer("convene")
+
+EVENTS = Counter(
+    "convene_events",
+    "Deliveries by service, event type and outcome.",
+    ["service", "event_type", "outcome"],
+)
+HANDLER_SECONDS = Histogram(
+    "convene_handler_seconds",
+    "Time to apply one event, its transaction included.",
+    ["service", "event_type"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OUTBOX_PENDING = Gauge("convene_outbox_pending", "Facts not yet published.", ["service"])
+OUTBOX_OLDEST = Gauge(
+    "convene_outbox_oldest_seconds", "How long the oldest unpublished fact has waited.", ["service"]
+)
+TIMERS_DUE = Gauge("convene_timers_due", "Timers past their due time, not fired.", ["service"])
+TIMERS_LATE = Gauge(
+    "convene_timers_late_seconds",
+    "How far past its due time the oldest such timer is.",
+    ["service"],
+)
+WAITING = Gauge("convene_events_waiting", "Events waiting for one they depend on.", ["service"])
+
+
+def registry() -> CollectorRegistry:
+    """The registry `/metrics` serves (FastStream's middleware registers there too)."""
+    return REGISTRY
+
+
+def configure_tracing(exporter: str, service: str) -> None:
+    """Install the OpenTelemetry SDK's tracer provider for `console` or `otlp`; `none`
+    leaves the API's no-op provider (or one a test installed)."""
+    if exporter == "none":
+        return
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SpanExporter,
+    )
+
+    chosen: SpanExporter
+    if exporter == "console":
+        chosen = ConsoleSpanExporter()
+    else:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+            OTLPSpanExporter,
+        )
+
+        chosen = OTLPSpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": f"convene-{service}"}))
+    provider.add_span_processor(BatchSpanProcessor(chosen))
+    trace.set_tracer_provider(provider)
+
+
+def carried_context(envelope: Any) -> otel_context.Context:
+    """The trace context an event carries (CloudEvents `traceparent`, `tracestate`)."""
+    carrier = {}
+    if getattr(envelope, "traceparent", None):
+        carrier["traceparent"] = envelope.traceparent
+        if getattr(envelope, "tracestate", None):
+            carrier["tracestate"] = envelope.tracestate
+    return PROPAGATOR.extract(carrier)
+
+
+def current_trace() -> dict[str, str]:
+    """The current span's context as CloudEvents extension attributes (empty if none)."""
+    carrier: dict[str, str] = {}
+    PROPAGATOR.inject(carrier)
+    return {k: v for k, v in carrier.items() if k in ("traceparent", "tracestate")}
+
+
+@contextmanager
+def applying(service: str, envelope: Any) -> Iterator[Span]:
+    """A span for applying one event, child of the context the event carries."""
+    started = time.perf_counter()
+    with TRACER.start_as_current_span(
+        f"{envelope.type} apply",
+        context=carried_context(envelope),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "convene.service": service,
+            "messaging.message.id": envelope.id,
+            "cloudevents.event_type": envelope.type,
+            "convene.tenant": envelope.tenant,
+            "convene.subject": envelope.subject,
+            "convene.correlationid": envelope.correlationid,
+        },
+    ) as span:
+        yield span
+    HANDLER_SECONDS.labels(service, envelope.type).observe(time.perf_counter() - started)
+
+
+@contextmanager
+def firing(service: str, timer: Any) -> Iterator[Span]:
+    """A span for a timer the scheduler fires, in the trace of the span that set it."""
+    carrier = {"traceparent": timer.trace} if timer.trace else {}
+    with TRACER.start_as_current_span(
+        f"timer {timer.kind} fire",
+        context=PROPAGATOR.extract(carrier),
+        kind=SpanKind.INTERNAL,
+        attributes={
+            "convene.service": service,
+            "convene.tenant": timer.tenant,
+            "convene.subject": timer.subject,
+            "convene.correlationid": timer.correlationid,
+        },
+    ) as span:
+        yield span
+
+
+def count(service: str, event_type: str, outcome: str) -> None:
+    """One delivery's outcome."""
+    EVENTS.labels(service, event_type, outcome).inc()
+
+
+async def measure_backlog(service: str, engine: AsyncEngine, now: datetime) -> None:
+    """Refresh the outbox, timer and waiting gauges from the service's database."""
+    unpublished = outbox.c.published_at.is_(None)
+    pending = sa.and_(timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None))
+    async with engine.connect() as connection:
+        queued = (
+            await connection.execute(
+                sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(unpublished)
+            )
+        ).one()
+        due = (
+            await connection.execute(
+                sa.select(sa.func.count(), sa.func.min(timers.c.due_at)).where(
+                    pending, timers.c.due_at <= now
+                )
+            )
+        ).one()
+        waiting = (
+            await connection.execute(sa.select(sa.func.count()).select_from(parked))
+        ).scalar_one()
+    OUTBOX_PENDING.labels(service).set(queued[0])
+    OUTBOX_OLDEST.labels(service).set(_age(queued[1], now))
+    TIMERS_DUE.labels(service).set(due[0])
+    TIMERS_LATE.labels(service).set(_age(due[1], now))
+    WAITING.labels(service).set(int(waiting))
+
+
+def _age(moment: Any, now: datetime) -> float:
+    if moment is None:
+        return 0.0
+    if isinstance(moment, str):  # SQLite returns the aggregate as text
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, float((now - moment).total_seconds()))
