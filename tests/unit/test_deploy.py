@@ -1,5 +1,6 @@
 """The deployment files agree with the code (no Docker engine is needed to check this)."""
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -107,3 +108,28 @@ def test_the_base_image_is_pinned_to_a_release() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     image = re.search(r"ARG PYTHON_IMAGE=(\S+)", text)
     assert image and re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", image[1])
+
+
+def test_the_grafana_dashboard_charts_metrics_the_services_export() -> None:
+    from shared import telemetry
+
+    dashboard = json.loads((DEPLOY / "grafana/convene.json").read_text())
+    ours = {
+        name
+        for metric in telemetry.registry().collect()
+        for name in [metric.name]
+        if name.startswith("convene_")
+    }
+    faststream = {
+        "faststream_received_messages", "faststream_published_messages",
+        "faststream_received_processed_messages",
+    }  # fmt: skip
+    used = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            used |= set(re.findall(r"\b((?:convene|faststream)_[a-z_]+)", target["expr"]))
+    assert used
+    for name in used:
+        base = re.sub(r"_(total|bucket|count|sum)$", "", name)
+        assert base in ours or base in faststream, name
+    assert {m for m in ours} <= {re.sub(r"_(total|bucket)$", "", u) for u in used}  # all shown
