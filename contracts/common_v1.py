@@ -4,7 +4,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from contracts.base import ContractModel, Identifier
 
@@ -87,6 +87,17 @@ class Person(ContractModel):
 class Child(ContractModel):
     """A child (or unborn child) the conference concerns."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "A child (or unborn child) the conference concerns: exactly one of "
+            "`date_of_birth` and `expected_date_of_delivery`.",
+            "oneOf": [
+                {"required": [field], "properties": {field: {"type": "string"}}}
+                for field in ("date_of_birth", "expected_date_of_delivery")
+            ],
+        }
+    )
+
     child_id: Identifier = Field(description="The council's LAchildID.")
     given_name: str = Field(description="Given name (may be blank for an unborn child).")
     family_name: str = Field(description="Family name.")
@@ -122,6 +133,21 @@ class Child(ContractModel):
 
 class Participant(Person):
     """Someone invited to a conference, with their role."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "required": ["role"],
+                "properties": {
+                    "role": {"not": {"enum": [str(r) for r in sorted(NON_AGENCY_ROLES)]}}
+                },
+            },
+            "then": {
+                "required": ["agency"],
+                "properties": {"agency": {"type": "string", "minLength": 1}},
+            },
+        }
+    )
 
     role: Role = Field(description="The participant's role at the conference.")
     agency: str | None = Field(
@@ -163,6 +189,16 @@ class Participant(Person):
 
 class Venue(ContractModel):
     """Where the conference is held."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["mode"], "properties": {"mode": {"enum": ["in_person", "hybrid"]}}},
+            "then": {
+                "required": ["address"],
+                "properties": {"address": {"type": "string", "minLength": 1}},
+            },
+        }
+    )
 
     mode: Literal["in_person", "virtual", "hybrid"] = Field(description="How people attend.")
     address: str | None = Field(default=None, description="Address, for in person or hybrid.")

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from contracts.base import ContractModel, Identifier
 from contracts.common_v1 import (
@@ -39,8 +39,28 @@ ReportSection = Literal[
 PlanEndReason = Literal["transferred_out", "turned_18", "died", "became_looked_after", "other"]
 
 
+KIND_REQUIRES = {
+    ConferenceKind.INITIAL: "strategy_discussion_date",
+    ConferenceKind.TRANSFER_IN: "transfer_notice_date",
+    ConferenceKind.REVIEW: "previous_conference_id",
+}
+"""The field each kind of conference must give."""
+
+
 class ConferenceRequested(ContractModel):
     """`crm.conference.requested.v1`: a conference was requested and scheduled."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"required": ["kind"], "properties": {"kind": {"const": str(kind)}}},
+                    "then": {"required": [field], "properties": {field: {"type": "string"}}},
+                }
+                for kind, field in KIND_REQUIRES.items()
+            ]
+        }
+    )
 
     conference_id: Identifier = Field(description="The CRM's conference id.")
     kind: ConferenceKind = Field(description="Initial, review or transfer-in.")
@@ -73,11 +93,7 @@ class ConferenceRequested(ContractModel):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
-        required = {
-            ConferenceKind.INITIAL: "strategy_discussion_date",
-            ConferenceKind.TRANSFER_IN: "transfer_notice_date",
-            ConferenceKind.REVIEW: "previous_conference_id",
-        }[ConferenceKind(self.kind)]
+        required = KIND_REQUIRES[ConferenceKind(self.kind)]
         if getattr(self, required) is None:
             raise ValueError(f"a {self.kind} conference needs {required}")
         return self

@@ -11,6 +11,8 @@ from contracts.registry import EVENT_TYPES, PRODUCERS
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMAS_FOLDER = "schemas"
 ASYNCAPI_FILE = "asyncapi.json"
+EXAMPLES_FILE = "examples.json"
+"""One real event of each type (written by `python -m tests.support.examples`)."""
 
 
 def _data_schema(name: str) -> dict[str, Any]:
@@ -26,6 +28,10 @@ def event_schema(name: str) -> dict[str, Any]:
     data.pop("$schema")
     data.pop("$id")
     envelope["properties"]["type"] = {"const": name, "description": "The event type."}
+    envelope["properties"]["source"] = {
+        "const": EVENT_TYPES[name].producer,
+        "description": "The producer of the event: always this one for this type.",
+    }
     envelope["properties"]["data"] = data
     schema: dict[str, Any] = {
         "$schema": SCHEMA_DIALECT,
@@ -36,7 +42,19 @@ def event_schema(name: str) -> dict[str, Any]:
     }
     if defs:
         schema["$defs"] = defs
+    example = examples().get(name)
+    if example is not None:
+        schema["examples"] = [example]
     return schema
+
+
+def examples() -> dict[str, dict[str, Any]]:
+    """The committed example event of each type (empty before any was written)."""
+    path = Path(__file__).parent / EXAMPLES_FILE
+    if not path.is_file():
+        return {}
+    loaded: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 AMQP_BINDING = "0.3.0"
@@ -128,6 +146,11 @@ def asyncapi_document(consumers: Mapping[str, Sequence[str]]) -> dict[str, Any]:
             },
             "bindings": {"amqp": {"messageType": name, "bindingVersion": AMQP_BINDING}},
         }
+        example = examples().get(name)
+        if example is not None:
+            messages[_key(name)]["examples"] = [
+                {"name": f"{_key(name)}_example", "summary": entry.summary, "payload": example}
+            ]
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for producer in PRODUCERS:

@@ -198,3 +198,81 @@ def test_bodies_built_to_escape_the_parser_are_refused_with_a_reason(
     with pytest.raises(MalformedInput) as refused:
         parse_event(body)
     assert reason in "; ".join(refused.value.reasons)
+
+
+def _requested(**overrides: object) -> dict[str, object]:
+    return cloud_event("crm.conference.requested.v1", "C-1", family_conference("C-1", **overrides))
+
+
+def _change(event: dict[str, object], path: list[object], value: object) -> dict[str, object]:
+    changed = json.loads(json.dumps(event))
+    target = changed
+    for key in path[:-1]:
+        target = target[key]
+    if value is _DROP:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return changed
+
+
+_DROP = object()
+
+RULES = [
+    ("an initial conference names its strategy discussion",
+     ["data", "strategy_discussion_date"], _DROP),
+    ("a review names the previous conference", ["data", "kind"], "review"),
+    ("a transfer-in names the notice date", ["data", "kind"], "transfer_in"),
+    ("a child has a date of birth or an expected date, not both",
+     ["data", "children", 0, "expected_date_of_delivery"], "2027-01-01"),
+    ("a child has one of the two dates",
+     ["data", "children", 1, "expected_date_of_delivery"], _DROP),
+    ("a professional names their agency", ["data", "participants", 1, "agency"], _DROP),
+    ("an in-person venue has an address", ["data", "venue", "address"], _DROP),
+    ("the producer is the type's", ["source"], "reports"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "path", "value"), RULES, ids=[r[0] for r in RULES])
+def test_the_schema_says_what_the_models_require(
+    rule: str, path: list[object], value: object
+) -> None:
+    """Each rule that once lived only in prose: the published schema and the model agree."""
+    schema = json.loads(
+        (committed_folder() / "schemas/crm.conference.requested.v1.json").read_text()
+    )
+    validator = jsonschema.Draft202012Validator(schema)
+    valid = _requested()
+    validator.validate(valid)
+    broken = _change(valid, path, value)
+    assert not validator.is_valid(broken), rule
+    with pytest.raises(MalformedInput):
+        parse_event(json.dumps(broken).encode())
+
+
+def test_the_schema_accepts_what_the_rules_allow() -> None:
+    schema = json.loads(
+        (committed_folder() / "schemas/crm.conference.requested.v1.json").read_text()
+    )
+    validator = jsonschema.Draft202012Validator(schema)
+    review = _requested(kind="review", previous_conference_id="C-0")
+    parent_without_agency = _change(_requested(), ["data", "participants", 0, "agency"], None)
+    virtual = _change(_requested(), ["data", "venue"], {"mode": "virtual", "join_url": "https://x"})
+    for event in (review, parent_without_agency, virtual):
+        validator.validate(event)
+        parse_event(json.dumps(event).encode())
+
+
+def test_every_schema_carries_a_real_example_that_satisfies_it() -> None:
+    """The examples are events the services published (tests/support/examples.py): each is
+    valid against its published schema and is read by the models as it stands."""
+    for name in EVENT_TYPES:
+        schema = json.loads((committed_folder() / f"schemas/{name}.json").read_text())
+        assert schema.get("examples"), f"{name} has no example"
+        for example in schema["examples"]:
+            jsonschema.Draft202012Validator(schema).validate(example)
+            event, _entry, _data = parse_event(json.dumps(example).encode())
+            assert event.type == name
+    document = json.loads((committed_folder() / ASYNCAPI_FILE).read_text())
+    for message in document["components"]["messages"].values():
+        assert message["examples"][0]["payload"]["type"] == message["name"]
