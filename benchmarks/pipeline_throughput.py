@@ -274,35 +274,40 @@ def _percentiles(values: list[float]) -> str:
 
 
 async def scale(url: str, database_url: str | None, conferences: int) -> tuple[float, str]:
-    """Seconds for `conferences` conferences' histories played by `convene backfill`, and
-    whether every fact arrived once."""
+    """Seconds for `conferences` conferences' histories played by `convene backfill` until
+    the services had taken every event, and what arrived on the CRM's queue."""
     families = conferences // 2
     events = workload(families)
     with tempfile.TemporaryDirectory() as folder:
         history = Path(folder) / "history.jsonl"
-        history.write_text("".join(json.dumps(event) + "\n" for event in events))
+        with history.open("w") as lines:
+            for event in events:
+                lines.write(json.dumps(event) + "\n")
         prefix = f"scale{uuid.uuid4().hex[:6]}_"
-        async with pipeline(url, database_url, Path(folder), prefix, env=BENCH_ENV) as (_, crm):
+        async with pipeline(url, database_url, Path(folder), prefix, env=BENCH_ENV, keep=False) as (
+            _,
+            crm,
+        ):
             command = [str(Path(sys.executable).parent / "convene"), "backfill", str(history)]
             started = time.perf_counter()
             played = await asyncio.create_subprocess_exec(
                 *command,
-                env={**os.environ, "AMQP_URL": url},
+                env={**os.environ, "AMQP_URL": url, "CONVENE_LOG_FORMAT": "console"},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
             )
             output, _ = await played.communicate()
-            await _until_quiet(crm, None)
-            elapsed = crm.arrived[-1] - started if crm.arrived else float("nan")
-            tally = Tally(Counter())
-            for fact in crm.facts:
-                tally.add(fact)
+            applied = time.perf_counter() - started
+            count = -1
+            while count != crm.count:  # the last facts on their way to the CRM
+                count = crm.count
+                await asyncio.sleep(3)
+            delivered = crm.last - started
         await _drop_schemas(database_url, prefix)
     summary = output.decode().strip().splitlines()
-    said = summary[0] if summary else "no summary"
-    return elapsed, (
-        f"{sum(tally.got.values())} facts, {tally.republished} republished, "
-        f"{tally.rejected} rejected; backfill said: {said}"
+    return applied, (
+        f"{crm.count} facts ({len(crm.ids)} distinct ids, {crm.rejected} rejected) on the "
+        f"CRM's queue after {delivered:.0f} s; backfill: {summary[0] if summary else '?'}"
     )
 
 

@@ -8,20 +8,26 @@ from services.decisions import handlers
 from shared.runtime import Binding
 
 PLANS = "plans"
-"""Children's plans span conferences: every event that can change one is applied in order
-with the council's other such events."""
+"""A child's plans span conferences: every event that can change them is applied in order
+with the other events about that child (key `plans|<child_id>`)."""
+
+
+def _children(event_type: str, data: Any) -> list[str]:
+    """The children whose plans an event can change."""
+    if event_type in ("crm.conference.requested.v1", "crm.outcome.decided.v1"):
+        return [child.child_id for child in data.children]
+    if event_type == "crm.child.added.v1":
+        return [data.child.child_id]
+    if event_type == "crm.plan.ended.v1":
+        return [data.child_id]
+    return []
 
 
 def ordering_keys(event: CloudEvent, data: Any) -> Iterable[str]:
-    """A conference's events in order; events that touch plans in order across the council."""
+    """A conference's events in order; the events that touch a child's plans in order with
+    that child's others (other children's run beside them)."""
     keys = [data.conference_id] if hasattr(data, "conference_id") else []
-    if event.type in {
-        "crm.conference.requested.v1",
-        "crm.child.added.v1",
-        "crm.outcome.decided.v1",
-        "crm.plan.ended.v1",
-    }:
-        keys.append(PLANS)
+    keys += [f"{PLANS}|{child_id}" for child_id in _children(event.type, data)]
     return keys
 
 

@@ -105,11 +105,17 @@ class Tally:
 class Collector:
     """The CRM's side: consumes `crm.facts` over a connection that reconnects by itself."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, keep: bool = True) -> None:
         self.url = url
+        self.keep = keep
+        """False: only count (a long back-fill's facts would not fit in memory)."""
         self.facts: list[dict[str, Any]] = []
         self.arrived: list[float] = []
         """When each fact arrived (time.perf_counter())."""
+        self.count = 0
+        self.ids: set[str] = set()
+        self.rejected = 0
+        self.last = 0.0
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def start(self) -> None:
@@ -120,8 +126,14 @@ class Collector:
 
         async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             async with message.process():
-                self.facts.append(json.loads(message.body))
-                self.arrived.append(time.perf_counter())
+                self.count += 1
+                self.last = time.perf_counter()
+                if self.keep:
+                    self.facts.append(json.loads(message.body))
+                    self.arrived.append(self.last)
+                else:
+                    self.ids.add(message.message_id or "")
+                    self.rejected += ".input.rejected." in (message.routing_key or "")
 
         await queue.consume(collect)
 
@@ -252,6 +264,7 @@ async def pipeline(
     declare_url: str | None = None,
     processes: Sequence[str] = tuple(DEFINITIONS),
     env: dict[str, str] | None = None,
+    keep: bool = True,
 ) -> AsyncIterator[tuple[Services, Collector]]:
     """The topology declared (through `declare_url`: in a cluster, the node that leads the
     queues) and emptied, the three services started and ready, the CRM listening."""
@@ -263,7 +276,7 @@ async def pipeline(
     await _purge(amqp_url)
     settings = {**service_env(amqp_url, database_url, folder, prefix), **(env or {})}
     services = Services(settings, folder)
-    collector = Collector(amqp_url)
+    collector = Collector(amqp_url, keep)
     try:
         for name in processes:
             services.start(name)

@@ -191,3 +191,25 @@ def test_quorate(
 def test_an_inquorate_decision_needs_the_chairs_reason() -> None:
     quorate, problems = domain.quorate(False, None)
     assert quorate is False and "inquorate_reason" in problems[0]
+
+
+def test_events_about_different_children_do_not_wait_for_each_other() -> None:
+    """A child's plans span conferences, so the events that can change them are applied in
+    order per child; two families' conferences in one council run side by side."""
+    from contracts.crm_v1 import ConferenceRequested, PlanEnded
+    from contracts.envelope import CloudEvent
+    from services.decisions.router import ordering_keys
+    from tests.support.crm import cloud_event, family_conference
+
+    def keys(type_name: str, subject: str, data: dict[str, object], model: type) -> set[str]:
+        envelope = CloudEvent.model_validate(cloud_event(type_name, subject, data))
+        return set(ordering_keys(envelope, model.model_validate(data)))
+
+    first = keys("crm.conference.requested.v1", "A", family_conference("A"), ConferenceRequested)
+    other = family_conference("B")
+    for child in other["children"]:  # type: ignore[attr-defined]
+        child["child_id"] = f"B-{child['child_id']}"
+    second = keys("crm.conference.requested.v1", "B", other, ConferenceRequested)
+    assert not first & second
+    ended = {"child_id": "C1", "ended_on": "2027-01-01", "reason": "other", "recorded_by": "SW"}
+    assert keys("crm.plan.ended.v1", "C1", ended, PlanEnded) & first == {"plans|C1"}
