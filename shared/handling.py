@@ -73,12 +73,21 @@ class HandlerContext:
         if not kinds:
             return await store.load(self.connection, self.tenant, key)
         await self.flush()  # the timers this transaction set must be seen
-        found = await timers.load_with_due(
-            self.connection, store, self.tenant, key, kinds, self.event_time
-        )
-        if found is None:
-            return None
-        loaded, due = found
+        if self.connection.dialect.name == "postgresql":
+            # Lock first, then read the timers in a statement of their own: its snapshot is
+            # taken after the lock, so a timer another transaction fired while this one
+            # waited is seen as fired (one statement would read them as they were before).
+            loaded = await store.load(self.connection, self.tenant, key)
+            if loaded is None:
+                return None
+            due = await timers.due_for(self.connection, self.tenant, key, kinds, self.event_time)
+        else:  # SQLite runs one writing transaction at a time: one statement is enough
+            found = await timers.load_with_due(
+                self.connection, store, self.tenant, key, kinds, self.event_time
+            )
+            if found is None:
+                return None
+            loaded, due = found
         self._fire(store, loaded, due)
         return loaded
 
@@ -160,9 +169,7 @@ class HandlerContext:
                     (
                         "set",
                         Timer(
-                            timers.timer_id(
-                                self.tenant, store.kind, key, change.kind, change.name
-                            ),
+                            timers.timer_id(self.tenant, store.kind, key, change.kind, change.name),
                             change.kind,
                             change.due_at,
                             key,

@@ -28,7 +28,12 @@ async def test_health_reports_broker_and_database(settings: Settings, database: 
             assert status == "HTTP/1.1 200 OK"
             assert body == {
                 "healthy": True,
-                "checks": {"broker": True, "reports_database": True},
+                "checks": {
+                    "broker": True,
+                    "consumers": True,
+                    "reports_database": True,
+                    "reports_migrated": True,
+                },
                 "pid": os.getpid(),
             }
         status, body = await _get(port, "/live")
@@ -58,3 +63,19 @@ async def test_a_failing_check_answers_503() -> None:
         "checks": {"broker": True, "database": False},
         "pid": os.getpid(),
     }
+
+
+async def test_ready_says_not_ready_once_the_broker_connection_is_closed(
+    settings: Settings,
+) -> None:
+    with_health = settings.model_copy(update={"health_port": 0})
+    async with running(["reports"], with_health) as app:
+        port = app.health.port if app.health else 0
+        connection = app.broker._connection
+        assert connection is not None
+        await connection.close()
+        status, body = await _get(port, "/ready")
+        assert status == "HTTP/1.1 503 Service Unavailable"
+        assert body is not None and body["checks"]["broker"] is False
+        status, _ = await _get(port, "/live")  # the process is alive: no restart for this
+        assert status == "HTTP/1.1 200 OK"

@@ -5,6 +5,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +18,7 @@ from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.tables import timers as timer_table
 from tests.support.crm import cloud_event, family_conference
+from tests.support.history import family_history
 
 START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
@@ -189,3 +191,77 @@ async def test_a_councils_first_row_is_not_ahead_of_its_earlier_events_in_flight
     finally:
         await runtime.stop()
     assert through < early
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_a_timer_fired_while_an_event_waited_for_its_aggregate_is_not_fired_again(
+    settings: Settings, database: str
+) -> None:
+    """One replica's scheduler fires a timer while another replica's event for the same
+    conference waits for the aggregate's lock: the event, once it has the lock, sees the
+    timer fired (its timers are read after the lock, not from before it)."""
+    from shared.tables import aggregates
+
+    clock = ManualClock(START)
+    first, second = await _runtime(settings, clock), await _runtime(settings, clock)
+    assert first.consumer is not None and second.consumer is not None
+    requested = cloud_event("crm.conference.requested.v1", "CONF-R", family_conference("CONF-R"))
+    outcome = await first.consumer.process(
+        Delivery(json.dumps(requested).encode(), "crm.events", requested["type"],
+                 requested["id"], None, "reports.incoming")
+    )  # fmt: skip
+    assert outcome == "applied"
+    async with first.engine.connect() as connection:
+        pending = [timers._timer(r) for r in await connection.execute(sa.select(timer_table))]
+    earliest = min(pending, key=lambda t: (t.due_at, t.timer_id))
+    report = next(e for e in family_history("201") if e["type"] == "crm.report.submitted.v1")
+    submitted_at = (earliest.due_at + timedelta(minutes=1)).isoformat()
+    late = cloud_event(
+        "crm.report.submitted.v1",
+        "CONF-R",
+        {**report["data"], "conference_id": "CONF-R", "submitted_at": submitted_at},
+        time=submitted_at,
+    )
+    holder = await first.engine.connect()
+    await holder.begin()
+    await holder.execute(  # hold the conference's lock while both start
+        sa.select(aggregates.c.key)
+        .where(aggregates.c.tenant == "201", aggregates.c.key == "CONF-R")
+        .with_for_update()
+    )
+    firing = asyncio.create_task(first._fire_timer(earliest))
+    applying = asyncio.create_task(
+        second.consumer.process(
+            Delivery(
+                json.dumps(late).encode(),
+                "crm.events",
+                late["type"],
+                late["id"],
+                None,
+                "reports.incoming",
+            )
+        )
+    )
+    await asyncio.sleep(1.0)  # both wait for the lock
+    await holder.commit()
+    await holder.close()
+    await asyncio.gather(firing, applying)
+    async with first.engine.connect() as connection:
+        fired = (
+            await connection.execute(
+                sa.select(sa.func.count())
+                .select_from(timer_table)
+                .where(timer_table.c.fired_at.is_not(None))
+            )
+        ).scalar_one()
+        bodies = [
+            json.loads(r.body) for r in await connection.execute(sa.text("SELECT body FROM outbox"))
+        ]
+    caused_by_timers = [b for b in bodies if b["causationid"] is None]
+    # each fired timer published its facts once: a reminder or chase each, none twice
+    assert fired >= 1
+    assert len(caused_by_timers) == len(
+        {json.dumps(b["data"], sort_keys=True) for b in caused_by_timers}
+    )
+    await first.stop()
+    await second.stop()
