@@ -137,6 +137,7 @@ class ServiceRuntime:
         reloads what the database has."""
         self._waiting_known = False
         self._sweep_now = asyncio.Event()
+        self._winding_down = asyncio.Event()
 
     @property
     def name(self) -> str:
@@ -291,7 +292,7 @@ class ServiceRuntime:
 
     async def _sweep_parked(self) -> None:
         """Now and then, try every waiting event (and refuse those waiting too long)."""
-        while True:
+        while not self._winding_down.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sweep_now.wait(), self.settings.park_retry_seconds)
             self._sweep_now.clear()
@@ -313,8 +314,7 @@ class ServiceRuntime:
 
     async def _prune(self) -> None:
         """Now and then, delete what is past retention (the leading relay's replica only)."""
-        while True:
-            await asyncio.sleep(self.settings.prune_seconds)
+        while not await self._pause(self.settings.prune_seconds):
             if self.relay is None or not self.relay.leading:
                 continue
             try:
@@ -475,10 +475,16 @@ class ServiceRuntime:
 
     async def _measure(self) -> None:
         """Keep the backlog gauges (outbox, timers, waiting events) fresh for /metrics."""
-        while True:
+        while not self._winding_down.is_set():
             with contextlib.suppress(Exception):  # a metric is never worth a failure
                 await telemetry.measure_backlog(self.name, self.engine, datetime.now(UTC))
-            await asyncio.sleep(self.settings.metrics_seconds)
+            await self._pause(self.settings.metrics_seconds)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if the service is stopping; True when it is."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._winding_down.wait(), seconds)
+        return self._winding_down.is_set()
 
     async def database_reachable(self) -> bool:
         """True when the service's database answers and deliveries are not paused for it."""
@@ -492,10 +498,13 @@ class ServiceRuntime:
         """Take no more deliveries, finish what is in flight, stop timers, flush the outbox,
         close the database."""
         self._accepting = False
+        # Background tasks finish what they are doing (never cancelled in the middle of a
+        # database call: a connection cut off there may never return to the pool).
+        self._winding_down.set()
+        self._sweep_now.set()
         for task in (self._sweeper, self._pruner, self._measurer):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(Exception):
                     await task
         await self.gate.stop()  # deliveries waiting out an outage return to the queue
         await self.sequencer.drain()

@@ -312,6 +312,7 @@ class TimerScheduler:
         self._hold_seconds = hold_seconds
         self._started = time.monotonic()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def due(self, limit: int = 100) -> list[Timer]:
         """Timers that may fire now, oldest first."""
@@ -357,7 +358,7 @@ class TimerScheduler:
         """Fire every timer that may fire now; returns how many were handled."""
         await save_progress(self._engine, self._tracker)
         handled = 0
-        while batch := await self.due():
+        while not self._stopping.is_set() and (batch := await self.due()):
             # Firing an aggregate's latest due timer fires its earlier ones first, each
             # judged as of its own due time: one transaction per aggregate, not per timer.
             latest = {(t.tenant, t.timer_id.split("|")[1], t.subject): t for t in batch}
@@ -371,23 +372,26 @@ class TimerScheduler:
         return handled
 
     async def run(self) -> None:
-        """Fire due timers until cancelled."""
-        while True:
+        """Fire due timers until stopped."""
+        while not self._stopping.is_set():
             try:
                 await self.fire_due()
             except Exception as error:
                 log.warning("timer_round_failed", error_type=type(error).__name__)
-            await asyncio.sleep(self._poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
 
     def start(self) -> None:
         """Run the scheduler in the background."""
         self._started = time.monotonic()
+        self._stopping.clear()
         self._task = asyncio.create_task(self.run(), name="timer-scheduler")
 
     async def stop(self) -> None:
-        """Stop claiming timers (a timer being fired finishes or rolls back)."""
+        """Stop claiming timers: the timer being fired finishes (never cancelled in the middle
+        of a database call, which could keep its connection from the pool)."""
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(Exception):
                 await self._task
             self._task = None
