@@ -47,6 +47,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.app import DEFINITIONS
+from tests.support.crm import crm_message
 from tests.support.infrastructure import private_vhost
 from tests.support.pipeline import Collector, Services, Tally, logical_key, pipeline, workload
 
@@ -194,16 +195,7 @@ async def _publish_burst(url: str, events: list[dict[str, Any]], window: int = 2
 
 
 async def _send(exchange: aio_pika.abc.AbstractExchange, event: dict[str, Any]) -> None:
-    await exchange.publish(
-        aio_pika.Message(
-            json.dumps(event).encode(),
-            content_type="application/cloudevents+json",
-            message_id=event["id"],
-            type=event["type"],
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        ),
-        routing_key=event["type"],
-    )
+    await exchange.publish(crm_message(event), routing_key=event["type"])
 
 
 def _check(reference: Counter[str], facts: list[dict[str, Any]]) -> str:

@@ -50,6 +50,18 @@ def _permissions(user: str) -> dict[str, str]:
     return {"user": user, "vhost": VHOST, "configure": "^$", "write": write, "read": read}
 
 
+def _exchange(name: str, kind: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "vhost": VHOST,
+        "type": kind,
+        "durable": True,
+        "auto_delete": False,
+        "internal": False,
+        "arguments": {},
+    }
+
+
 def _queue(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
@@ -79,39 +91,9 @@ def broker_definitions(
     Users get their own name as password: for a laptop or a test broker only.
     Production sets real ones with `rabbitmqctl change_password`.
     """
-    exchanges = [
-        {
-            "name": f"{p}.events",
-            "vhost": VHOST,
-            "type": "topic",
-            "durable": True,
-            "auto_delete": False,
-            "internal": False,
-            "arguments": {},
-        }
-        for p in PRODUCERS
-    ] + [
-        {
-            "name": dead_letter_exchange(s).name,
-            "vhost": VHOST,
-            "type": "direct",
-            "durable": True,
-            "auto_delete": False,
-            "internal": False,
-            "arguments": {},
-        }
-        for s in DEFINITIONS
-    ] + [
-        {
-            "name": CRM_DEAD_LETTERS,
-            "vhost": VHOST,
-            "type": "direct",
-            "durable": True,
-            "auto_delete": False,
-            "internal": False,
-            "arguments": {},
-        }
-    ]
+    exchanges = [_exchange(f"{p}.events", "topic") for p in PRODUCERS]
+    exchanges += [_exchange(dead_letter_exchange(s).name, "direct") for s in DEFINITIONS]
+    exchanges.append(_exchange(CRM_DEAD_LETTERS, "direct"))
     delays = (
         retry_delays
         if retry_delays is not None

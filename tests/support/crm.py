@@ -119,13 +119,15 @@ async def publish_events(url: str, events: list[dict[str, Any]]) -> None:
             "crm.events", aio_pika.ExchangeType.TOPIC, durable=True
         )
         for event in events:
-            await target.publish(
-                aio_pika.Message(
-                    json.dumps(event).encode(),
-                    content_type="application/cloudevents+json",
-                    message_id=event["id"],
-                    type=event["type"],
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=event["type"],
-            )
+            await target.publish(crm_message(event), routing_key=event["type"])
+
+
+def crm_message(event: dict[str, Any]) -> aio_pika.Message:
+    """An event as the CRM publishes it: persistent, typed, its id as the message id."""
+    return aio_pika.Message(
+        json.dumps(event).encode(),
+        content_type="application/cloudevents+json",
+        message_id=event["id"],
+        type=event["type"],
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
