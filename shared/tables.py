@@ -64,6 +64,7 @@ timers = sa.Table(
     sa.Index(
         "ix_timers_pending_due",
         "due_at",
+        "timer_id",
         postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
         sqlite_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
     ),
