@@ -95,8 +95,12 @@ async def test_metrics_move_as_the_services_work(settings: Settings, amqp_url: s
             amqp_url, cloud_event("crm.conference.requested.v1", "CONF-BAD", {"kind": "initial"})
         )
         await listener.settle()
-        await asyncio.sleep(0.5)  # the backlog gauges refresh
         after = await asyncio.to_thread(_metrics, port)
+        for _ in range(100):  # until the backlog gauges have been refreshed since the work
+            if re.search(r'^convene_outbox_pending\{service="reports"\} 0\.0$', after, re.M):
+                break
+            await asyncio.sleep(0.05)  # poll for the condition
+            after = await asyncio.to_thread(_metrics, port)
         ready = json.loads(
             await asyncio.to_thread(
                 lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5).read()

@@ -23,7 +23,7 @@ from shared.settings import Settings
 from shared.tables import aggregates, inbox, outbox, parked, progress
 from shared.tables import timers as timer_table
 from shared.topology import BrokerPublisher, declare_service_topology
-from tests.support.listener import listening
+from tests.support.listener import Listener, listening
 
 SERVICE = "reports"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -54,6 +54,21 @@ async def _queue(engine: AsyncEngine, first: int, count: int, notify: str | None
                 )
 
 
+@contextlib.asynccontextmanager
+async def _relaying(
+    settings: Settings, amqp_url: str
+) -> AsyncIterator[tuple[AsyncEngine, Listener, RabbitBroker]]:
+    """The service's database, a listener on its exchange and a started broker."""
+    await declare_service_topology(amqp_url, SERVICE, [], [])
+    async with (
+        _database(settings) as engine,
+        listening(amqp_url) as listener,
+        RabbitBroker(amqp_url) as broker,
+    ):
+        await broker.start()
+        yield engine, listener, broker
+
+
 def _relay(engine: AsyncEngine, broker: RabbitBroker, poll: float, schema: str) -> OutboxRelay:
     return OutboxRelay(
         engine,
@@ -74,13 +89,7 @@ async def _published(listener_events: list[dict[str, object]], count: int) -> No
 async def test_batches_leave_in_order_once_from_one_replica_at_a_time(
     settings: Settings, database: str, amqp_url: str
 ) -> None:
-    await declare_service_topology(amqp_url, SERVICE, [], [])
-    async with (
-        _database(settings) as engine,
-        listening(amqp_url) as listener,
-        RabbitBroker(amqp_url) as broker,
-    ):
-        await broker.start()
+    async with _relaying(settings, amqp_url) as (engine, listener, broker):
         schema = settings.schema_for(SERVICE)
         first, second = _relay(engine, broker, 0.1, schema), _relay(engine, broker, 0.1, schema)
         await _queue(engine, 0, 300)
@@ -107,17 +116,14 @@ async def test_batches_leave_in_order_once_from_one_replica_at_a_time(
 async def test_a_commit_in_another_replica_wakes_the_leading_relay(
     settings: Settings, database: str, amqp_url: str
 ) -> None:
-    await declare_service_topology(amqp_url, SERVICE, [], [])
-    async with (
-        _database(settings) as engine,
-        listening(amqp_url) as listener,
-        RabbitBroker(amqp_url) as broker,
-    ):
-        await broker.start()
+    async with _relaying(settings, amqp_url) as (engine, listener, broker):
         schema = settings.schema_for(SERVICE)
         relay = _relay(engine, broker, 60.0, schema)  # it would look only once a minute
         relay.start()
-        await asyncio.sleep(0.5)  # it takes the lease and listens
+        for _ in range(100):  # until it has taken the lease (and listens)
+            if relay.leading:
+                break
+            await asyncio.sleep(0.05)  # poll for the condition
         assert relay.leading
         started = time.monotonic()
         await _queue(engine, 0, 5, notify=notify_channel(schema))  # as a standby writes

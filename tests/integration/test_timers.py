@@ -242,7 +242,17 @@ async def test_a_timer_fired_while_an_event_waited_for_its_aggregate_is_not_fire
             )
         )
     )
-    await asyncio.sleep(1.0)  # both wait for the lock
+    async with first.engine.connect() as watcher:
+        for _ in range(200):  # until both wait for the conference's lock
+            waiting = await watcher.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            if waiting.scalar_one() >= 2:
+                break
+            await asyncio.sleep(0.05)  # poll for the condition
     await holder.commit()
     await holder.close()
     await asyncio.gather(firing, applying)

@@ -120,7 +120,10 @@ async def collect() -> dict[str, dict[str, Any]]:
         exchanges = ("crm.events", "invitations.events", "reports.events", "decisions.events")
         async with listening(url, exchanges) as listener, running(SERVICES, settings):
             await publish_events(url, history)
-            await asyncio.sleep(8)
+            wanted = set(EVENT_TYPES) - {"decisions.review.overdue.v1"}  # written below
+            await listener.wait_until(
+                lambda seen: wanted <= {e["type"] for e in seen.events}, within=60
+            )
             await listener.settle(1.0)
     found: dict[str, dict[str, Any]] = {}
     for event in listener.events:
