@@ -139,17 +139,53 @@ def contracts_export(
 @broker_app.command("definitions")
 def broker_definitions_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+    passwords: Annotated[
+        Path | None,
+        typer.Option(
+            "--passwords",
+            help="Folder with one password file per broker user (crm, invitations, reports, "
+            "decisions), e.g. /run/secrets; without it the users have no password.",
+        ),
+    ] = None,
 ) -> None:
     """Print (or write) the RabbitMQ definitions: users, permissions, topology."""
     from contracts.export import render
-    from services.provision import broker_definitions
+    from services.provision import broker_definitions, read_passwords
 
-    text = render(broker_definitions())
+    try:
+        known = read_passwords(passwords) if passwords is not None else None
+    except ValueError as error:
+        raise Problem(f"--passwords: {error}") from None
+    text = render(broker_definitions(known))
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {output}")
+
+
+@broker_app.command("secrets")
+def broker_secrets_command(
+    folder: Annotated[Path, typer.Argument(help="Folder for one password file per broker user.")],
+    also: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--also", help="Another secret to generate beside them, e.g. `database` (compose)."
+        ),
+    ] = None,
+) -> None:
+    """Generate a random password for each broker user that has none yet (files mode 0600)."""
+    from services.provision import generate_passwords
+
+    for name in also or []:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
+            raise Problem(f"--also: {name!r} is not a plain secret name (a-z, 0-9, - and _)")
+    try:
+        made = generate_passwords(folder, tuple(also or []))
+    except (OSError, ValueError) as error:
+        raise Problem(f"{folder}: {error}") from None
+    for user, new in made.items():
+        typer.echo(f"{folder / user}: {'generated' if new else 'kept'}")
 
 
 @broker_app.command("setup")

@@ -5,11 +5,20 @@ exchange (and, for a service, its dead letter exchange) and read only its own
 queues; no service may configure anything, so the topology is provisioned here
 and the services declare it passively (`CONVENE_DECLARE_TOPOLOGY=false`).
 RabbitMQ checks each message's `user_id` against the connection's user.
+
+Passwords are secrets, never committed: `broker secrets DIR` generates one file per
+broker user (kept if it is already there), and `broker definitions --passwords DIR`
+puts their salted hashes in the definitions. Without passwords the users have none, so
+nobody can log in as them until an operator sets one (`rabbitmqctl change_password`).
 """
 
 import base64
 import hashlib
+import os
 import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from contracts.registry import PRODUCERS
@@ -31,10 +40,59 @@ from shared.topology import (
 VHOST = "convene"
 
 
-def password_hash(user: str, password: str) -> str:
-    """RabbitMQ's salted SHA-256 password hash (salt derived from the user: stable output)."""
-    salt = hashlib.sha256(f"convene:{user}".encode()).digest()[:4]
+MIN_PASSWORD_LENGTH = 16
+
+
+def password_hash(password: str, salt: bytes | None = None) -> str:
+    """RabbitMQ's salted SHA-256 password hash (`rabbit_password_hashing_sha256`)."""
+    salt = os.urandom(4) if salt is None else salt
     return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def check_password(user: str, password: str, where: str) -> str:
+    """A broker password fit for use: long, and not the user's name."""
+    if password.lower() == user.lower() or user.lower() in password.lower():
+        raise ValueError(f"{where}: the password of broker user {user!r} contains its name")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(
+            f"{where}: the password of broker user {user!r} is shorter than "
+            f"{MIN_PASSWORD_LENGTH} characters"
+        )
+    return password
+
+
+def generate_passwords(folder: Path, also: tuple[str, ...] = ()) -> dict[str, bool]:
+    """One password file per broker user (and per name in `also`) in `folder` (mode 0600);
+    an existing file is kept.
+
+    Returns each name with whether its password was generated now.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {}
+    for user in (*PRODUCERS, *also):
+        path = folder / user
+        made[user] = not path.exists()
+        if made[user]:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(secrets.token_urlsafe(32) + "\n")
+    read_passwords(folder)
+    return made
+
+
+def read_passwords(folder: Path) -> dict[str, str]:
+    """Each broker user's password from `folder/<user>` (a Docker or Kubernetes secret)."""
+    passwords = {}
+    for user in PRODUCERS:
+        path = folder / user
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ValueError(
+                f"{path}: cannot read the password of {user!r}: {error.strerror}"
+            ) from None
+        passwords[user] = check_password(user, password, str(path))
+    return passwords
 
 
 def _exact(*names: str) -> str:
@@ -84,12 +142,12 @@ def _binding(source: str, queue: str, key: str) -> dict[str, Any]:
 
 
 def broker_definitions(
-    dev_passwords: bool = True, retry_delays: list[float] | None = None
+    passwords: Mapping[str, str] | None = None, retry_delays: list[float] | None = None
 ) -> dict[str, Any]:
     """The definitions document (`rabbitmqctl import_definitions`, or `load_definitions`).
 
-    Users get their own name as password: for a laptop or a test broker only.
-    Production sets real ones with `rabbitmqctl change_password`.
+    With `passwords` (user to password) each user gets its password's salted hash; without,
+    the users have no password and cannot log in until one is set.
     """
     exchanges = [_exchange(f"{p}.events", "topic") for p in PRODUCERS]
     exchanges += [_exchange(dead_letter_exchange(s).name, "direct") for s in DEFINITIONS]
@@ -118,7 +176,11 @@ def broker_definitions(
     users = [
         {
             "name": user,
-            "password_hash": password_hash(user, user) if dev_passwords else "",
+            "password_hash": (
+                password_hash(check_password(user, passwords[user], "passwords"))
+                if passwords is not None
+                else ""
+            ),
             "hashing_algorithm": "rabbit_password_hashing_sha256",
             "tags": [],
         }

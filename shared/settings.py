@@ -2,8 +2,9 @@
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("invitations", "reports", "decisions")
@@ -14,9 +15,20 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CONVENE_", extra="ignore", frozen=True)
 
+    amqp_password_file: Path | None = Field(
+        default=None,
+        description="A file holding the broker password (a Docker or Kubernetes secret); it "
+        "takes the place of any password in AMQP_URL.",
+    )
+    database_password_file: Path | None = Field(
+        default=None,
+        description="A file holding the database password; it takes the place of any "
+        "password in the PostgreSQL URLs.",
+    )
     amqp_url: str = Field(
         default="amqp://guest:guest@localhost:5672/",
         validation_alias="AMQP_URL",
+        validate_default=True,
         description="The broker; its user is this service's broker user.",
     )
     database_url: str | None = Field(
@@ -31,6 +43,28 @@ class Settings(BaseSettings):
     decisions_database_url: str | None = Field(
         default=None, validation_alias="DECISIONS_DATABASE_URL"
     )
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _broker_password_from_file(cls, url: str, info: ValidationInfo) -> str:
+        return _with_password(
+            url, info.data.get("amqp_password_file"), "CONVENE_AMQP_PASSWORD_FILE"
+        )
+
+    @field_validator(
+        "database_url",
+        "invitations_database_url",
+        "reports_database_url",
+        "decisions_database_url",
+    )
+    @classmethod
+    def _database_password_from_file(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url is None or url.startswith("sqlite"):
+            return url
+        return _with_password(
+            url, info.data.get("database_password_file"), "CONVENE_DATABASE_PASSWORD_FILE"
+        )
+
     data_dir: Path = Field(default=Path("var"), description="Where SQLite files live by default.")
     db_schema_prefix: str = Field(
         default="", pattern=r"^[a-z0-9_]*$", description="Prefix for PostgreSQL schema names."
@@ -185,6 +219,29 @@ class Settings(BaseSettings):
     def tenant_policy_map(self) -> dict[str, str]:
         """Council LA code to the policy preset or file it uses."""
         return dict(pair.split("=", 1) for pair in self.tenant_policies.split(",") if pair)
+
+
+def _with_password(url: str, path: Path | None, variable: str) -> str:
+    """`url` with the password read from `path` (surrounding white space removed)."""
+    if path is None:
+        return url
+    try:
+        password = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ValueError(
+            f"cannot read the password file {path} ({variable}): {error.strerror}"
+        ) from None
+    if not password:
+        raise ValueError(f"the password file {path} ({variable}) is empty")
+    parts = urlsplit(url)
+    if not parts.username:
+        raise ValueError(f"names no user for the password in {path} ({variable})")
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{quote(parts.username, safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def async_url(url: str) -> str:

@@ -18,7 +18,13 @@ from pydantic import SecretStr
 
 from contracts.export import render
 from services.app import running
-from services.provision import CRM_QUEUE, VHOST, broker_definitions
+from services.provision import (
+    CRM_QUEUE,
+    VHOST,
+    broker_definitions,
+    generate_passwords,
+    read_passwords,
+)
 from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.settings import Settings
 from tests.support.crm import cloud_event, family_conference
@@ -28,7 +34,15 @@ DEFINITIONS_FILE = Path(__file__).parents[2] / "deploy/rabbitmq/definitions.json
 
 
 def test_committed_definitions_match_the_services_bindings() -> None:
+    committed = json.loads(DEFINITIONS_FILE.read_text(encoding="utf-8"))
     assert DEFINITIONS_FILE.read_text(encoding="utf-8") == render(broker_definitions())
+    # no password is committed: nobody logs in as a producer until its secret is provisioned
+    assert {u["name"]: u["password_hash"] for u in committed["users"]} == {
+        "crm": "",
+        "invitations": "",
+        "reports": "",
+        "decisions": "",
+    }
 
 
 def _url(amqp_url: str, user: str, password: str) -> str:
@@ -43,13 +57,39 @@ LOCAL_BROKER = pytest.mark.skipif(
 
 
 @pytest.fixture
-def provisioned() -> Iterator[str]:
-    """A private RabbitMQ node of this test's own, provisioned from the committed
-    definitions (users and permissions are node-wide: never on the shared broker)."""
+def secrets_dir(tmp_path: Path) -> Path:
+    """Each broker user's password, generated as `convene broker secrets` does."""
+    generate_passwords(tmp_path / "secrets")
+    return tmp_path / "secrets"
+
+
+def service_settings(settings: Settings, url: str, service: str, secrets_dir: Path) -> Settings:
+    """A service as deployed: its own broker user, the password read from its secret file."""
+    values = settings.model_dump()
+    values.update(
+        AMQP_URL=_url(url, service, "").replace(":@", "@"),
+        amqp_password_file=secrets_dir / service,
+        declare_topology=False,
+        verify_producers=True,
+        handback_key=SecretStr(f"{service}-handback-secret"),
+    )
+    values.pop("amqp_url")
+    values["DATABASE_URL"] = values.pop("database_url")
+    for name in ("invitations", "reports", "decisions"):
+        values[f"{name.upper()}_DATABASE_URL"] = values.pop(f"{name}_database_url")
+    return Settings(**values)
+
+
+@pytest.fixture
+def provisioned(secrets_dir: Path) -> Iterator[str]:
+    """A private RabbitMQ node of this test's own, provisioned from definitions generated
+    with the users' secrets (users and permissions are node-wide: never on the shared
+    broker)."""
+    definitions = render(broker_definitions(read_passwords(secrets_dir)))
     with private_rabbitmq() as (url, ctl):
         subprocess.run(  # on standard input: the CLI may not be able to read our checkout
             [*ctl, "import_definitions"],
-            input=DEFINITIONS_FILE.read_bytes(),
+            input=definitions.encode(),
             check=True,
             capture_output=True,
         )
@@ -114,8 +154,12 @@ async def _wait(condition: Any, within: float = 20.0) -> None:
 
 @LOCAL_BROKER
 async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
-    provisioned: str, settings: Settings
+    provisioned: str, settings: Settings, secrets_dir: Path
 ) -> None:
+    passwords = read_passwords(secrets_dir)
+    for user in passwords:  # no producer logs in with its name as its password
+        with pytest.raises(aiormq.exceptions.ProbableAuthenticationError):
+            await aio_pika.connect(_url(provisioned, user, user))
     guest = _url(provisioned, "guest", "guest")
     await _purge(guest)
     good = cloud_event("crm.conference.requested.v1", "CONF-SEC", family_conference("CONF-SEC"))
@@ -127,17 +171,10 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
     )
     async with AsyncExitStack() as stack:
         for service in ("invitations", "reports", "decisions"):
-            own = settings.model_copy(
-                update={
-                    "amqp_url": _url(provisioned, service, service),
-                    "declare_topology": False,
-                    "verify_producers": True,
-                    "handback_key": SecretStr(f"{service}-handback-secret"),
-                }
-            )
+            own = service_settings(settings, provisioned, service, secrets_dir)
             await stack.enter_async_context(running([service], own))
         exchange, facts = await stack.enter_async_context(
-            crm_client(_url(provisioned, "crm", "crm"))
+            crm_client(_url(provisioned, "crm", passwords["crm"]))
         )
 
         await exchange.publish(
@@ -164,7 +201,7 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
             await _wait(lambda: sum(f["type"] == "reports.report.requested.v1" for f in facts) == 3)
             await _wait(lambda: any(f["type"] == "invitations.input.rejected.v1" for f in facts))
             letter = await dlq.get(timeout=5, no_ack=True)
-            own = _url(provisioned, "reports", "reports")
+            own = _url(provisioned, "reports", passwords["reports"])
             # The operator replays with the service's own user: the forgery is still judged
             # by who first sent it, and is dead-lettered again.
             assert await replay_dead_letters(own, "reports") == 1
@@ -172,7 +209,9 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
             await _wait_for_messages(reports_dlq, 1)
             again = await list_dead_letters(own, "reports")
 
-        invitations = await aio_pika.connect(_url(provisioned, "invitations", "invitations"))
+        invitations = await aio_pika.connect(
+            _url(provisioned, "invitations", passwords["invitations"])
+        )
         async with invitations:  # a service cannot speak for the CRM
             channel = await invitations.channel(publisher_confirms=True)
             # ... nor pass a CRM fact off as a retry or replay through its own dead letter

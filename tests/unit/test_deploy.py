@@ -5,13 +5,18 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import yaml
+from typer.testing import CliRunner
 
 from services.app import DEFINITIONS
+from services.cli import app
+from services.provision import generate_passwords
 from shared.settings import Settings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
+SUPPORT = Path(__file__).parents[1] / "support"
 
 
 def _known_variables() -> set[str]:
@@ -22,17 +27,72 @@ def _known_variables() -> set[str]:
     return names
 
 
-def test_compose_runs_each_service_on_its_own_user_with_known_settings() -> None:
-    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    return loaded
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    """The Compose Specification's own JSON Schema (compose-spec/compose-spec, schema/
+    compose-spec.json at 170098b, Apache-2.0), as `docker compose config` applies it."""
+    schema = json.loads((SUPPORT / "compose-spec.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(_compose()))
+    assert errors == [], [e.message for e in errors]
+    broken = {**_compose(), "services": {"x": {"image": "a", "restarts": "always"}}}
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
+
+
+def test_compose_runs_each_service_on_its_own_user_with_its_password_from_a_secret() -> None:
+    compose = _compose()
+    secrets = compose["secrets"]
     for service in DEFINITIONS:
         spec = compose["services"][service]
         assert spec["command"] == ["run", service]
         assert set(spec["environment"]) <= _known_variables()
-        assert spec["environment"]["AMQP_URL"].startswith(f"amqp://{service}:")
+        env = spec["environment"]
+        assert env["AMQP_URL"].startswith(f"amqp://{service}@")  # no password in the URL
+        assert (
+            "@" in env["DATABASE_URL"]
+            and ":" not in env["DATABASE_URL"].split("//")[1].split("@")[0]
+        )
+        mounted = {s["target"]: s["source"] for s in spec["secrets"] if isinstance(s, dict)}
+        assert env["CONVENE_AMQP_PASSWORD_FILE"] == "/run/secrets/amqp_password"
+        assert secrets[mounted["amqp_password"]]["file"] == f"./secrets/{service}"
+        assert env["CONVENE_DATABASE_PASSWORD_FILE"] == "/run/secrets/database_password"
         assert spec["build"]["dockerfile"] == "deploy/Dockerfile"
-    volumes = compose["services"]["rabbitmq"]["volumes"]
-    for volume in volumes:
-        assert (DEPLOY / volume.split(":")[0]).is_file()
+        assert spec["read_only"] is True and spec["cap_drop"] == ["ALL"]
+    assert "PASSWORD:" not in (DEPLOY / "compose.yaml").read_text().replace("_FILE:", "")
+
+
+def test_compose_provisions_the_broker_from_the_secrets_before_it_starts(tmp_path: Path) -> None:
+    compose = _compose()
+    init = compose["services"]["broker-definitions"]
+    targets = {s["target"]: compose["secrets"][s["source"]]["file"] for s in init["secrets"]}
+    assert targets == {u: f"./secrets/{u}" for u in ("crm", "invitations", "reports", "decisions")}
+    rabbitmq = compose["services"]["rabbitmq"]
+    assert rabbitmq["depends_on"]["broker-definitions"] == {
+        "condition": "service_completed_successfully"
+    }
+    volume = next(v for v in rabbitmq["volumes"] if v.startswith("broker-definitions:"))
+    written = Path(init["command"][init["command"].index("--output") + 1])
+    (init_volume,) = init["volumes"]
+    assert init_volume == f"broker-definitions:{written.parent}"
+    loads = re.search(
+        r"^load_definitions = (\S+)$", (DEPLOY / "rabbitmq/rabbitmq.conf").read_text(), re.M
+    )
+    assert loads and loads[1] == f"{volume.split(':')[1]}/{written.name}"
+    for mount in rabbitmq["volumes"]:
+        if mount.startswith("./"):
+            assert (DEPLOY / mount.split(":")[0]).is_file()
+    # the command the one-shot container runs works, on secrets `broker secrets` made
+    generate_passwords(tmp_path / "secrets")
+    out = tmp_path / written.name
+    args = [tmp_path / "secrets" if a == "/run/secrets" else a for a in init["command"]]
+    args[args.index("--output") + 1] = str(out)
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert all(u["password_hash"] for u in json.loads(out.read_text())["users"])
 
 
 def test_kubernetes_deploys_each_service_with_probes_and_known_settings() -> None:
