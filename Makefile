@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # The official AsyncAPI parser (npm), which the tests run on the committed document.
-TOOLS := tools/asyncapi
+TOOLS := tools/node
 $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.json
 	cd $(TOOLS) && npm ci --silent --no-audit --no-fund
 	touch $@

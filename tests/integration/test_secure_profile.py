@@ -56,11 +56,12 @@ LOCAL_BROKER = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def secrets_dir(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def secrets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Each broker user's password, generated as `convene broker secrets` does."""
-    generate_passwords(tmp_path / "secrets")
-    return tmp_path / "secrets"
+    folder = tmp_path_factory.mktemp("broker") / "secrets"
+    generate_passwords(folder)
+    return folder
 
 
 def service_settings(settings: Settings, url: str, service: str, secrets_dir: Path) -> Settings:
@@ -80,11 +81,11 @@ def service_settings(settings: Settings, url: str, service: str, secrets_dir: Pa
     return Settings(**values)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def provisioned(secrets_dir: Path) -> Iterator[str]:
     """A private RabbitMQ node of this test's own, provisioned from definitions generated
     with the users' secrets (users and permissions are node-wide: never on the shared
-    broker)."""
+    broker). One node for the module: each test runs its own conferences."""
     definitions = render(broker_definitions(read_passwords(secrets_dir)))
     with private_rabbitmq() as (url, ctl):
         subprocess.run(  # on standard input: the CLI may not be able to read our checkout
@@ -259,3 +260,36 @@ async def test_services_run_with_least_privilege_and_refuse_the_wrong_producer(
     )
     assert "without a valid signature" in refusal["reasons"][0]
     assert "not 'guest'" in again[0].error
+
+
+NODE = shutil.which("node")
+CLIENT = Path(__file__).parents[2] / "tools/node/crm-client.js"
+
+
+@LOCAL_BROKER
+@pytest.mark.skipif(NODE is None, reason="the CRM client is Node.js (the test command installs it)")
+async def test_a_crm_written_in_node_from_the_contract_alone_runs_a_whole_conference(
+    provisioned: str, settings: Settings, secrets_dir: Path
+) -> None:
+    """tools/node/crm-client.js reads only contracts/ (the AsyncAPI document for the
+    exchange, queue, user id and delivery mode; the JSON Schemas for every event) and
+    logs in as `crm` with its secret, against the services each on its own user."""
+    passwords = read_passwords(secrets_dir)
+    async with AsyncExitStack() as stack:
+        for service in ("invitations", "reports", "decisions"):
+            own = service_settings(settings, provisioned, service, secrets_dir)
+            await stack.enter_async_context(running([service], own))
+        client = await asyncio.create_subprocess_exec(
+            str(NODE), str(CLIENT), "--url", _url(provisioned, "crm", passwords["crm"]),
+            "--conference", "CONF-NODE", "--tenant", "886", "--timeout", "60",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await client.communicate()
+    assert client.returncode == 0, (out.decode(), err.decode()[-2000:])
+    said = json.loads(out.decode().strip().splitlines()[-1])
+    assert said["ok"] and said["invalid"] == [] and said["rejected"] == []
+    assert said["published"] == 13
+    assert said["seen"]["invitations.invitation.issued.v1"] == 7  # and the chair
+    assert said["seen"]["reports.report.received.v1"] == 4
+    assert said["seen"]["decisions.plan.started.v1"] == 2
+    assert said["facts"] >= sum(said["seen"].values())

@@ -11,7 +11,7 @@ from contracts.registry import EVENT_TYPES, PRODUCERS
 from services.app import DEFINITIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / "tools" / "asyncapi"
+TOOLS = ROOT / "tools" / "node"
 
 
 def _parsed() -> dict[str, object]:
