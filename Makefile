@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit faults bench install contract-tools contracts clean
+.PHONY: demo test lint typecheck unit faults bench install contract-tools browser contract-page contracts clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer")'
@@ -24,12 +24,27 @@ $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.js
 
 contract-tools: $(TOOLS)/node_modules/.installed
 
+# A headless browser for the contract page's test: Debian's Chromium, installed when
+# missing and this is Debian run as root (elsewhere install chromium yourself).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+		    { apt-get update -q >/dev/null && \
+		      DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }; } || \
+		echo "no Chromium: the contract page's test will be skipped (it fails under CI)"
+
+## Serve the contract as a web page at http://127.0.0.1:8000/ (AsyncAPI React component).
+PORT ?= 8000
+contract-page: contract-tools
+	node $(TOOLS)/contract-page.js --serve $(PORT)
+
 ## Play one family's initial conference through the three services.
 demo: install
 	$(BIN)/convene demo
 
 ## Lint, type-check and run every test (needs RabbitMQ and PostgreSQL; see README).
-test: lint typecheck contract-tools
+test: lint typecheck contract-tools browser
 	$(BIN)/pytest
 
 lint: install

@@ -3,9 +3,14 @@ npm, installed by the test command): no errors, no warnings, every event type, a
 sends and receives what."""
 
 import json
+import os
+import re
 import shutil
 import subprocess
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from contracts.registry import EVENT_TYPES, PRODUCERS
 from services.app import DEFINITIONS
@@ -50,3 +55,48 @@ def test_each_service_receives_exactly_what_its_queue_is_bound_to() -> None:
         assert received == {t.replace(".", "_") for t in definition.event_types}
     sends = document["operations"]["crm.send"]["bindings"]["amqp"]
     assert sends["userId"] == "crm" and sends["deliveryMode"] == 2
+
+
+def _browser() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and not os.environ.get("CI"):
+        pytest.skip("no Chromium here (`make test` installs Debian's chromium when it can)")
+    assert found, "CI needs Chromium for the contract page (`make browser`)"
+    return found
+
+
+def test_the_contract_page_is_served_and_a_headless_browser_lists_every_event_type() -> None:
+    """tools/node/contract-page.js serves the AsyncAPI document through the official
+    AsyncAPI React component; headless Chromium runs the page and what it renders (the
+    scripts and styles taken out) names every event type and every operation."""
+    browser, node = _browser(), shutil.which("node")
+    assert node
+    server = subprocess.Popen(
+        [node, str(TOOLS / "contract-page.js"), "--serve", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line, server.stderr.read() if server.stderr else ""
+        url = json.loads(line)["serving"]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "asyncapi.json", timeout=10) as answer:  # noqa: S310
+            assert json.loads(answer.read())["asyncapi"].startswith("3.")
+        rendered = subprocess.run(
+            [
+                browser, "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--virtual-time-budget=20000", "--dump-dom", url,
+            ],
+            capture_output=True, text=True, timeout=120, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    shown = re.sub(r"<(script|style)\b.*?</\1>", " ", rendered, flags=re.S)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown))
+    assert "Convene: child protection conference events" in text
+    missing = [t for t in EVENT_TYPES if t not in text]
+    assert missing == []
+    for operation in ("crm.send", "crm.receive", *(f"{s}.receive" for s in DEFINITIONS)):
+        assert operation in text
