@@ -9,6 +9,7 @@ publishes it on restart (consumers de-duplicate on the event id).
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -130,17 +131,25 @@ class OutboxWriter:
 class OutboxRelay:
     """Publishes committed outbox rows in order; woken after each commit, polls as well.
 
-    One replica's relay publishes at a time (it holds the lease in `relay_lease`, renewed
-    as it works and released when it stops), so facts leave in the order they were
-    queued. A round reads a batch of unsent rows, publishes them pipelined on one channel
-    (the channel keeps their order; the broker confirms each), then marks the confirmed
-    ones sent in one statement: no transaction is held open across the network.
+    One replica's relay publishes at a time, so facts leave in the order they were
+    queued. Leading is holding a lock the operating system or the database releases the
+    moment its holder dies: on PostgreSQL a session advisory lock on the relay's own
+    connection, on SQLite an exclusive `flock` on a file beside the database (an
+    in-memory SQLite database falls back to the time-limited lease in `relay_lease`). A
+    replica killed mid-batch is thus replaced at the next round of another, not after a
+    lease runs out. A round reads a batch of unsent rows, publishes them pipelined on
+    one channel (the channel keeps their order; the broker confirms each), then marks
+    the confirmed ones sent in one statement: no transaction is held open across the
+    network.
 
-    On PostgreSQL the leading relay also LISTENs: a replica that is not leading queues
-    facts with a NOTIFY in the same transaction, which wakes it at that commit.
+    On PostgreSQL the leading relay also LISTENs on that connection: a replica that is
+    not leading queues facts with a NOTIFY in the same transaction, which wakes it at
+    that commit.
     """
 
     LEASE_SECONDS = 15.0
+    CHECK_SECONDS = 5.0
+    """How often a leading relay makes sure its PostgreSQL lock's connection still works."""
 
     def __init__(
         self,
@@ -160,14 +169,27 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._lease_until = 0.0  # monotonic time until which this relay leads
-        self.channel = channel if engine.dialect.name == "postgresql" else None
+        self._lease_until = 0.0  # monotonic time until which this relay leads (lease)
+        self._postgres = engine.dialect.name == "postgresql"
+        self.channel = channel if self._postgres else None
         """The NOTIFY channel that wakes the leading relay (PostgreSQL)."""
-        self._listener: Any = None
+        self._lock_key = _lock_key(channel or "outbox")
+        self._connection: Any = None  # PostgreSQL: holds the advisory lock, and listens
+        self._locked = False
+        self._checked = 0.0
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._lock_path = f"{database}-relay.lock" if database and database != ":memory:" else None
+        self._lock_file: int | None = None  # SQLite: the flocked file's descriptor
 
     @property
     def leading(self) -> bool:
-        """True while this relay holds the lease."""
+        """True while this relay holds the lock (or the lease)."""
+        if self._postgres:
+            return (
+                self._locked and self._connection is not None and not self._connection.is_closed()
+            )
+        if self._lock_path is not None:
+            return self._lock_file is not None
         return time.monotonic() < self._lease_until
 
     def wake(self) -> None:
@@ -186,6 +208,59 @@ class OutboxRelay:
         return total
 
     async def _lead(self) -> bool:
+        """Take the lock if it is free; True while this relay holds it."""
+        was = self.leading
+        if self._postgres:
+            leads = await self._lead_postgres()
+        elif self._lock_path is not None:
+            leads = self._lead_file()
+        else:
+            leads = await self._lead_lease()
+        if leads and not was:
+            log.info("outbox_relay_leading")
+        return leads
+
+    async def _lead_postgres(self) -> bool:
+        import asyncpg  # type: ignore[import-untyped]
+
+        if self.leading:
+            if time.monotonic() - self._checked < self.CHECK_SECONDS:
+                return True
+            try:  # a connection that died quietly has lost its lock
+                await self._connection.fetchval("SELECT 1")
+                self._checked = time.monotonic()
+                return True
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                await self._close_connection()
+        if self._connection is None or self._connection.is_closed():
+            self._locked = False
+            url = self._engine.url.set(drivername="postgresql")
+            self._connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+        self._locked = bool(
+            await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key)
+        )
+        if self._locked:
+            self._checked = time.monotonic()
+            try:
+                await self._connection.add_listener(self.channel, lambda *_: self.wake())
+            except Exception as error:  # polling still finds the rows
+                log.warning("outbox_listen_failed", error_type=type(error).__name__)
+        return self._locked
+
+    def _lead_file(self) -> bool:
+        if self._lock_file is not None:
+            return True
+        assert self._lock_path is not None
+        descriptor = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            return False
+        self._lock_file = descriptor
+        return True
+
+    async def _lead_lease(self) -> bool:
         """Take or renew the lease; renewed when half of it has run."""
         remaining = self._lease_until - time.monotonic()
         if remaining > self.LEASE_SECONDS / 2:
@@ -196,9 +271,7 @@ class OutboxRelay:
                 relay_lease.update()
                 .where(
                     relay_lease.c.name == "outbox",
-                    sa.or_(
-                        relay_lease.c.holder == self._holder, relay_lease.c.expires_at < now
-                    ),
+                    sa.or_(relay_lease.c.holder == self._holder, relay_lease.c.expires_at < now),
                 )
                 .values(
                     holder=self._holder,
@@ -206,16 +279,22 @@ class OutboxRelay:
                 )
             )
         if result.rowcount == 1:
-            started = not self.leading
             self._lease_until = time.monotonic() + self.LEASE_SECONDS - 1.0
-            if started:
-                log.info("outbox_relay_leading")
-                await self._listen()
             return True
         self._lease_until = 0.0
         return False
 
     async def _release(self) -> None:
+        if self._postgres:
+            if self._locked and self._connection is not None and not self._connection.is_closed():
+                with contextlib.suppress(Exception):
+                    await self._connection.fetchval("SELECT pg_advisory_unlock($1)", self._lock_key)
+            self._locked = False
+            return
+        if self._lock_file is not None:
+            os.close(self._lock_file)  # closing the file releases its lock
+            self._lock_file = None
+            return
         if not self.leading:
             return
         self._lease_until = 0.0
@@ -226,19 +305,12 @@ class OutboxRelay:
                 .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
             )
 
-    async def _listen(self) -> None:
-        """Be woken by NOTIFY from other replicas' commits (PostgreSQL)."""
-        if self.channel is None or (self._listener is not None and not self._listener.is_closed()):
-            return
-        try:
-            import asyncpg  # type: ignore[import-untyped]
-
-            url = self._engine.url.set(drivername="postgresql")
-            self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
-            await self._listener.add_listener(self.channel, lambda *_: self.wake())
-        except Exception as error:  # polling still finds the rows
-            log.warning("outbox_listen_failed", error_type=type(error).__name__)
-            self._listener = None
+    async def _close_connection(self) -> None:
+        self._locked = False
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close(timeout=2)
+            self._connection = None
 
     async def _publish_batch(self) -> int:
         async with self._engine.connect() as connection:
@@ -336,10 +408,7 @@ class OutboxRelay:
             await self.publish_pending()
         with contextlib.suppress(Exception):
             await self._release()
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-            self._listener = None
+        await self._close_connection()
 
 
 @dataclass(frozen=True)
@@ -357,6 +426,12 @@ class _Carried:
     def tracestate(self) -> str | None:
         value = self.body.get("tracestate")
         return value if isinstance(value, str) else None
+
+
+def _lock_key(name: str) -> int:
+    """The 64-bit PostgreSQL advisory lock key of one outbox's relay."""
+    digest = hashlib.sha256(f"convene-relay:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def notify_channel(schema: str) -> str:

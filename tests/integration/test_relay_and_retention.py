@@ -1,9 +1,10 @@
 """The outbox relay on a real broker and database: batches leave in order, once, from one
-replica at a time (the lease); another replica's commit wakes it (PostgreSQL NOTIFY); rows
+replica at a time (the lock); another replica's commit wakes it (PostgreSQL NOTIFY); rows
 past retention are pruned in batches; and the hot path's queries can all use an index."""
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -102,7 +103,7 @@ async def test_batches_leave_in_order_once_from_one_replica_at_a_time(
         assert [first.leading, second.leading].count(True) == 1
         leader, standby = (first, second) if first.leading else (second, first)
 
-        await leader.stop()  # hands the lease on: the standby publishes what comes next
+        await leader.stop()  # hands the lock on: the standby publishes what comes next
         await _queue(engine, 300, 20)
         await _published(listener.events, 320)
         await standby.stop()
@@ -120,7 +121,7 @@ async def test_a_commit_in_another_replica_wakes_the_leading_relay(
         schema = settings.schema_for(SERVICE)
         relay = _relay(engine, broker, 60.0, schema)  # it would look only once a minute
         relay.start()
-        for _ in range(100):  # until it has taken the lease (and listens)
+        for _ in range(100):  # until it has taken the lock (and listens)
             if relay.leading:
                 break
             await asyncio.sleep(0.05)  # poll for the condition
@@ -263,3 +264,51 @@ async def test_every_query_on_the_hot_path_can_use_an_index(
                 sorted_plans[name] = plan
     assert not scans, scans
     assert not sorted_plans, sorted_plans
+
+
+_HOLD_LOCK = """
+import asyncio, fcntl, os, sys
+async def main(kind, where, key):
+    if kind == "sqlite":
+        fcntl.flock(os.open(where, os.O_RDWR | os.O_CREAT), fcntl.LOCK_EX)
+    else:
+        import asyncpg
+        connection = await asyncpg.connect(where)
+        await connection.fetchval("SELECT pg_advisory_lock($1)", int(key))
+    print("holding", flush=True)
+    await asyncio.sleep(600)
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_a_leader_killed_mid_stream_is_replaced_at_once_not_when_a_lease_runs_out(
+    settings: Settings, database: str, amqp_url: str
+) -> None:
+    """The leading relay's process dies (kill -9, holding the relay's lock): the lock goes
+    with it, and the standby publishes at its next round, well before any lease would
+    have run out."""
+    async with _relaying(settings, amqp_url) as (engine, listener, broker):
+        schema = settings.schema_for(SERVICE)
+        relay = _relay(engine, broker, 0.1, schema)
+        if database == "sqlite":
+            where = relay._lock_path
+        else:
+            where = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _HOLD_LOCK, database, str(where), str(relay._lock_key),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"holding\n"
+        await _queue(engine, 0, 10)
+        relay.start()
+        await listener.settle(1.0)
+        assert listener.events == [] and not relay.leading  # the other process leads
+        holder.kill()
+        await holder.wait()
+        killed = time.monotonic()
+        await _published(listener.events, 10)
+        took = time.monotonic() - killed
+        await relay.stop()
+    assert [e["subject"] for e in listener.events] == [f"S{n:05d}" for n in range(10)]
+    assert took < OutboxRelay.LEASE_SECONDS / 5, f"took over after {took:.1f} s"
