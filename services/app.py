@@ -124,13 +124,47 @@ def _checks(broker: RabbitBroker, runtimes: list[ServiceRuntime]) -> dict[str, C
         return bool(await broker.ping(timeout=3))
 
     async def consumers_attached() -> bool:
-        return all(subscriber.running for subscriber in broker.subscribers)
+        return consuming(broker)
 
     checks: dict[str, Check] = {"broker": broker_connected, "consumers": consumers_attached}
     for runtime in runtimes:
         checks[f"{runtime.name}_database"] = runtime.database_reachable
         checks[f"{runtime.name}_migrated"] = runtime.migrated
     return checks
+
+
+def consuming(broker: RabbitBroker) -> bool:
+    """Every subscriber running on an open channel. A channel the client library failed to
+    restore after a broker restart stays closed while the connection itself is fine."""
+    for subscriber in broker.subscribers:
+        queue = getattr(subscriber, "_queue_obj", None)  # FastStream's aio-pika queue
+        if not subscriber.running or queue is None or queue.channel.is_closed:
+            return False
+    return True
+
+
+async def _watch_consumers(broker: RabbitBroker, stop: asyncio.Event, lost: list[bool]) -> None:
+    """Stop the process (to be restarted) when its consumers have been detached this long:
+    a consumer that will not come back must not leave a live process that takes nothing."""
+    detached_since: float | None = None
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), CONSUMER_CHECK_SECONDS)
+        if stop.is_set():
+            return
+        if consuming(broker):
+            detached_since = None
+            continue
+        detached_since = detached_since or loop.time()
+        if loop.time() - detached_since >= CONSUMERS_LOST_SECONDS:
+            log.error("broker_consumers_lost", seconds=CONSUMERS_LOST_SECONDS)
+            lost.append(True)
+            stop.set()
+
+
+CONSUMER_CHECK_SECONDS = 5.0
+CONSUMERS_LOST_SECONDS = 60.0
 
 
 async def _stop_consuming(broker: RabbitBroker) -> None:
@@ -149,5 +183,10 @@ async def serve(names: Sequence[str], settings: Settings) -> None:
         log.info("stopped_before_starting", service=",".join(names))
         return
     telemetry.configure_tracing(settings.tracing, "-".join(names))
-    async with running(names, settings):
+    lost: list[bool] = []
+    async with running(names, settings) as services:
+        watch = asyncio.create_task(_watch_consumers(services.broker, stop, lost))
         await stop.wait()
+        await watch
+    if lost:  # exit non-zero: the platform starts the service again
+        raise SystemExit(1)

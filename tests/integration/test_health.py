@@ -4,6 +4,9 @@ import asyncio
 import json
 import os
 
+import pytest
+
+import services.app as app_module
 from services.app import running
 from shared.settings import Settings
 
@@ -79,3 +82,28 @@ async def test_ready_says_not_ready_once_the_broker_connection_is_closed(
         assert body is not None and body["checks"]["broker"] is False
         status, _ = await _get(port, "/live")  # the process is alive: no restart for this
         assert status == "HTTP/1.1 200 OK"
+
+
+async def test_a_consumer_channel_lost_for_good_is_not_ready_and_ends_the_process(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a broker restart the client library can fail to restore a consumer's channel
+    while the connection itself comes back: /ready says so, and the watchdog stops the
+    service (to be started again by its platform) once that has lasted long enough."""
+    monkeypatch.setattr(app_module, "CONSUMER_CHECK_SECONDS", 0.05)
+    monkeypatch.setattr(app_module, "CONSUMERS_LOST_SECONDS", 0.2)
+    with_health = settings.model_copy(update={"health_port": 0})
+    async with running(["reports"], with_health) as app:
+        port = app.health.port if app.health else 0
+        stop, lost = asyncio.Event(), []
+        watch = asyncio.create_task(app_module._watch_consumers(app.broker, stop, lost))
+        await asyncio.sleep(0.3)  # the watchdog's own period, several times over
+        assert not stop.is_set() and app_module.consuming(app.broker)
+        subscriber = next(iter(app.broker.subscribers))
+        await subscriber._queue_obj.channel.close()  # type: ignore[attr-defined]
+        status, body = await _get(port, "/ready")
+        assert status == "HTTP/1.1 503 Service Unavailable"
+        assert body is not None and body["checks"]["consumers"] is False
+        assert body["checks"]["broker"] is True  # the connection is fine
+        await asyncio.wait_for(watch, 10)
+    assert stop.is_set() and lost == [True]
