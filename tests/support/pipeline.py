@@ -103,7 +103,10 @@ class Tally:
 
 
 class Collector:
-    """The CRM's side: consumes `crm.facts` over a connection that reconnects by itself."""
+    """The CRM's side: consumes `crm.facts`, connecting again by itself whenever its
+    connection or channel is lost (aio-pika's robust channel can fail to come back when
+    it reconnects while a broker is still starting, leaving the connection with no
+    consumer: a CRM must not rely on it)."""
 
     def __init__(self, url: str, keep: bool = True) -> None:
         self.url = url
@@ -116,30 +119,71 @@ class Collector:
         self.ids: set[str] = set()
         self.rejected = 0
         self.last = 0.0
-        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._connection: aio_pika.abc.AbstractConnection | None = None
+
+    async def _collect(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        async with message.process():
+            self.count += 1
+            self.last = time.perf_counter()
+            if self.keep:
+                self.facts.append(json.loads(message.body))
+                self.arrived.append(self.last)
+            else:
+                self.ids.add(message.message_id or "")
+                self.rejected += ".input.rejected." in (message.routing_key or "")
+
+    async def _consume_once(self, attached: asyncio.Event) -> None:
+        """Connect, consume until the connection or the channel closes."""
+        connection = await aio_pika.connect(self.url, timeout=10)
+        self._connection = connection
+        lost = asyncio.Event()
+        try:
+            connection.close_callbacks.add(lambda *_: lost.set())
+            channel = await connection.channel()
+            channel.close_callbacks.add(lambda *_: lost.set())
+            await channel.set_qos(prefetch_count=200)
+            queue = await channel.declare_queue(CRM_QUEUE, passive=True)
+            await queue.consume(self._collect)
+            attached.set()
+            stopping = asyncio.create_task(self._stopping.wait())
+            closed = asyncio.create_task(lost.wait())
+            await asyncio.wait({stopping, closed}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            closed.cancel()
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _run(self, attached: asyncio.Event) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(Exception):
+                await self._consume_once(attached)
+            if not self._stopping.is_set():
+                await asyncio.sleep(0.5)  # the broker is away: try again
 
     async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(self.url, reconnect_interval=0.5)
-        channel = await self._connection.channel()
-        await channel.set_qos(prefetch_count=200)
-        queue = await channel.declare_queue(CRM_QUEUE, passive=True)
+        attached = asyncio.Event()
+        first = asyncio.create_task(self._consume_once(attached))
+        waiting = asyncio.create_task(attached.wait())
+        done, _ = await asyncio.wait({first, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if first in done:
+            first.result()  # the first attempt failed: say why
+        self._task = asyncio.create_task(self._supervise(first))
 
-        async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            async with message.process():
-                self.count += 1
-                self.last = time.perf_counter()
-                if self.keep:
-                    self.facts.append(json.loads(message.body))
-                    self.arrived.append(self.last)
-                else:
-                    self.ids.add(message.message_id or "")
-                    self.rejected += ".input.rejected." in (message.routing_key or "")
-
-        await queue.consume(collect)
+    async def _supervise(self, first: "asyncio.Task[None]") -> None:
+        with contextlib.suppress(Exception):
+            await first
+        if not self._stopping.is_set():
+            await asyncio.sleep(0.5)  # then connect again, for as long as the test runs
+        await self._run(asyncio.Event())
 
     async def stop(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
 
 
 class Services:
