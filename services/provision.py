@@ -23,7 +23,7 @@ from typing import Any
 
 from contracts.registry import PRODUCERS
 from services.app import DEFINITIONS
-from shared.settings import Settings
+from shared.settings import Settings, read_secret
 from shared.topology import (
     CRM_DEAD_LETTER_QUEUE,
     CRM_DEAD_LETTERS,
@@ -85,12 +85,7 @@ def read_passwords(folder: Path) -> dict[str, str]:
     passwords = {}
     for user in PRODUCERS:
         path = folder / user
-        try:
-            password = path.read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise ValueError(
-                f"{path}: cannot read the password of {user!r}: {error.strerror}"
-            ) from None
+        password = read_secret(path, f"the password of {user!r}")
         passwords[user] = check_password(user, password, str(path))
     return passwords
 

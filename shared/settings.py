@@ -221,18 +221,22 @@ class Settings(BaseSettings):
         return dict(pair.split("=", 1) for pair in self.tenant_policies.split(",") if pair)
 
 
+def read_secret(path: Path, what: str) -> str:
+    """A secret file's content, surrounding white space removed; never empty."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ValueError(f"cannot read {what} {path}: {error.strerror}") from None
+    if not secret:
+        raise ValueError(f"{what} {path} is empty")
+    return secret
+
+
 def _with_password(url: str, path: Path | None, variable: str) -> str:
     """`url` with the password read from `path` (surrounding white space removed)."""
     if path is None:
         return url
-    try:
-        password = path.read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise ValueError(
-            f"cannot read the password file {path} ({variable}): {error.strerror}"
-        ) from None
-    if not password:
-        raise ValueError(f"the password file {path} ({variable}) is empty")
+    password = read_secret(path, f"the password file ({variable})")
     parts = urlsplit(url)
     if not parts.username:
         raise ValueError(f"names no user for the password in {path} ({variable})")
