@@ -32,7 +32,7 @@ browser:
 		  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
 		    { apt-get update -q >/dev/null && \
 		      DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }; } || \
-		echo "no Chromium: the contract page's test will be skipped (it fails under CI)"
+		echo "no Chromium: install it, or the contract page's test fails"
 
 ## Serve the contract as a web page at http://127.0.0.1:8000/ (AsyncAPI React component).
 PORT ?= 8000
