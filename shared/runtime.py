@@ -238,7 +238,9 @@ class ServiceRuntime:
             finally:
                 self.progress.finished(tenant, at, done=outcome not in ("abandoned", "failed"))
 
-        self.sequencer.submit(keys, work)
+        # Deliveries sharing an event id go in arrival order too, whatever their conference:
+        # the first published is the one applied, a later reuse of its id the one refused.
+        self.sequencer.submit([*keys, f"{tenant}|event|{event.id}"], work)
 
     async def _settle(self, message: RabbitMessage, outcome: Awaitable[str]) -> str:
         try:

@@ -1,11 +1,14 @@
 """Early events wait, failures are retried through the broker, order holds meanwhile."""
 
+import asyncio
 import json
 from typing import Any
 
 import aio_pika
+import pytest
 
 from services.app import running
+from shared import parking
 from shared.settings import Settings
 from tests.faults.conftest import FailingReports
 from tests.support.crm import cloud_event, family_conference, publish_event, publish_events
@@ -166,11 +169,23 @@ async def test_a_failure_that_persists_is_dead_lettered_after_the_delayed_retrie
 
 
 async def test_an_event_id_used_again_for_other_content_is_refused(
-    settings: Settings, amqp_url: str, database: str
+    settings: Settings, amqp_url: str, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = requested("CONF-REUSED")
     other = requested("CONF-SOMETHING-ELSE")
     other["id"] = first["id"]
+    # The first published is slow to apply (a busy database, say): the later delivery of
+    # another conference, free to run beside it, must still not take its id.
+    checking = parking.before_applying
+    held: list[str] = []
+
+    async def slow_first(connection: Any, tenant: str, keys: list[str], event_id: str) -> Any:
+        if not held and any(key.endswith("CONF-REUSED") for key in keys):
+            held.append(event_id)
+            await asyncio.sleep(0.5)
+        return await checking(connection, tenant, keys, event_id)
+
+    monkeypatch.setattr(parking, "before_applying", slow_first)
     async with listening(amqp_url) as listener, running(["reports"], settings):
         await publish_events(amqp_url, [first, first, other])
         await listener.wait_until(
