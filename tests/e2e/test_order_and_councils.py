@@ -10,9 +10,10 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.app import Running, running
+from services.app import DEFINITIONS, Running, running
 from shared.clock import ManualClock
 from shared.settings import Settings
+from shared.topology import declare_all
 from tests.support.crm import cloud_event, family_conference, publish_event, publish_events
 from tests.support.history import family_history
 from tests.support.listener import Listener, listening
@@ -57,12 +58,21 @@ async def applied(app: Running, event: dict[str, Any]) -> None:
 async def back_fill(
     settings: Settings, url: str, events: list[dict[str, Any]], replicas: int = 1
 ) -> Listener:
-    """Play a history in one burst, the clock already past it, as a back-fill does."""
+    """Play a history in one burst, the clock already past it, as a back-fill does.
+
+    The whole burst is in the queues before the services start: a publisher that stalls
+    for longer than the (test's short) quiet period between two of a council's events would
+    otherwise let that council look quiet with its timers long due, mid-history."""
     tenants = sorted({e["tenant"] for e in events})
     async with listening(url) as listener, AsyncExitStack() as stack:
+        await declare_all(
+            url,
+            {name: d.event_types for name, d in DEFINITIONS.items()},
+            settings.retry_delay_list(),
+        )
+        await publish_events(url, events)
         for _ in range(replicas):
             await stack.enter_async_context(running(ALL, settings, clock=ManualClock(END)))
-        await publish_events(url, events)
         await listener.wait_until(finished(tenants), within=60)
         await listener.settle(1.5)  # timers due after the last event fire once it is quiet
     return listener
