@@ -17,6 +17,25 @@ from shared.tables import aggregates
 
 T = TypeVar("T")
 
+# Built once: the hot path's statements cost no construction and no cache key per call.
+_ONE = sa.and_(
+    aggregates.c.tenant == sa.bindparam("tenant"),
+    aggregates.c.kind == sa.bindparam("kind"),
+    aggregates.c.key == sa.bindparam("key"),
+)
+_LOAD = sa.select(aggregates.c.state).where(_ONE)
+_LOAD_LOCKED = _LOAD.with_for_update()
+_UPDATE = (
+    aggregates.update()
+    .where(
+        aggregates.c.tenant == sa.bindparam("b_tenant"),
+        aggregates.c.kind == sa.bindparam("b_kind"),
+        aggregates.c.key == sa.bindparam("b_key"),
+    )
+    .values(state=sa.bindparam("b_state"))
+)
+_INSERT = aggregates.insert()
+
 
 @dataclass
 class Loaded(Generic[T]):
@@ -38,12 +57,10 @@ class AggregateStore(Generic[T]):
         self, connection: AsyncConnection, tenant: str, key: str, *, lock: bool = True
     ) -> Loaded[T] | None:
         """One aggregate of one council, or None."""
-        query = sa.select(aggregates.c.state).where(
-            aggregates.c.tenant == tenant,
-            aggregates.c.kind == self.kind,
-            aggregates.c.key == key,
-        )
-        row = (await connection.execute(query.with_for_update() if lock else query)).first()
+        query = _LOAD_LOCKED if lock else _LOAD
+        row = (
+            await connection.execute(query, {"tenant": tenant, "kind": self.kind, "key": key})
+        ).first()
         if row is None:
             return None
         return Loaded(key, self.parse(row.state), stored=True)
@@ -53,19 +70,12 @@ class AggregateStore(Generic[T]):
         state = self.dump(loaded.state)
         if loaded.stored:
             await connection.execute(
-                aggregates.update()
-                .where(
-                    aggregates.c.tenant == tenant,
-                    aggregates.c.kind == self.kind,
-                    aggregates.c.key == loaded.key,
-                )
-                .values(state=state)
+                _UPDATE,
+                {"b_tenant": tenant, "b_kind": self.kind, "b_key": loaded.key, "b_state": state},
             )
         else:
             await connection.execute(
-                aggregates.insert().values(
-                    tenant=tenant, kind=self.kind, key=loaded.key, state=state
-                )
+                _INSERT, {"tenant": tenant, "kind": self.kind, "key": loaded.key, "state": state}
             )
             loaded.stored = True
 

@@ -54,10 +54,14 @@ def create_engine(
     # No ping before each checkout (three round trips a transaction): a connection the
     # server dropped fails its statement, the pool discards it, and the consumer's gate
     # treats the failure as an outage and retries once the database answers.
+    # A bounded pool that stays open: a transaction beyond it waits for a connection. (An
+    # overflow connection is closed when it is returned, so a burst wider than the pool
+    # opened and closed one per transaction: 5 % of a busy service's time spent connecting.)
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
         pool_recycle=1800,
         connect_args=connect_args,
     )

@@ -6,6 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.clock import Clock
 from shared.tables import inbox
 
+_RECORD = inbox.insert()  # built once (no construction or cache key per event)
+
 
 async def already_processed(connection: AsyncConnection, tenant: str, event_id: str) -> bool:
     """True when this council's event's effects are already committed."""
@@ -39,12 +41,13 @@ async def record(
     primary key, so only one transaction can commit the event's effects.
     """
     await connection.execute(
-        inbox.insert().values(
-            tenant=tenant,
-            event_id=event_id,
-            event_type=event_type,
-            outcome=outcome,
-            processed_at=clock.now(),
-            digest=digest,
-        )
+        _RECORD,
+        {
+            "tenant": tenant,
+            "event_id": event_id,
+            "event_type": event_type,
+            "outcome": outcome,
+            "processed_at": clock.now(),
+            "digest": digest,
+        },
     )

@@ -43,6 +43,27 @@ class ParkedEvent:
     parked_at: datetime
 
 
+def _before_applying() -> sa.CompoundSelect[tuple[str, str, str]]:
+    """Built once: the event's inbox digest, and the events of its council out for a delayed
+    retry (bound: tenant, event_id)."""
+    tenant: sa.BindParameter[str] = sa.bindparam("tenant", type_=sa.String)
+    event_id: sa.BindParameter[str] = sa.bindparam("event_id", type_=sa.String)
+    retrying = sa.select(
+        sa.literal("retrying").label("source"),
+        parked.c.event_id.label("value"),
+        parked.c.ordering_keys.label("keys"),
+    ).where(parked.c.tenant == tenant, parked.c.kind == RETRYING, parked.c.event_id != event_id)
+    seen = sa.select(
+        sa.literal("inbox").label("source"),
+        sa.func.coalesce(inbox.c.digest, "").label("value"),
+        sa.literal("").label("keys"),
+    ).where(inbox.c.tenant == tenant, inbox.c.event_id == event_id)
+    return sa.union_all(seen, retrying)
+
+
+_BEFORE_APPLYING = _before_applying()
+
+
 async def park(
     connection: AsyncConnection,
     *,
@@ -91,19 +112,10 @@ async def before_applying(
     """In one query: the id of an event out for a delayed retry that shares one of `keys`
     (it comes first), if any; and the content digest the inbox has for this event id
     ("" when recorded without one), or None when it was never processed."""
-    retrying = sa.select(
-        sa.literal("retrying").label("source"),
-        parked.c.event_id.label("value"),
-        parked.c.ordering_keys.label("keys"),
-    ).where(parked.c.tenant == tenant, parked.c.kind == RETRYING, parked.c.event_id != event_id)
-    seen = sa.select(
-        sa.literal("inbox").label("source"),
-        sa.func.coalesce(inbox.c.digest, "").label("value"),
-        sa.literal("").label("keys"),
-    ).where(inbox.c.tenant == tenant, inbox.c.event_id == event_id)
     blocker, digest = None, None
     wanted = set(keys)
-    for row in await connection.execute(sa.union_all(seen, retrying)):
+    found = await connection.execute(_BEFORE_APPLYING, {"tenant": tenant, "event_id": event_id})
+    for row in found:
         if row.source == "inbox":
             digest = str(row.value)
         elif blocker is None and wanted.intersection(row.keys.split(KEY_SEPARATOR)):

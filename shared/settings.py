@@ -138,8 +138,8 @@ class Settings(BaseSettings):
         default=12,
         ge=1,
         le=200,
-        description="PostgreSQL connections a replica keeps open (as many again when busy); "
-        "about the prefetch, so each concurrent delivery has one.",
+        description="PostgreSQL connections a replica keeps open, at most: deliveries "
+        "beyond them wait for one (the server's max_connections must cover every replica's).",
     )
     tracing: Literal["none", "console", "otlp"] = Field(
         default="none",

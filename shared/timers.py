@@ -119,6 +119,43 @@ def _pending() -> sa.ColumnElement[bool]:
     return sa.and_(timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None))
 
 
+# Built once (bound: tenant, subject or kind and key, kinds, through): the hot path's
+# statements cost no construction and no cache key per event.
+_DUE_FOR = (
+    sa.select(timers)
+    .where(
+        timers.c.tenant == sa.bindparam("tenant"),
+        timers.c.subject == sa.bindparam("subject"),
+        timers.c.kind.in_(sa.bindparam("kinds", expanding=True)),
+        timers.c.due_at <= sa.bindparam("through"),
+        _pending(),
+    )
+    .order_by(timers.c.due_at, timers.c.timer_id)
+)
+_LOAD_WITH_DUE = (
+    sa.select(aggregates.c.state, timers)
+    .select_from(
+        aggregates.outerjoin(
+            timers,
+            sa.and_(
+                timers.c.tenant == aggregates.c.tenant,
+                timers.c.subject == aggregates.c.key,
+                timers.c.kind.in_(sa.bindparam("kinds", expanding=True)),
+                timers.c.due_at <= sa.bindparam("through"),
+                _pending(),
+            ),
+        )
+    )
+    .where(
+        aggregates.c.tenant == sa.bindparam("tenant"),
+        aggregates.c.kind == sa.bindparam("kind"),
+        aggregates.c.key == sa.bindparam("key"),
+    )
+    .order_by(timers.c.due_at, timers.c.timer_id)
+    .with_for_update(of=aggregates)
+)
+
+
 async def cancel(
     connection: AsyncConnection, clock: Clock, *, tenant: str, subject: str, prefix: str
 ) -> int:
@@ -170,15 +207,8 @@ async def due_for(
 ) -> list[Timer]:
     """An aggregate's unfired timers due by `through`, oldest first."""
     result = await connection.execute(
-        sa.select(timers)
-        .where(
-            timers.c.tenant == tenant,
-            timers.c.subject == subject,
-            timers.c.kind.in_(kinds),
-            timers.c.due_at <= through,
-            _pending(),
-        )
-        .order_by(timers.c.due_at, timers.c.timer_id)
+        _DUE_FOR,
+        {"tenant": tenant, "subject": subject, "kinds": list(kinds), "through": through},
     )
     return [_timer(row) for row in result]
 
@@ -193,24 +223,16 @@ async def load_with_due(
 ) -> tuple[Loaded[T], list[Timer]] | None:
     """An aggregate (locked until the transaction ends) and its unfired timers due by
     `through`, oldest first, in one query; None if the aggregate is not stored."""
-    due = sa.and_(
-        timers.c.tenant == aggregates.c.tenant,
-        timers.c.subject == aggregates.c.key,
-        timers.c.kind.in_(kinds),
-        timers.c.due_at <= through,
-        _pending(),
-    )
     rows = (
         await connection.execute(
-            sa.select(aggregates.c.state, timers)
-            .select_from(aggregates.outerjoin(timers, due))
-            .where(
-                aggregates.c.tenant == tenant,
-                aggregates.c.kind == store.kind,
-                aggregates.c.key == key,
-            )
-            .order_by(timers.c.due_at, timers.c.timer_id)
-            .with_for_update(of=aggregates)
+            _LOAD_WITH_DUE,
+            {
+                "tenant": tenant,
+                "kind": store.kind,
+                "key": key,
+                "kinds": list(kinds),
+                "through": through,
+            },
         )
     ).all()
     if not rows:
