@@ -6,6 +6,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiormq
 from faststream.rabbit import RabbitBroker, TestRabbitBroker
@@ -46,16 +47,23 @@ class Running:
 
 
 def build_broker(settings: Settings) -> RabbitBroker:
-    """A broker for the services; FastStream logs through our JSON logging."""
+    """A broker for the services; FastStream logs through our JSON logging.
+
+    FastStream's telemetry middleware only when spans are recorded: with the no-op tracer
+    it still built a span, its context and its attributes for every publish and delivery
+    (12 % of a busy service's time). Facts carry the trace context they were caused in
+    either way."""
+    middlewares: list[Any] = [
+        RabbitPrometheusMiddleware(registry=telemetry.registry(), app_name="convene")
+    ]
+    if telemetry.tracing_installed():
+        middlewares.append(RabbitTelemetryMiddleware())
     return RabbitBroker(
         settings.amqp_url,
         logger=logging.getLogger("faststream"),
         graceful_timeout=15.0,
         fail_fast=True,
-        middlewares=(
-            RabbitPrometheusMiddleware(registry=telemetry.registry(), app_name="convene"),
-            RabbitTelemetryMiddleware(),
-        ),
+        middlewares=tuple(middlewares),
     )
 
 

@@ -97,6 +97,13 @@ def configure_tracing(exporter: str, service: str) -> None:
     trace.set_tracer_provider(provider)
 
 
+def tracing_installed() -> bool:
+    """True when a tracer provider records spans (`console`, `otlp`, or one a test installed);
+    False with the API's default, whose spans are no-ops."""
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+
+
 def carried_context(envelope: Any) -> otel_context.Context:
     """The trace context an event carries (CloudEvents `traceparent`, `tracestate`)."""
     carrier = {}
