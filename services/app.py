@@ -61,6 +61,9 @@ def build_broker(settings: Settings) -> RabbitBroker:
     return RabbitBroker(
         settings.amqp_url,
         logger=logging.getLogger("faststream"),
+        # FastStream's "Received" and "Processed" for every message at DEBUG: at INFO, a
+        # delivery logs one line, the service's own `event_processed`.
+        log_level=logging.DEBUG,
         graceful_timeout=15.0,
         fail_fast=True,
         middlewares=tuple(middlewares),
