@@ -20,6 +20,8 @@ SAFE_KEYS = frozenset(
         "exchange", "attempt", "attempts", "error_type", "error_fields", "count", "timer_id",
         "timer_kind", "outcome", "delay_seconds", "mode", "database", "revision", "request_id",
         "plan_id", "record_id", "report_id", "dead_letter_queue", "reason_code", "version",
+        "broker_frame", "broker_reply_code", "broker_reply_text", "broker_exchange",
+        "broker_routing_key",
     }
 )  # fmt: skip
 

@@ -387,7 +387,9 @@ class OutboxRelay:
             try:
                 await self.publish_pending()
             except Exception as error:
-                log.warning("outbox_publish_failed", error_type=type(error).__name__)
+                log.warning(
+                    "outbox_publish_failed", error_type=type(error).__name__, **_refusal(error)
+                )
                 await asyncio.sleep(self._poll_seconds)
 
     def start(self) -> None:
@@ -409,6 +411,20 @@ class OutboxRelay:
         with contextlib.suppress(Exception):
             await self._release()
         await self._close_connection()
+
+
+def _refusal(error: BaseException) -> dict[str, Any]:
+    """How the broker refused a publish (a negative confirm, or the message returned as
+    unroutable, with the broker's reply), for the log; nothing of the message itself."""
+    frame = getattr(error, "frame", None)
+    if frame is None:
+        return {}
+    found: dict[str, Any] = {"broker_frame": type(frame).__name__}
+    for name in ("reply_code", "reply_text", "exchange", "routing_key"):
+        value = getattr(frame, name, None)
+        if value is not None:
+            found[f"broker_{name}"] = value
+    return found
 
 
 @dataclass(frozen=True)

@@ -25,3 +25,31 @@ def test_personal_data_never_reaches_the_log(capsys: pytest.CaptureFixture[str])
     for secret in ("Jane", "2019-03-14", "High Street"):
         assert secret not in line
     logging.getLogger().handlers.clear()
+
+
+def test_a_refused_publish_is_logged_with_how_the_broker_refused_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import aiormq.exceptions
+    from pamqp.commands import Basic
+
+    from shared.outbox import _refusal
+
+    configure_logging("INFO", "json")
+    returned = aiormq.exceptions.DeliveryError(
+        None,
+        Basic.Return(
+            reply_code=312, reply_text="NO_ROUTE", exchange="decisions.events",
+            routing_key="decisions.plan.started.v1",
+        ),
+    )  # fmt: skip
+    for error in (returned, aiormq.exceptions.DeliveryError(None, Basic.Nack(delivery_tag=7))):
+        get_logger("test").warning(
+            "outbox_publish_failed", error_type="DeliveryError", **_refusal(error)
+        )
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()[-2:]]
+    assert lines[0]["broker_frame"] == "Return" and lines[0]["broker_reply_text"] == "NO_ROUTE"
+    assert lines[0]["broker_routing_key"] == "decisions.plan.started.v1"
+    assert lines[1]["broker_frame"] == "Nack"
+    assert "redacted_keys" not in lines[0] and "redacted_keys" not in lines[1]
+    logging.getLogger().handlers.clear()
