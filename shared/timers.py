@@ -249,11 +249,24 @@ async def mark_fired(connection: AsyncConnection, timer_id: str, clock: Clock) -
 async def mark_all_fired(connection: AsyncConnection, timer_ids: list[str], clock: Clock) -> None:
     """These timers have fired (in this transaction), in one statement."""
     if timer_ids:
-        await connection.execute(
-            timers.update()
-            .where(timers.c.timer_id.in_(timer_ids), _pending())
-            .values(fired_at=clock.now())
+        await connection.execute(mark_fired_statement(timer_ids, clock.now()))
+
+
+def mark_fired_statement(timer_ids: list[str], at: datetime) -> sa.Update:
+    """Mark timers fired by primary key, if still pending.
+
+    The guard is one `coalesce`, not `_pending()`: with the pending test written out,
+    PostgreSQL took the partial index of pending timers (whose predicate it matches) and
+    filtered every pending timer for the ids, 120 ms a firing with 28,000 timers pending
+    in a back-fill, instead of looking the ids up."""
+    return (
+        timers.update()
+        .where(
+            timers.c.timer_id.in_(timer_ids),
+            sa.func.coalesce(timers.c.fired_at, timers.c.cancelled_at).is_(None),
         )
+        .values(fired_at=at)
+    )
 
 
 async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:

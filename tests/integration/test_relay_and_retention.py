@@ -312,3 +312,33 @@ async def test_a_leader_killed_mid_stream_is_replaced_at_once_not_when_a_lease_r
         await relay.stop()
     assert [e["subject"] for e in listener.events] == [f"S{n:05d}" for n in range(10)]
     assert took < OutboxRelay.LEASE_SECONDS / 5, f"took over after {took:.1f} s"
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_firing_timers_looks_them_up_by_id_however_many_are_pending(
+    settings: Settings, database: str
+) -> None:
+    """A back-fill leaves tens of thousands of timers pending, before statistics catch up:
+    marking two of them fired still goes by the primary key, never through every pending
+    timer."""
+    rows = [
+        {
+            "timer_id": f"201|conference|C{n}|report_overdue|R",
+            "kind": "report_overdue",
+            "due_at": NOW + timedelta(minutes=n),
+            "subject": f"C{n}",
+            "tenant": "201",
+            "correlationid": f"C{n}",
+            "payload": {},
+            "created_at": NOW,
+        }
+        for n in range(3_000)
+    ]
+    statement = timers.mark_fired_statement([rows[7]["timer_id"], rows[9]["timer_id"]], NOW)
+    async with _database(settings) as engine, engine.begin() as connection:
+        await connection.execute(timer_table.insert(), rows)
+        compiled = statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+        plan = (await connection.execute(sa.text(f"EXPLAIN {compiled}"))).scalars().all()
+        marked = await connection.execute(statement)
+    assert any("timers_pkey" in line for line in plan), plan
+    assert marked.rowcount == 2
