@@ -50,6 +50,10 @@ class Publisher(Protocol):
         """Publish persistently; raise if the broker did not take it."""
         ...
 
+    async def renew(self) -> None:
+        """Publish on a new channel from now on (the broker refuses all on this one)."""
+        ...
+
 
 @dataclass
 class OutboxWriter:
@@ -149,6 +153,7 @@ class OutboxRelay:
 
     LEASE_SECONDS = 15.0
     CHECK_SECONDS = 5.0
+    RENEW_AFTER_REFUSALS = 3  # rounds in a row refused by the broker before a new channel
     """How often a leading relay makes sure its PostgreSQL lock's connection still works."""
 
     def __init__(
@@ -380,17 +385,33 @@ class OutboxRelay:
         """Relay until stopped (the first round at once); a failed publish is retried on the
         next round."""
         self._wake.set()
+        refused = 0  # rounds in a row the broker refused (negative confirms)
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             self._wake.clear()
             try:
                 await self.publish_pending()
+                refused = 0
             except Exception as error:
-                log.warning(
-                    "outbox_publish_failed", error_type=type(error).__name__, **_refusal(error)
-                )
+                refusal = _refusal(error)
+                log.warning("outbox_publish_failed", error_type=type(error).__name__, **refusal)
+                refused = refused + 1 if refusal.get("broker_frame") == "Nack" else 0
+                if refused >= self.RENEW_AFTER_REFUSALS:
+                    await self._renew_channel()
+                    refused = 0
                 await asyncio.sleep(self._poll_seconds)
+
+    async def _renew_channel(self) -> None:
+        """A channel whose publishes are all refused long after the queues have recovered:
+        RabbitMQ's per-channel state for a quorum queue whose leader died mid-publish can
+        stay broken (every publish refused for minutes while other channels publish), so
+        the relay goes on with a new channel."""
+        try:
+            await self._publisher.renew()
+            log.warning("outbox_channel_renewed")
+        except Exception as error:
+            log.warning("outbox_channel_renew_failed", error_type=type(error).__name__)
 
     def start(self) -> None:
         """Run the relay in the background."""

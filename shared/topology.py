@@ -14,6 +14,7 @@ Each service declares its own part at start (`declare_service_topology`);
 any service has run and nothing it publishes is unroutable.
 """
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -228,6 +229,15 @@ class BrokerPublisher:
             content_type=CONTENT_TYPE,
             user_id=self._user_id,
         )
+
+    async def renew(self) -> None:
+        """Close the publishing channel and open it again: the same channel object for
+        FastStream (its exchanges keep working), a new channel on the broker."""
+        channel = await self._broker.config.channel_manager.get_channel()
+        with contextlib.suppress(Exception):  # already closed: reopening is all there is
+            underlay = await channel.get_underlay_channel()
+            await underlay.close()
+        await channel.reopen()
 
     async def dead_letter(
         self,

@@ -8,10 +8,13 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import aiormq.exceptions
 import pytest
 import sqlalchemy as sa
 from faststream.rabbit import RabbitBroker
+from pamqp.commands import Basic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.common_v1 import InputRejected
@@ -342,3 +345,48 @@ async def test_firing_timers_looks_them_up_by_id_however_many_are_pending(
         marked = await connection.execute(statement)
     assert any("timers_pkey" in line for line in plan), plan
     assert marked.rowcount == 2
+
+
+class _RefusingChannel:
+    """The relay's real publisher, on a channel the broker refuses every publish on (a
+    negative confirm), as RabbitMQ did for minutes after a quorum queue's leader died
+    mid-publish, until the channel is renewed."""
+
+    def __init__(self, publisher: BrokerPublisher) -> None:
+        self.publisher = publisher
+        self.refused = 0
+        self.renewed = 0
+
+    async def prepare(self, exchanges: Any) -> None:
+        await self.publisher.prepare(exchanges)
+
+    async def publish(self, **message: Any) -> None:
+        if not self.renewed:
+            self.refused += 1
+            raise aiormq.exceptions.DeliveryError(None, Basic.Nack(delivery_tag=1))
+        await self.publisher.publish(**message)
+
+    async def renew(self) -> None:
+        await self.publisher.renew()  # the real channel, closed and opened again
+        self.renewed += 1
+
+
+async def test_a_relay_whose_channel_the_broker_refuses_goes_on_with_a_new_one(
+    settings: Settings, database: str, amqp_url: str
+) -> None:
+    async with _relaying(settings, amqp_url) as (engine, listener, broker):
+        schema = settings.schema_for(SERVICE)
+        relay = _relay(engine, broker, 0.1, schema)
+        refusing = _RefusingChannel(BrokerPublisher(broker, None))
+        relay._publisher = refusing
+        channel = await broker.config.channel_manager.get_channel()
+        before = (await channel.get_underlay_channel()).number
+        await _queue(engine, 0, 5)
+        relay.start()
+        await _published(listener.events, 5)
+        await relay.stop()
+        after = (await channel.get_underlay_channel()).number
+    assert refusing.renewed == 1 and refusing.refused >= OutboxRelay.RENEW_AFTER_REFUSALS
+    assert [event["subject"] for event in listener.events] == [f"S{n:05d}" for n in range(5)]
+    assert before != after  # a new channel on the broker, the same object for FastStream
+    assert await pending_count(engine) == 0
