@@ -153,8 +153,9 @@ class OutboxRelay:
 
     LEASE_SECONDS = 15.0
     CHECK_SECONDS = 5.0
-    RENEW_AFTER_REFUSALS = 3  # rounds in a row refused by the broker before a new channel
     """How often a leading relay makes sure its PostgreSQL lock's connection still works."""
+    RENEW_AFTER_REFUSALS = 3
+    """Rounds in a row refused by the broker before the relay publishes on a new channel."""
 
     def __init__(
         self,

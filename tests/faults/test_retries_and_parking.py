@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import aio_pika
@@ -9,6 +10,7 @@ import pytest
 
 from services.app import running
 from shared import parking
+from shared.ordering import Sequencer
 from shared.settings import Settings
 from tests.faults.conftest import FailingReports
 from tests.support.crm import cloud_event, family_conference, publish_event, publish_events
@@ -174,17 +176,30 @@ async def test_an_event_id_used_again_for_other_content_is_refused(
     first = requested("CONF-REUSED")
     other = requested("CONF-SOMETHING-ELSE")
     other["id"] = first["id"]
-    # The first published is slow to apply (a busy database, say): the later delivery of
-    # another conference, free to run beside it, must still not take its id.
-    checking = parking.before_applying
-    held: list[str] = []
+    # The first published is slow to apply (a busy database, say): it is held until the
+    # later delivery of another conference has either been queued behind it or checked the
+    # inbox itself (free to run beside it). That delivery must still not take the id.
+    checking, submit = parking.before_applying, Sequencer.submit
+    other_went = asyncio.Event()
+
+    def watching(self: Sequencer, keys: Iterable[str], work: Any) -> None:
+        keys = list(keys)
+        if any(k.endswith("CONF-SOMETHING-ELSE") for k in keys) and any(
+            k in self._tails for k in keys
+        ):
+            other_went.set()  # it waits for an earlier delivery: nothing to race
+        submit(self, keys, work)
 
     async def slow_first(connection: Any, tenant: str, keys: list[str], event_id: str) -> Any:
-        if not held and any(key.endswith("CONF-REUSED") for key in keys):
-            held.append(event_id)
-            await asyncio.sleep(0.5)
-        return await checking(connection, tenant, keys, event_id)
+        if any(key.endswith("CONF-REUSED") for key in keys) and not other_went.is_set():
+            async with asyncio.timeout(20):
+                await other_went.wait()
+        found = await checking(connection, tenant, keys, event_id)
+        if any(key.endswith("CONF-SOMETHING-ELSE") for key in keys):
+            other_went.set()  # it ran beside the first and is about to record the id
+        return found
 
+    monkeypatch.setattr(Sequencer, "submit", watching)
     monkeypatch.setattr(parking, "before_applying", slow_first)
     async with listening(amqp_url) as listener, running(["reports"], settings):
         await publish_events(amqp_url, [first, first, other])
