@@ -35,6 +35,49 @@ _UPDATE = (
     .values(state=sa.bindparam("b_state"))
 )
 _INSERT = aggregates.insert()
+_MANY = sa.tuple_(aggregates.c.tenant, aggregates.c.kind, aggregates.c.key).in_(
+    sa.bindparam("keys", expanding=True)
+)
+_LOAD_MANY_LOCKED = (
+    sa.select(aggregates.c.tenant, aggregates.c.kind, aggregates.c.key, aggregates.c.state)
+    .where(_MANY)
+    .with_for_update()
+)
+
+
+async def load_all(
+    connection: AsyncConnection, keys: list[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Any]:
+    """The stored documents of several aggregates, (tenant, kind, key) each, locked until
+    the transaction ends, in one statement."""
+    if not keys:
+        return {}
+    rows = await connection.execute(_LOAD_MANY_LOCKED, {"keys": keys})
+    return {(row.tenant, row.kind, row.key): row.state for row in rows}
+
+
+async def save_all(
+    connection: AsyncConnection, saves: list[tuple[str, "AggregateStore[Any]", "Loaded[Any]"]]
+) -> None:
+    """Write several aggregates back, (tenant, store, loaded) each: one statement for those
+    stored, one for the new."""
+    updates, inserts = [], []
+    for tenant, store, loaded in saves:
+        state = store.dump(loaded.state)
+        if loaded.stored:
+            updates.append(
+                {"b_tenant": tenant, "b_kind": store.kind, "b_key": loaded.key, "b_state": state}
+            )
+        else:
+            inserts.append(
+                {"tenant": tenant, "kind": store.kind, "key": loaded.key, "state": state}
+            )
+    if updates:
+        await connection.execute(_UPDATE, updates)
+    if inserts:
+        await connection.execute(_INSERT, inserts)
+    for _tenant, _store, loaded in saves:
+        loaded.stored = True
 
 
 @dataclass

@@ -33,6 +33,7 @@ from shared import handback, inbox, parking, telemetry
 from shared.availability import Abandoned, DatabaseGate
 from shared.clock import Clock
 from shared.events import MalformedInput, parse_event
+from shared.grouping import CONFLICT, GroupCommit, Regroup
 from shared.handling import HandlerContext, NotReadyYet, RuleViolation
 from shared.logging import get_logger
 from shared.parking import ParkedEvent
@@ -166,6 +167,7 @@ class Consumer:
         park_expiry_seconds: float = 86_400.0,
         producer_users: Mapping[str, str] | None = None,
         in_transaction: Callable[[AsyncConnection, "Flow"], Awaitable[None]] | None = None,
+        group_size: int = 1,
     ) -> None:
         self._service = service
         self._engine = engine
@@ -182,6 +184,20 @@ class Consumer:
         self._gate = gate
         self._producer_users = producer_users
         self._in_transaction = in_transaction or _nothing
+        self.grouping = (
+            GroupCommit(
+                service,
+                engine,
+                clock,
+                context,
+                self._in_transaction,
+                group_size,
+                # SQLite has one connection (one writer): one group at a time.
+                lanes=1 if engine.dialect.name == "sqlite" else 2,
+            )
+            if group_size > 1
+            else None
+        )
 
     def bind_log_context(self, delivery: Delivery) -> None:
         """Log lines from here on name the service, queue and routing key."""
@@ -315,6 +331,20 @@ class Consumer:
     async def _apply(self, flow: Flow, attempt: "Attempt") -> str:
         digest = _digest(attempt.event)
         conflict = False
+        plain = attempt.parked is None and RETRIED not in attempt.delivery.headers
+        if self.grouping is not None and plain:
+            try:
+                outcome = await self.grouping.apply(
+                    flow, attempt.keys, digest, attempt.handler, attempt.data
+                )
+            except Regroup:
+                pass  # applied on its own, below
+            else:
+                if outcome == CONFLICT:
+                    return await self._refuse_reused(flow)
+                if outcome == "applied":
+                    self._after_commit()
+                return outcome
         try:
             async with self._engine.begin() as connection:
                 blocker, seen = await parking.before_applying(
@@ -347,12 +377,15 @@ class Consumer:
                 return "duplicate"
             conflict = True
         if conflict:
-            reason = f"event id {flow.event_id} was already used for a different event"
-            await self._reject(flow, [reason], record=False)
-            log.warning("event_id_reused")
-            return "rejected"
+            return await self._refuse_reused(flow)
         self._after_commit()
         return "applied"
+
+    async def _refuse_reused(self, flow: Flow) -> str:
+        reason = f"event id {flow.event_id} was already used for a different event"
+        await self._reject(flow, [reason], record=False)
+        log.warning("event_id_reused")
+        return "rejected"
 
     async def _reject(
         self,

@@ -11,12 +11,12 @@ time (in due order, each judged as of its due time), so an aggregate's timers
 and events are applied in the order live processing would have applied them.
 """
 
-import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import timers
@@ -28,6 +28,9 @@ from shared.outbox import OutboxWriter
 from shared.policy import Policy
 from shared.telemetry import current_trace
 from shared.timers import Timer
+
+if TYPE_CHECKING:
+    from shared.grouping import Group
 
 __all__ = ["HandlerContext", "NotReadyYet", "RuleViolation", "TimerRule"]
 
@@ -60,6 +63,9 @@ class HandlerContext:
     event_id: str
     event_time: datetime
     timer_rules: Mapping[str, TimerRule]
+    group: "Group | None" = None
+    """The group commit this context's delivery is applied in (its loads are read together
+    with the group's others; its writes wait for the group's)."""
     _pending: list[tuple[str, Any]] = field(default_factory=list)
 
     def env(self, at: datetime | None = None) -> Env:
@@ -70,6 +76,12 @@ class HandlerContext:
     async def load(self, store: AggregateStore[T], key: str) -> Loaded[T] | None:
         """The aggregate, locked until the transaction ends, with its due timers fired."""
         kinds = self._timer_kinds(store)
+        if self.group is not None:
+            grouped = await self.group.load(self, store, key, kinds)
+            if grouped is None:
+                return None
+            self._fire(store, grouped[0], grouped[1])
+            return cast("Loaded[T]", grouped[0])
         if not kinds:
             return await store.load(self.connection, self.tenant, key)
         await self.flush()  # the timers this transaction set must be seen
@@ -95,21 +107,24 @@ class HandlerContext:
         return [kind for kind, rule in self.timer_rules.items() if rule.store.kind == store.kind]
 
     async def flush(self) -> None:
-        """Write what is pending, in order, joining neighbours of one kind."""
+        """Write what is pending, in order, joining neighbours of one kind (in a group
+        commit, the group writes it with the others')."""
+        if self.group is None:
+            await write_pending(self.connection, self.clock, [self.take_pending()])
+
+    def take_pending(self) -> list[tuple[str, Any]]:
+        """What is pending, now the caller writes it."""
         pending, self._pending = self._pending, []
-        # Facts go in one statement, in order (no timer statement reads the outbox).
-        facts = [item for kind, item in pending if kind == "facts"]
-        if facts:
-            await facts[0][0].insert([row for writer, f in facts for row in writer.rows(f)])
-        changes = [(kind, item) for kind, item in pending if kind != "facts"]
-        for kind, group in itertools.groupby(changes, key=lambda change: change[0]):
-            items = [item for _, item in group]
-            if kind == "set":
-                await timers.schedule_all(self.connection, self.clock, items)
-            elif kind == "cancel":
-                await timers.cancel_all(self.connection, self.clock, self.tenant, items)
-            else:
-                await timers.mark_all_fired(self.connection, items, self.clock)
+        return pending
+
+    @property
+    def has_pending(self) -> bool:
+        """True when something waits to be written."""
+        return bool(self._pending)
+
+    def write(self, statement: sa.Executable) -> None:
+        """A write of the service's own (an audit row): run in order with the rest."""
+        self._pending.append(("statement", statement))
 
     async def require(self, store: AggregateStore[T], key: str, what: str) -> Loaded[T]:
         """The aggregate; one not known yet may be on its way, so the event is retried."""
@@ -124,7 +139,10 @@ class HandlerContext:
 
     async def save(self, store: AggregateStore[T], loaded: Loaded[T], effects: Effects) -> None:
         """Save the aggregate once, queue its facts and set or cancel its timers."""
-        await store.save(self.connection, self.tenant, loaded)
+        if self.group is not None:
+            self.group.save(self, store, loaded)
+        else:
+            await store.save(self.connection, self.tenant, loaded)
         self._apply(store, loaded.key, effects, self.outbox)
 
     async def fire_due(self, store: AggregateStore[T], key: str, through: datetime) -> int:
@@ -162,7 +180,8 @@ class HandlerContext:
         self, store: AggregateStore[Any], key: str, effects: Effects, writer: OutboxWriter
     ) -> None:
         if effects.facts:
-            self._pending.append(("facts", (writer, list(effects.facts))))
+            # Built now, in the applying span: the facts carry its trace.
+            self._pending.append(("facts", (writer, writer.rows(list(effects.facts)))))
         for change in effects.timers:
             if isinstance(change, SetTimer):
                 self._pending.append(
@@ -182,4 +201,44 @@ class HandlerContext:
                 )
             elif isinstance(change, CancelTimer):
                 prefix = timers.timer_id(self.tenant, store.kind, key, change.kind, change.name)
-                self._pending.append(("cancel", (key, prefix)))
+                self._pending.append(("cancel", (self.tenant, key, prefix)))
+
+
+async def write_pending(
+    connection: AsyncConnection, clock: Clock, pendings: Sequence[list[tuple[str, Any]]]
+) -> None:
+    """Write what handlers left pending, each list in its order, joining neighbours of one
+    kind across the lists (they are different aggregates': their order between them does
+    not matter)."""
+    # Facts go in one statement, in order (no timer statement reads the outbox).
+    facts = [item for pending in pendings for kind, item in pending if kind == "facts"]
+    if facts:
+        await facts[0][0].insert([row for _writer, rows in facts for row in rows])
+    runs = [
+        _runs([(kind, item) for kind, item in pending if kind != "facts"]) for pending in pendings
+    ]
+    while any(runs):
+        # The kind most lists go on with next, from every list whose next run is of it.
+        heads = [run[0][0] for run in runs if run]
+        kind = max(dict.fromkeys(heads), key=heads.count)
+        items = [item for run in runs if run and run[0][0] == kind for item in run.pop(0)[1]]
+        if kind == "set":
+            await timers.schedule_all(connection, clock, items)
+        elif kind == "cancel":
+            await timers.cancel_all(connection, clock, items)
+        elif kind == "fired":
+            await timers.mark_all_fired(connection, items, clock)
+        else:
+            for statement in items:
+                await connection.execute(statement)
+
+
+def _runs(changes: list[tuple[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """Neighbouring changes of one kind, joined."""
+    runs: list[tuple[str, list[Any]]] = []
+    for kind, item in changes:
+        if runs and runs[-1][0] == kind:
+            runs[-1][1].append(item)
+        else:
+            runs.append((kind, [item]))
+    return runs

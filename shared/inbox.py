@@ -51,3 +51,9 @@ async def record(
             "digest": digest,
         },
     )
+
+
+async def record_all(connection: AsyncConnection, rows: list[dict[str, object]]) -> None:
+    """Record several events as processed in one statement (the keys of `record`)."""
+    if rows:
+        await connection.execute(_RECORD, rows)

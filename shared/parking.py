@@ -64,6 +64,31 @@ def _before_applying() -> sa.CompoundSelect[tuple[str, str, str]]:
 _BEFORE_APPLYING = _before_applying()
 
 
+def _before_applying_all() -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
+    """Built once: the inbox digests of (tenant, event id) pairs, and the events out for a
+    delayed retry of their councils, in position order (bound: tenants, pairs)."""
+    retrying = sa.select(
+        sa.literal("retrying").label("source"),
+        parked.c.tenant,
+        parked.c.event_id,
+        parked.c.event_id.label("value"),
+        parked.c.ordering_keys.label("keys"),
+        parked.c.position,
+    ).where(parked.c.tenant.in_(sa.bindparam("tenants", expanding=True)), parked.c.kind == RETRYING)
+    seen = sa.select(
+        sa.literal("inbox").label("source"),
+        inbox.c.tenant,
+        inbox.c.event_id,
+        sa.func.coalesce(inbox.c.digest, "").label("value"),
+        sa.literal("").label("keys"),
+        sa.literal(0).label("position"),
+    ).where(sa.tuple_(inbox.c.tenant, inbox.c.event_id).in_(sa.bindparam("pairs", expanding=True)))
+    return sa.union_all(seen, retrying).order_by("position")
+
+
+_BEFORE_APPLYING_ALL = _before_applying_all()
+
+
 async def park(
     connection: AsyncConnection,
     *,
@@ -121,6 +146,35 @@ async def before_applying(
         elif blocker is None and wanted.intersection(row.keys.split(KEY_SEPARATOR)):
             blocker = str(row.value)
     return blocker, digest
+
+
+async def before_applying_all(
+    connection: AsyncConnection, events: list[tuple[str, list[str], str]]
+) -> list[tuple[str | None, str | None]]:
+    """`before_applying` for several events of any councils, (tenant, keys, event id) each,
+    in one query."""
+    tenants = sorted({tenant for tenant, _keys, _event_id in events})
+    pairs = [(tenant, event_id) for tenant, _keys, event_id in events]
+    found = (
+        await connection.execute(_BEFORE_APPLYING_ALL, {"tenants": tenants, "pairs": pairs})
+    ).all()
+    digests = {(row.tenant, row.event_id): str(row.value) for row in found if row.source == "inbox"}
+    retrying = [row for row in found if row.source == "retrying"]
+    answers: list[tuple[str | None, str | None]] = []
+    for tenant, keys, event_id in events:
+        wanted = set(keys)
+        blocker = next(
+            (
+                str(row.event_id)
+                for row in retrying
+                if row.tenant == tenant
+                and row.event_id != event_id
+                and wanted.intersection(row.keys.split(KEY_SEPARATOR))
+            ),
+            None,
+        )
+        answers.append((blocker, digests.get((tenant, event_id))))
+    return answers
 
 
 async def waiting(

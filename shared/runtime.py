@@ -394,6 +394,7 @@ class ServiceRuntime:
                 self.settings.producer_user_map() if self.settings.verify_producers else None
             ),
             in_transaction=self._record_progress,
+            group_size=self.settings.group_commit,
         )
         self.scheduler = TimerScheduler(
             self.engine,
@@ -525,6 +526,8 @@ class ServiceRuntime:
                     await task
         await self.gate.stop()  # deliveries waiting out an outage return to the queue
         await self.sequencer.drain()
+        if self.consumer is not None and self.consumer.grouping is not None:
+            await self.consumer.grouping.drain()
         if self.scheduler is not None:
             await self.scheduler.stop()
             with contextlib.suppress(Exception):  # best effort: the next replica catches up

@@ -52,6 +52,12 @@ HANDLER_SECONDS = Histogram(
     ["service", "event_type"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+GROUP_DELIVERIES = Histogram(
+    "convene_group_commit_deliveries",
+    "Deliveries applied in one transaction (group commit): 1 when each came alone.",
+    ["service"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 OUTBOX_PENDING = Gauge("convene_outbox_pending", "Facts not yet published.", ["service"])
 OUTBOX_OLDEST = Gauge(
     "convene_outbox_oldest_seconds", "How long the oldest unpublished fact has waited.", ["service"]

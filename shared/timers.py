@@ -132,6 +132,16 @@ _DUE_FOR = (
     )
     .order_by(timers.c.due_at, timers.c.timer_id)
 )
+_DUE_FOR_ALL = (
+    sa.select(timers)
+    .where(
+        sa.tuple_(timers.c.tenant, timers.c.subject).in_(sa.bindparam("subjects", expanding=True)),
+        timers.c.kind.in_(sa.bindparam("kinds", expanding=True)),
+        timers.c.due_at <= sa.bindparam("through"),
+        _pending(),
+    )
+    .order_by(timers.c.due_at, timers.c.timer_id)
+)
 _LOAD_WITH_DUE = (
     sa.select(aggregates.c.state, timers)
     .select_from(
@@ -160,26 +170,26 @@ async def cancel(
     connection: AsyncConnection, clock: Clock, *, tenant: str, subject: str, prefix: str
 ) -> int:
     """Cancel an aggregate's unfired timers whose id starts with `prefix`."""
-    return await cancel_all(connection, clock, tenant, [(subject, prefix)])
+    return await cancel_all(connection, clock, [(tenant, subject, prefix)])
 
 
 async def cancel_all(
-    connection: AsyncConnection, clock: Clock, tenant: str, prefixes: list[tuple[str, str]]
+    connection: AsyncConnection, clock: Clock, prefixes: list[tuple[str, str, str]]
 ) -> int:
-    """Cancel, in one statement, the unfired timers of each (aggregate, id prefix)."""
+    """Cancel, in one statement, the unfired timers of each (council, aggregate, id prefix)."""
     if not prefixes:
         return 0
     result = await connection.execute(
         timers.update()
         .where(
-            timers.c.tenant == tenant,
             sa.or_(
                 *(
                     sa.and_(
+                        timers.c.tenant == tenant,
                         timers.c.subject == subject,
                         timers.c.timer_id.startswith(prefix, autoescape=True),
                     )
-                    for subject, prefix in dict.fromkeys(prefixes)
+                    for tenant, subject, prefix in dict.fromkeys(prefixes)
                 )
             ),
             _pending(),
@@ -211,6 +221,35 @@ async def due_for(
         {"tenant": tenant, "subject": subject, "kinds": list(kinds), "through": through},
     )
     return [_timer(row) for row in result]
+
+
+async def due_for_all(
+    connection: AsyncConnection, wanted: list[tuple[str, str, Sequence[str], datetime]]
+) -> list[list[Timer]]:
+    """`due_for` for several aggregates, (tenant, subject, kinds, through) each, in one
+    query."""
+    if not wanted:
+        return []
+    result = await connection.execute(
+        _DUE_FOR_ALL,
+        {
+            "subjects": sorted({(tenant, subject) for tenant, subject, _k, _t in wanted}),
+            "kinds": sorted({kind for _s, _t, kinds, _th in wanted for kind in kinds}),
+            "through": max(through for _s, _t, _k, through in wanted),
+        },
+    )
+    found = [_timer(row) for row in result]
+    return [
+        [
+            timer
+            for timer in found
+            if timer.tenant == tenant
+            and timer.subject == subject
+            and timer.kind in kinds
+            and timer.due_at <= through
+        ]
+        for tenant, subject, kinds, through in wanted
+    ]
 
 
 async def load_with_due(

@@ -63,7 +63,7 @@ async def on_exclusion_decided(ctx: HandlerContext, data: ExclusionDecided) -> N
     """Validate and record the chair's exclusion, in the audit record too."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     effects = conference.state.decide_exclusion(data, ctx.env(data.decided_at))
-    await repository.add_exclusion(ctx, data)
+    repository.add_exclusion(ctx, data)
     await ctx.save(CONFERENCES, conference, effects)
 
 

@@ -5,9 +5,10 @@ from services.invitations.tables import exclusions
 from shared.handling import HandlerContext
 
 
-async def add_exclusion(ctx: HandlerContext, data: ExclusionDecided) -> None:
-    """Add an exclusion to the audit record (never updated, never deleted)."""
-    await ctx.connection.execute(
+def add_exclusion(ctx: HandlerContext, data: ExclusionDecided) -> None:
+    """Add an exclusion to the audit record (never updated, never deleted), with the
+    handler's other writes."""
+    ctx.write(
         exclusions.insert().values(
             exclusion_id=ctx.event_id,
             tenant=ctx.tenant,
