@@ -144,7 +144,8 @@ async def test_a_burst_applied_in_groups_gives_the_same_facts_as_one_delivery_at
     burst = [event for step in zip(*families, strict=True) for event in step]
     alone = await back_fill(settings.model_copy(update={"group_commit": 1}), amqp_url, burst)
     apps: list[Running] = []
-    grouped = await back_fill(fresh_settings(), amqp_url, burst, apps=apps)
+    together = fresh_settings().model_copy(update={"group_commit": 20})
+    grouped = await back_fill(together, amqp_url, burst, apps=apps)
     assert facts(grouped) == facts(alone)  # refusals included: the families share children
     groupings = [r.consumer.grouping for app in apps for r in app.runtimes if r.consumer]
     assert all(g is not None for g in groupings)
