@@ -133,6 +133,8 @@ class Sequencer:
 @dataclass
 class _Stream:
     in_flight: Counter[datetime] = field(default_factory=Counter)
+    left: Counter[datetime] = field(default_factory=Counter)
+    """Deliveries left for redelivery (not applied): the stream has not passed them."""
     done_through: datetime | None = None
     active_at: float = field(default_factory=time.monotonic)
 
@@ -164,8 +166,16 @@ class Progress:
         if stream.in_flight[at] <= 0:
             del stream.in_flight[at]
         if not done:
+            # It returns to the queue, for this replica or the next: until it is applied,
+            # progress stays before it, whatever later deliveries were applied meanwhile.
+            stream.left[at] += 1
             stream.active_at = time.monotonic()
+            self.changed.add(tenant)
             return
+        if stream.left[at] > 0:  # one left earlier, redelivered and applied now
+            stream.left[at] -= 1
+        if stream.left[at] <= 0:
+            del stream.left[at]
         if stream.done_through is None or at > stream.done_through:
             stream.done_through = at
         stream.active_at = time.monotonic()
@@ -176,8 +186,9 @@ class Progress:
         stream = self._streams.get(tenant)
         if stream is None:
             return None
-        if stream.in_flight:
-            return min(stream.in_flight) - timedelta(microseconds=1)
+        pending = [*stream.in_flight, *stream.left]
+        if pending:
+            return min(pending) - timedelta(microseconds=1)
         return stream.done_through
 
     def busy(self, tenant: str) -> bool:

@@ -65,3 +65,19 @@ def test_progress_is_the_time_up_to_which_every_delivery_was_applied() -> None:
     progress.finished("201", T0)
     assert progress.through("201") == T0 + timedelta(hours=2)
     assert progress.through("807") is None and not progress.busy("201")
+
+
+def test_a_delivery_left_for_redelivery_holds_progress_before_it_until_it_is_applied() -> None:
+    # A replica stopping mid-burst leaves an earlier delivery unapplied behind a later one
+    # it applied: the progress it hands on must not pass the one left, or the next
+    # replica's timers would fire before that event is applied.
+    progress = Progress()
+    progress.started("201", T0)
+    progress.started("201", T0 + timedelta(hours=2))
+    progress.finished("201", T0 + timedelta(hours=2))
+    progress.finished("201", T0, done=False)  # abandoned: it goes back to the queue
+    assert progress.through("201") == T0 - timedelta(microseconds=1)
+    assert not progress.busy("201")
+    progress.started("201", T0)  # redelivered here, and applied this time
+    progress.finished("201", T0)
+    assert progress.through("201") == T0 + timedelta(hours=2)
