@@ -135,11 +135,11 @@ class Settings(BaseSettings):
         default=200, gt=0, le=5000, description="Facts the relay publishes per round."
     )
     group_commit: int = Field(
-        default=1,
+        default=20,
         ge=1,
         le=500,
         description="Deliveries of different conferences applied in one transaction at most, "
-        "when they are ready together (under load); 1 (the default) applies each in its own.",
+        "when they are ready together (under load); 1 applies each in its own.",
     )
     db_pool_size: int = Field(
         default=12,
