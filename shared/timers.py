@@ -393,6 +393,9 @@ class TimerScheduler:
         wall_now = datetime.now(UTC)
         running = time.monotonic() - self._started
         quiet = running >= self._quiet_seconds and await self._no_backlog()
+        # Written after the backlog check (a delivery it brought in now counts as in flight)
+        # and before every query, so the rows read are never older than the query.
+        await save_progress(self._engine, self._tracker)
         quiet_since = wall_now - timedelta(seconds=self._quiet_seconds)
         # An event of the council's that waits (early, or out for a delayed retry) and
         # happened before the timer's due time holds the timer back, for a while.
@@ -430,7 +433,6 @@ class TimerScheduler:
 
     async def fire_due(self) -> int:
         """Fire every timer that may fire now; returns how many were handled."""
-        await save_progress(self._engine, self._tracker)
         handled = 0
         while not self._stopping.is_set() and (batch := await self.due()):
             # Firing an aggregate's latest due timer fires its earlier ones first, each

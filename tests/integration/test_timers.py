@@ -275,3 +275,41 @@ async def test_a_timer_fired_while_an_event_waited_for_its_aggregate_is_not_fire
     )
     await first.stop()
     await second.stop()
+
+
+async def test_a_delivery_begun_while_the_scheduler_asks_the_broker_keeps_its_council_busy(
+    settings: Settings, database: str
+) -> None:
+    """The quiet check asks the broker whether the queue is empty; under load that takes a
+    while, and a delivery of the council's can begin meanwhile. The council's progress is
+    written after that answer, just before the timers are read: the council is busy, not
+    quiet, and its timer waits for the delivery."""
+    runtime = await _runtime(settings, ManualClock(START))
+    clock, tracker = ManualClock(START), Progress()
+    await _schedule(runtime.engine, "201", "T-1", START + timedelta(hours=1))
+    tracker.started("201", START)  # council 201's last event, long ago
+    tracker.finished("201", START)
+    await timers.save_progress(runtime.engine, tracker)
+    clock.advance(timedelta(hours=2))
+    arriving = [START + timedelta(minutes=30)]
+
+    async def backlog() -> int:
+        await asyncio.sleep(0.3)  # the broker's answer is slow
+        if arriving:  # a delivery of 201's, on its way, reaches the consumer meanwhile
+            tracker.started("201", arriving.pop())
+        return 0
+
+    async def nothing(_timer: timers.Timer) -> None:
+        return None
+
+    scheduler = timers.TimerScheduler(
+        runtime.engine, nothing, clock, tracker, quiet_seconds=0.2, backlog=backlog
+    )
+    await asyncio.sleep(0.3)  # 201 has been still for longer than the quiet period
+    assert await scheduler.due() == []
+    tracker.finished("201", START + timedelta(minutes=30))  # applied: now it may go quiet
+    async with asyncio.timeout(5):
+        while not (due := await scheduler.due()):
+            await asyncio.sleep(0.05)  # poll for the condition
+    assert [t.timer_id for t in due] == ["T-1"]
+    await runtime.stop()
