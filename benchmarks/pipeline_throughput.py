@@ -3,7 +3,7 @@
 1. The raw broker round trip with the services' durability: a quorum queue, persistent
    messages, publisher confirms (100 in flight), manual acknowledgements.
 2. Throughput: FAMILIES families' whole histories (initial conference with 7 participants
-   and 2 children, responses, 4 reports, held, outcome; review; plan ended: 16 CRM events
+   and 2 children, responses, 4 reports, held, outcome; review; plan ended: 13 CRM events
    and about 73 facts a family, two conferences, across four councils) published in one
    burst through the services, in each mode: SQLite and PostgreSQL, one process per
    service and one process for all three (`convene run all`), 1 and 2 replicas. Prints
@@ -13,8 +13,9 @@
    expected fact arrived exactly once with no rejection (facts compared by logical key
    with the first mode's, and against republished ids).
 3. Latency at fixed rates (1, 5 and 20 conferences a second), one process per service:
-   from each CRM event's publication to the first and the last fact it caused (through
-   any number of services), p50, p95 and p99.
+   a family starts every 2/rate seconds and its history takes 4 s, so every stage's
+   events interleave; from each CRM event's publication to the first and the last fact
+   it caused (through any number of services), p50, p95 and p99.
 4. Scale: SCALE conferences' histories written as JSON lines and played through the
    services by the product's own `convene backfill`, against the time per conference of
    100 conferences played the same way; extrapolated to a national year (175,000).
@@ -50,7 +51,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.app import DEFINITIONS
 from tests.support.crm import crm_message
 from tests.support.infrastructure import private_vhost
-from tests.support.pipeline import Collector, Services, Tally, logical_key, pipeline, workload
+from tests.support.pipeline import (
+    Collector,
+    Services,
+    Tally,
+    family,
+    logical_key,
+    pipeline,
+    workload,
+)
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 NATIONAL_YEAR = 175_000
@@ -58,6 +67,7 @@ NATIONAL_YEAR = 175_000
 # facts, so p99 is not the third-slowest event (the first events after a start, which
 # pay for the services' first connections and statements, are among them).
 LATENCY_SECONDS = float(os.environ.get("BENCH_LATENCY_SECONDS", "20"))
+FAMILY_SECONDS = 4.0  # how long one family's history takes at a fixed rate
 SERVICES = tuple(DEFINITIONS)
 LAYOUTS: dict[str, Sequence[str]] = {
     "per service x1": SERVICES,
@@ -220,8 +230,7 @@ async def latency(
     """Conferences published at `rate` a second for `seconds`: for each CRM event that caused
     facts, seconds from its publication to the first and to the last of them."""
     families = max(1, round(rate * seconds / 2))
-    events = workload(families)
-    interval = seconds / len(events)
+    schedule = steady(families, rate)
     sent: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         prefix = f"lat{uuid.uuid4().hex[:6]}_"
@@ -232,8 +241,8 @@ async def latency(
                 exchange = await channel.get_exchange("crm.events")
                 started = time.perf_counter()
                 pending = []
-                for n, event in enumerate(events):
-                    await asyncio.sleep(max(0.0, started + n * interval - time.perf_counter()))
+                for at, event in schedule:
+                    await asyncio.sleep(max(0.0, started + at - time.perf_counter()))
                     sent[event["id"]] = time.perf_counter()
                     pending.append(asyncio.create_task(_send(exchange, event)))
                 await asyncio.gather(*pending)
@@ -261,6 +270,23 @@ async def latency(
         first[origin] = min(first.get(origin, took), took)
         last[origin] = max(last.get(origin, took), took)
     return families * 2, list(first.values()), list(last.values())
+
+
+def steady(
+    families: int, rate: float, lifetime: float = FAMILY_SECONDS
+) -> list[tuple[float, dict[str, Any]]]:
+    """When to publish each event for conferences to arrive at `rate` a second: a family
+    (two conferences) starts every 2/rate seconds and its history is spread evenly over
+    `lifetime` seconds, so the events of many families at every stage interleave as a
+    CRM's steady day does. (All histories in time order at an even pace would publish
+    every family's first conference in the first thirteenth of the run: a burst of
+    requests at thirteen times the rate.)"""
+    schedule = []
+    for n in range(families):
+        history = family(n)
+        gap = lifetime / len(history)
+        schedule += [(2 * n / rate + k * gap, event) for k, event in enumerate(history)]
+    return sorted(schedule, key=lambda pair: pair[0])  # stable: a family's order is kept
 
 
 def _percentiles(values: list[float]) -> str:

@@ -42,18 +42,23 @@ from tests.support.infrastructure import free_port
 COUNCILS = ("201", "886", "807", "317")
 
 
+def family(n: int) -> list[dict[str, Any]]:
+    """Family `n`'s whole history (initial conference, review, plan ended) in its council
+    (one of four), in the order the CRM publishes it; its ids are its own."""
+    tenant = COUNCILS[n % len(COUNCILS)]
+    text = json.dumps(family_history(tenant, prefix=f"F{n}"))
+    for child in ("C1", "C2"):  # each family's children are children of their own
+        text = text.replace(f'"{child}"', f'"F{n}-{child}"')
+    events = json.loads(text)
+    for event in events:  # ids unique across families too
+        event["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"F{n}/{event['id']}"))
+    return events
+
+
 def workload(families: int) -> list[dict[str, Any]]:
-    """`families` whole histories (initial conference, review, plan ended) across four
-    councils, as one CRM would publish them: in time order."""
-    events = []
-    for n in range(families):
-        tenant = COUNCILS[n % len(COUNCILS)]
-        text = json.dumps(family_history(tenant, prefix=f"F{n}"))
-        for child in ("C1", "C2"):  # each family's children are children of their own
-            text = text.replace(f'"{child}"', f'"F{n}-{child}"')
-        for event in json.loads(text):  # ids unique across families too
-            event["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"F{n}/{event['id']}"))
-            events.append(event)
+    """`families` whole histories across four councils, as one CRM would publish them: in
+    time order."""
+    events = [event for n in range(families) for event in family(n)]
     return sorted(events, key=lambda e: e["time"])  # stable: a family's order is kept
 
 
@@ -90,7 +95,7 @@ class Tally:
         """A few of the facts missing (-) and beyond what was expected (+)."""
         lost = [f"- {k}" for k, n in self.expected.items() if self.got[k] < n]
         extra = [f"+ {k}" for k, n in self.got.items() if n > self.expected[k]]
-        return (lost[:most] + extra[:most])
+        return lost[:most] + extra[:most]
 
     @property
     def rejected(self) -> int:
