@@ -94,9 +94,13 @@ async def running(
     runtimes = [ServiceRuntime(DEFINITIONS[n], settings, clock, calendar) for n in names]
     for runtime in runtimes:
         broker.include_router(runtime.router(in_memory=in_memory))
-    for runtime in runtimes:
-        await runtime.prepare(broker, in_memory=in_memory)
     async with contextlib.AsyncExitStack() as stack:
+        # Each engine is closed whatever happens, last: preparing opens it (migrations), and
+        # a broker that does not answer afterwards must not leave its connections open.
+        for runtime in runtimes:
+            stack.push_async_callback(runtime.engine.dispose)
+        for runtime in runtimes:
+            await runtime.prepare(broker, in_memory=in_memory)
         if in_memory:
             broker = await stack.enter_async_context(TestRabbitBroker(broker))
         else:
