@@ -66,7 +66,7 @@ faults: install
 
 ## The whole pipeline against the raw broker round trip: throughput in every mode, latency
 ## at fixed rates, and SCALE conferences back-filled (prints figures; about 20 minutes here).
-FAMILIES ?= 25
+FAMILIES ?= 100
 SCALE ?= 10000
 bench: install
 	$(BIN)/python -m benchmarks.pipeline_throughput $(FAMILIES) $(SCALE)

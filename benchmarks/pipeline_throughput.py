@@ -23,7 +23,7 @@
 Prints figures; asserts nothing about time. Runs in a vhost and database schemas of its
 own.
 
-    .venv/bin/python -m benchmarks.pipeline_throughput [FAMILIES] [SCALE]
+    .venv/bin/python -m benchmarks.pipeline_throughput [FAMILIES] [SCALE]  (100, 10000)
     BENCH_PARTS=raw,throughput,latency,scale  (any of them)
     BENCH_SCALE_DATABASES=sqlite,postgresql
     BENCH_LATENCY_SECONDS=20  (each rate's run)
@@ -405,7 +405,7 @@ if __name__ == "__main__":
     chosen = os.environ.get("BENCH_PARTS", "raw,throughput,latency,scale")
     asyncio.run(
         main(
-            arguments[0] if arguments else 25,
+            arguments[0] if arguments else 100,
             arguments[1] if len(arguments) > 1 else 10_000,
             set(chosen.split(",")),
         )
