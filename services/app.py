@@ -158,9 +158,12 @@ def consuming(broker: RabbitBroker) -> bool:
     return True
 
 
-async def _watch_consumers(broker: RabbitBroker, stop: asyncio.Event, lost: list[bool]) -> None:
-    """Stop the process (to be restarted) when its consumers have been detached this long:
-    a consumer that will not come back must not leave a live process that takes nothing."""
+async def _watch_consumers(
+    broker: RabbitBroker, stop: asyncio.Event, lost: list[bool], lost_after: float
+) -> None:
+    """Stop the process (to be restarted) when its consumers have been detached for
+    `lost_after` seconds: a consumer that will not come back must not leave a live process
+    that takes nothing."""
     detached_since: float | None = None
     loop = asyncio.get_running_loop()
     while not stop.is_set():
@@ -172,14 +175,13 @@ async def _watch_consumers(broker: RabbitBroker, stop: asyncio.Event, lost: list
             detached_since = None
             continue
         detached_since = detached_since or loop.time()
-        if loop.time() - detached_since >= CONSUMERS_LOST_SECONDS:
-            log.error("broker_consumers_lost", seconds=CONSUMERS_LOST_SECONDS)
+        if loop.time() - detached_since >= lost_after:
+            log.error("broker_consumers_lost", seconds=lost_after)
             lost.append(True)
             stop.set()
 
 
 CONSUMER_CHECK_SECONDS = 5.0
-CONSUMERS_LOST_SECONDS = 60.0
 
 
 async def _stop_consuming(broker: RabbitBroker) -> None:
@@ -200,7 +202,9 @@ async def serve(names: Sequence[str], settings: Settings) -> None:
     telemetry.configure_tracing(settings.tracing, "-".join(names))
     lost: list[bool] = []
     async with running(names, settings) as services:
-        watch = asyncio.create_task(_watch_consumers(services.broker, stop, lost))
+        watch = asyncio.create_task(
+            _watch_consumers(services.broker, stop, lost, settings.consumers_lost_seconds)
+        )
         await stop.wait()
         await watch
     if lost:  # exit non-zero: the platform starts the service again

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     outage_probe_seconds: float = Field(
         default=1.0, gt=0, description="While the database is unreachable, how often to look."
     )
+    consumers_lost_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A process whose consumers have been detached from the broker this long "
+        "(a channel the client library could not restore) exits 1 to be started again.",
+    )
     outbox_poll_seconds: float = Field(
         default=1.0,
         gt=0,

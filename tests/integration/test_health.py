@@ -91,12 +91,13 @@ async def test_a_consumer_channel_lost_for_good_is_not_ready_and_ends_the_proces
     while the connection itself comes back: /ready says so, and the watchdog stops the
     service (to be started again by its platform) once that has lasted long enough."""
     monkeypatch.setattr(app_module, "CONSUMER_CHECK_SECONDS", 0.05)
-    monkeypatch.setattr(app_module, "CONSUMERS_LOST_SECONDS", 0.2)
-    with_health = settings.model_copy(update={"health_port": 0})
+    with_health = settings.model_copy(update={"health_port": 0, "consumers_lost_seconds": 0.2})
     async with running(["reports"], with_health) as app:
         port = app.health.port if app.health else 0
         stop, lost = asyncio.Event(), []
-        watch = asyncio.create_task(app_module._watch_consumers(app.broker, stop, lost))
+        watch = asyncio.create_task(
+            app_module._watch_consumers(app.broker, stop, lost, with_health.consumers_lost_seconds)
+        )
         assert app_module.consuming(app.broker) and not stop.is_set()
         subscriber = next(iter(app.broker.subscribers))
         await subscriber._queue_obj.channel.close()  # type: ignore[attr-defined]
