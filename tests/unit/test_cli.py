@@ -85,8 +85,14 @@ def test_an_unreachable_broker_or_database_is_one_line(
     assert "cannot reach the database of reports" in json.loads(line)["problem"]
     monkeypatch.delenv("DATABASE_URL")
     broker = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    before = set(threading.enumerate())
     line = _problem(["run", "reports"], capsys, monkeypatch, AMQP_URL=broker)
     assert "cannot reach the broker" in line and "(AMQP_URL)" in line
-    # the database it had migrated is closed: no SQLite connection thread outlives the
-    # command (one left open fails later, when collected, on the command's closed loop)
-    assert not [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+    # the database it had migrated is closed: its SQLite connection thread ends (one left
+    # open fails later, when collected, on the command's closed loop)
+    opened = [
+        t for t in set(threading.enumerate()) - before if "_connection_worker_thread" in t.name
+    ]
+    for thread in opened:
+        thread.join(timeout=10)  # a closed connection's thread ends right after it
+    assert not [t for t in opened if t.is_alive()]
