@@ -43,7 +43,7 @@ contract-page: contract-tools
 demo: install
 	$(BIN)/convene demo
 
-## Lint, type-check and run every test (needs RabbitMQ and PostgreSQL; see README), in
+## Lint, check the formatting, type-check and run every test (needs RabbitMQ and PostgreSQL; see README), in
 ## TEST_WORKERS processes (pytest-xdist), each with a vhost and database schemas of its own.
 TEST_WORKERS ?= 2
 test: lint typecheck contract-tools browser
@@ -51,6 +51,7 @@ test: lint typecheck contract-tools browser
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: install
 	$(BIN)/mypy

@@ -432,9 +432,7 @@ class Consumer:
             )  # fmt: skip
             log.warning("event_retry_delayed", delay_seconds=delay, attempts=attempts)
             return "retrying"
-        await self._dead_letter(
-            delivery, error, reasons, attempts, extra={RETRIED: delayed}
-        )
+        await self._dead_letter(delivery, error, reasons, attempts, extra={RETRIED: delayed})
         async with self._engine.begin() as connection:
             await parking.remove_event(connection, flow.tenant, flow.event_id)
         return "dead_lettered"

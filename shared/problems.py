@@ -43,7 +43,9 @@ def broker_problem(url: str, error: BaseException) -> Problem:
 def say(problem: BaseException, *, as_json: bool) -> None:
     """Write the problem to standard error: one line, or one JSON line."""
     text = str(problem)
-    line = json.dumps({"level": "error", "event": "problem", "problem": text}) if as_json else (
-        f"convene: {text}"
+    line = (
+        json.dumps({"level": "error", "event": "problem", "problem": text})
+        if as_json
+        else (f"convene: {text}")
     )
     print(line, file=sys.stderr)

@@ -41,14 +41,16 @@ async def test_two_replicas_process_each_event_once(
         # Each response re-assesses quorum; so may the check a working day before, by timer
         # (no cause), at any moment: only the assessments the responses caused are counted.
         await listener.wait_until(
-            lambda seen: len(
-                [
-                    e
-                    for e in seen.of_type("invitations.quorum.assessed.v1")
-                    if e["causationid"] is not None
-                ]
+            lambda seen: (
+                len(
+                    [
+                        e
+                        for e in seen.of_type("invitations.quorum.assessed.v1")
+                        if e["causationid"] is not None
+                    ]
+                )
+                >= 4 * 12
             )
-            >= 4 * 12
         )
         await listener.settle()
     issued = [

@@ -203,9 +203,7 @@ async def test_an_event_id_used_again_for_other_content_is_refused(
     monkeypatch.setattr(parking, "before_applying", slow_first)
     async with listening(amqp_url) as listener, running(["reports"], settings):
         await publish_events(amqp_url, [first, first, other])
-        await listener.wait_until(
-            lambda seen: len(seen.of_type("reports.input.rejected.v1")) == 1
-        )
+        await listener.wait_until(lambda seen: len(seen.of_type("reports.input.rejected.v1")) == 1)
         await listener.settle()
     (refusal,) = listener.of_type("reports.input.rejected.v1")
     assert refusal["data"]["event_id"] == first["id"]

@@ -57,4 +57,3 @@ def downgrade() -> None:
     op.drop_index("ix_timers_pending_due", "timers")
     op.drop_index("ix_outbox_unpublished", "outbox")
     op.drop_table("relay_lease")
-
