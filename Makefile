@@ -43,8 +43,9 @@ contract-page: contract-tools
 demo: install
 	$(BIN)/convene demo
 
-## Lint, check the formatting, type-check and run every test (needs RabbitMQ and PostgreSQL; see README), in
-## TEST_WORKERS processes (pytest-xdist), each with a vhost and database schemas of its own.
+## Lint, check the formatting, type-check and run every test (needs RabbitMQ and
+## PostgreSQL; see README) in TEST_WORKERS processes (pytest-xdist), each with a vhost
+## and database schemas of its own.
 TEST_WORKERS ?= 2
 test: lint typecheck contract-tools browser
 	$(BIN)/pytest -n $(TEST_WORKERS)
