@@ -67,6 +67,16 @@ def create_engine(
     )
 
 
+def single_statements(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for work that is one statement at a time (a read, or a write that stands on
+    its own): on PostgreSQL in autocommit, so it costs no BEGIN and COMMIT round trips; SQLite
+    is left as it is (a transaction there costs no round trip, and each must take the write
+    lock at BEGIN)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 def _begin_immediate(engine: AsyncEngine, synchronous: str) -> None:
     """Make every SQLite transaction take the write lock at BEGIN, in WAL mode.
 

@@ -11,43 +11,44 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from opentelemetry import context as otel_context
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.base import ContractModel
 from contracts.registry import event_type
+from shared import telemetry
 from shared.clock import Clock
+from shared.db import single_statements
 from shared.effects import Fact
 from shared.events import new_event, to_body
 from shared.logging import get_logger
 from shared.tables import outbox, relay_lease
-from shared.telemetry import carried_context, current_trace
+from shared.telemetry import current_trace
+from shared.topology import Message
 
 log = get_logger(__name__)
 
 
 class Publisher(Protocol):
-    """Publishes one message and returns once the broker has confirmed it."""
+    """Publishes batches of facts, each confirmed by the broker."""
 
     async def prepare(self, exchanges: Iterable[str]) -> None:
-        """Get ready to publish to these exchanges (before publishing concurrently)."""
+        """Get ready to publish to these exchanges."""
         ...
 
-    async def publish(
-        self, *, exchange: str, routing_key: str, body: bytes, message_id: str
-    ) -> None:
-        """Publish persistently; raise if the broker did not take it."""
+    async def publish_all(self, messages: Sequence[Message]) -> list[BaseException | None]:
+        """Publish persistently, in order; for each, None once the broker has taken it, or
+        why it did not."""
         ...
 
     async def renew(self) -> None:
@@ -132,6 +133,17 @@ class OutboxWriter:
             self._notified.append(True)
 
 
+_UNSENT = (
+    sa.select(
+        outbox.c.position, outbox.c.event_id, outbox.c.exchange, outbox.c.routing_key, outbox.c.body
+    )
+    .where(outbox.c.published_at.is_(None))
+    .order_by(outbox.c.position)
+    .limit(sa.bindparam("limit"))
+)
+"""The oldest unsent rows, in order (built once: no construction or cache key per round)."""
+
+
 class OutboxRelay:
     """Publishes committed outbox rows in order; woken after each commit, polls as well.
 
@@ -167,6 +179,7 @@ class OutboxRelay:
         channel: str | None = None,
     ) -> None:
         self._engine = engine
+        self._statements = single_statements(engine)
         self._publisher = publisher
         self._clock = clock
         self._poll_seconds = poll_seconds
@@ -319,68 +332,36 @@ class OutboxRelay:
             self._connection = None
 
     async def _publish_batch(self) -> int:
-        async with self._engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    sa.select(
-                        outbox.c.position,
-                        outbox.c.event_id,
-                        outbox.c.exchange,
-                        outbox.c.routing_key,
-                        outbox.c.body,
-                    )
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.position)
-                    .limit(self._batch_size)
-                )
-            ).all()
+        async with self._statements.connect() as connection:
+            rows = (await connection.execute(_UNSENT, {"limit": self._batch_size})).all()
         if not rows:
             return 0
         await self._publisher.prepare(dict.fromkeys(row.exchange for row in rows))
-        # Started in order on one channel: frames leave in this order, confirms overlap. Each
-        # publish runs in the trace context its fact carries, so the broker hop joins it.
-        results = await asyncio.gather(
-            *(
-                self._in_trace(
-                    row.body,
-                    self._publisher.publish(
-                        exchange=row.exchange,
-                        routing_key=row.routing_key,
-                        body=row.body.encode(),
-                        message_id=row.event_id,
-                    ),
-                )
+        # One write, in order on one channel; the broker confirms each.
+        results = await self._publisher.publish_all(
+            [
+                Message(row.exchange, row.routing_key, row.body.encode(), row.event_id)
                 for row in rows
-            ),
-            return_exceptions=True,
+            ]
         )
         confirmed = [
-            row.position
-            for row, result in zip(rows, results, strict=True)
-            if not isinstance(result, BaseException)
+            row.position for row, result in zip(rows, results, strict=True) if result is None
         ]
         if confirmed:
-            async with self._engine.begin() as connection:
+            async with self._statements.begin() as connection:
                 await connection.execute(
                     outbox.update()
                     .where(outbox.c.position.in_(confirmed))
                     .values(published_at=self._clock.now())
                 )
-        failed = next((r for r in results if isinstance(r, BaseException)), None)
+            for exchange, count in Counter(
+                row.exchange for row, result in zip(rows, results, strict=True) if result is None
+            ).items():
+                telemetry.FACTS_PUBLISHED.labels(exchange).inc(count)
+        failed = next((r for r in results if r is not None), None)
         if failed is not None:  # what was not confirmed goes again next round
             raise failed
         return len(rows)
-
-    @staticmethod
-    async def _in_trace(body: str, publishing: Awaitable[None]) -> None:
-        if '"traceparent"' not in body:
-            await publishing
-            return
-        token = otel_context.attach(carried_context(_Carried(json.loads(body))))
-        try:
-            await publishing
-        finally:
-            otel_context.detach(token)
 
     async def run(self) -> None:
         """Relay until stopped (the first round at once); a failed publish is retried on the
@@ -447,23 +428,6 @@ def _refusal(error: BaseException) -> dict[str, Any]:
         if value is not None:
             found[f"broker_{name}"] = value
     return found
-
-
-@dataclass(frozen=True)
-class _Carried:
-    """The trace fields of a published body."""
-
-    body: dict[str, Any]
-
-    @property
-    def traceparent(self) -> str | None:
-        value = self.body.get("traceparent")
-        return value if isinstance(value, str) else None
-
-    @property
-    def tracestate(self) -> str | None:
-        value = self.body.get("tracestate")
-        return value if isinstance(value, str) else None
 
 
 def _lock_key(name: str) -> int:

@@ -19,12 +19,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aiormq
 import sqlalchemy as sa
 from faststream import AckPolicy
-from faststream._internal.context import Context  # the field class behind faststream.Context()
 from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue, RabbitRouter
 from faststream.rabbit.message import RabbitMessage
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -55,25 +54,13 @@ from shared.topology import (
     incoming_queue_name,
     producer_exchange,
 )
+from shared.wire import Acknowledgements
 
 if TYPE_CHECKING:
     from faststream.rabbit.schemas.queue import QuorumQueueArgs
 
 log = get_logger(__name__)
 
-
-class _Awaited(Context):
-    """FastStream's context field, resolved on the event loop.
-
-    fast_depends runs a field's synchronous `use` in a worker thread: one thread hop for
-    every delivery (about 4 % of a service's time under load, and the GIL contention of a
-    second busy thread). An `async` `use` is awaited instead."""
-
-    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
-        return super().use(**kwargs)
-
-
-Delivered = Annotated[RabbitMessage, _Awaited("message")]
 
 OrderingKeys = Callable[[CloudEvent, Any], Iterable[str]]
 
@@ -136,6 +123,7 @@ class ServiceRuntime:
         self.sequencer = Sequencer()
         self._order: DeliveryOrder[RabbitMessage] = DeliveryOrder(self._release)
         self._in_memory = False
+        self._acks = Acknowledgements()
         self._accepting = True
         self._councils_on_record: set[str] = set()
         self.gate = DatabaseGate(self.engine, settings.outage_probe_seconds)
@@ -196,7 +184,7 @@ class ServiceRuntime:
         )(self._on_message)
         return router
 
-    async def _on_message(self, message: Delivered) -> None:
+    async def _on_message(self, message: RabbitMessage) -> None:
         if self.consumer is None:  # not started: let the broker hold the message
             await message.nack(requeue=True)
             return
@@ -268,7 +256,11 @@ class ServiceRuntime:
         if result == "abandoned":  # stopping: left unacknowledged, it returns to the queue
             return result
         try:
-            await message.ack()
+            if self._in_memory:
+                await message.ack()
+            else:  # with the others settled in this turn, in one write
+                raw = message.raw_message
+                await self._acks.ack(raw.channel, raw.delivery_tag or 0)
         except Exception as error:  # the channel closed: it is redelivered, the inbox knows it
             log.warning("ack_failed", error_type=type(error).__name__)
         return result
@@ -363,7 +355,9 @@ class ServiceRuntime:
                 )
             except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as error:
                 raise broker_problem(self.settings.amqp_url, error) from error
-        publisher = BrokerPublisher(broker, broker_user(self.settings.amqp_url))
+        publisher = BrokerPublisher(
+            broker, broker_user(self.settings.amqp_url), batched=not in_memory
+        )
         self.relay = OutboxRelay(
             self.engine,
             publisher,

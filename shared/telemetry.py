@@ -1,18 +1,21 @@
 """Metrics and traces, with the ecosystem's own tools.
 
 Metrics: Prometheus (`prometheus_client`), served at `/metrics` on the health port:
-FastStream's own (its Prometheus middleware on the broker) and Convene's:
+FastStream's own (its Prometheus middleware on the broker: deliveries received and
+processed; the relay publishes facts below FastStream) and Convene's:
 
 - `convene_events_total{service,event_type,outcome}`: deliveries applied, duplicate,
   rejected, parked, retrying, dead-lettered;
 - `convene_handler_seconds{service,event_type}`: time to apply one event (its transaction);
+- `convene_facts_published_total{exchange}`: facts the outbox relay published, confirmed;
 - `convene_outbox_pending{service}`, `convene_outbox_oldest_seconds{service}`: facts not
   yet published, and how long the oldest has waited;
 - `convene_timers_due{service}`, `convene_timers_late_seconds{service}`: timers whose due
   time has passed and that have not fired, and how late the oldest is;
 - `convene_events_waiting{service}`: events parked until the one they depend on arrives.
 
-Traces: OpenTelemetry. FastStream's telemetry middleware traces each publish and receive;
+Traces: OpenTelemetry. The outbox relay traces each fact it publishes, and FastStream's
+telemetry middleware each receive;
 Convene traces each event it applies, as a child of the trace context the event carries
 in the CloudEvents distributed tracing extension (`traceparent`, `tracestate`), and puts
 the context of that span on every fact it causes. So one conference's flow through the
@@ -22,6 +25,7 @@ CRM and the three services is one trace. `CONVENE_TRACING=console` prints spans;
 Span and metric attributes are ids and types only, never personal data.
 """
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +35,12 @@ from typing import Any
 import sqlalchemy as sa
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.db import single_statements
 from shared.tables import outbox, parked, timers
 
 PROPAGATOR = TraceContextTextMapPropagator()
@@ -57,6 +62,11 @@ GROUP_DELIVERIES = Histogram(
     "Deliveries applied in one transaction (group commit): 1 when each came alone.",
     ["service"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+FACTS_PUBLISHED = Counter(
+    "convene_facts_published",
+    "Facts the outbox relay published and the broker confirmed, by exchange.",
+    ["exchange"],
 )
 OUTBOX_PENDING = Gauge("convene_outbox_pending", "Facts not yet published.", ["service"])
 OUTBOX_OLDEST = Gauge(
@@ -166,6 +176,40 @@ def firing(service: str, timer: Any) -> Iterator[Span]:
         yield span
 
 
+def publishing(
+    exchange: str, routing_key: str, message_id: str, body: bytes
+) -> tuple[Span, dict[str, str]]:
+    """A span for publishing one fact, in the trace its CloudEvent carries, and the AMQP
+    headers that carry this span on to whoever consumes it (W3C trace context, as
+    FastStream's telemetry middleware reads them)."""
+    carrier: dict[str, str] = {}
+    if b'"traceparent"' in body:
+        envelope = json.loads(body)
+        carrier = {k: envelope[k] for k in ("traceparent", "tracestate") if envelope.get(k)}
+    span = TRACER.start_span(
+        f"{exchange} publish",
+        context=PROPAGATOR.extract(carrier),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "rabbitmq",
+            "messaging.operation": "publish",
+            "messaging.destination.name": exchange,
+            "messaging.rabbitmq.destination.routing_key": routing_key,
+            "messaging.message.id": message_id,
+        },
+    )
+    headers: dict[str, str] = {}
+    PROPAGATOR.inject(headers, context=trace.set_span_in_context(span))
+    return span, headers
+
+
+def published(span: Span, failed: BaseException | None) -> None:
+    """End a publishing span once the broker has answered."""
+    if failed is not None:
+        span.set_status(Status(StatusCode.ERROR, type(failed).__name__))
+    span.end()
+
+
 def count(service: str, event_type: str, outcome: str) -> None:
     """One delivery's outcome."""
     EVENTS.labels(service, event_type, outcome).inc()
@@ -175,7 +219,7 @@ async def measure_backlog(service: str, engine: AsyncEngine, now: datetime) -> N
     """Refresh the outbox, timer and waiting gauges from the service's database."""
     unpublished = outbox.c.published_at.is_(None)
     pending = sa.and_(timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None))
-    async with engine.connect() as connection:
+    async with single_statements(engine).connect() as connection:
         queued = (
             await connection.execute(
                 sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(unpublished)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.aggregates import AggregateStore, Loaded
 from shared.clock import Clock
+from shared.db import single_statements
 from shared.logging import get_logger
 from shared.ordering import Progress
 from shared.tables import aggregates, parked, progress, timers
@@ -309,12 +310,14 @@ def mark_fired_statement(timer_ids: list[str], at: datetime) -> sa.Update:
 
 
 async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
-    """Write how far each council's stream has been applied, for every replica's scheduler."""
+    """Write how far each council's stream has been applied, for every replica's scheduler
+    (one statement for all the councils that moved)."""
     # Councils whose stream moved, and those still busy: a long-running delivery must keep
     # its council from looking quiet to another replica.
     changed, tracker.changed = tracker.changed | tracker.busy_tenants(), set()
     now = datetime.now(UTC)
-    for tenant in changed:
+    rows = []
+    for tenant in sorted(changed):
         through = tracker.through(tenant)
         if through is None:
             continue
@@ -323,14 +326,22 @@ async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
             if tracker.busy(tenant)
             else now - timedelta(seconds=min(tracker.idle_seconds(tenant), 10**6))
         )
-        async with engine.begin() as connection:
-            updated = await connection.execute(
-                progress.update()
-                .where(progress.c.tenant == tenant)
-                .values(through=through, active_at=active_at)
-            )
-            if updated.rowcount == 0:
-                await _insert_progress(connection, tenant, through, active_at)
+        rows.append({"tenant": tenant, "through": through, "active_at": active_at})
+    if not rows:
+        return
+    async with single_statements(engine).begin() as connection:
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(progress)
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[progress.c.tenant],
+                set_={
+                    "through": statement.excluded.through,
+                    "active_at": statement.excluded.active_at,
+                },
+            ),
+            rows,
+        )
 
 
 async def ensure_progress(connection: AsyncConnection, tenant: str, through: datetime) -> None:
@@ -376,6 +387,7 @@ class TimerScheduler:
         hold_seconds: float = 900.0,
     ) -> None:
         self._engine = engine
+        self._statements = single_statements(engine)
         self._fire = fire
         self._clock = clock
         self._tracker = tracker
@@ -410,7 +422,7 @@ class TimerScheduler:
             timers.c.due_at <= self._clock.now(),
             progress.c.active_at <= quiet_since,
         )
-        async with self._engine.connect() as connection:
+        async with self._statements.connect() as connection:
             rows = await connection.execute(
                 sa.select(timers)
                 # A council with no progress yet has just started: its replica will say.

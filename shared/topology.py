@@ -14,16 +14,25 @@ Each service declares its own part at start (`declare_service_topology`);
 any service has run and nothing it publishes is unroutable.
 """
 
+import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import aio_pika
+from aiormq.abc import DeliveredMessage
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
+from pamqp import commands
 
 from contracts.envelope import CONTENT_TYPE
 from contracts.registry import PRODUCERS
+from shared import telemetry, wire
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 CRM_QUEUE = "crm.facts"
 """The CRM's own queue: every fact the three services publish."""
@@ -185,17 +194,46 @@ async def declare_all(
             await facts.bind(f"{service}.events", routing_key="#")
 
 
+@dataclass(frozen=True)
+class Message:
+    """One fact to publish: its exchange, routing key (its type), body and id."""
+
+    exchange: str
+    routing_key: str
+    body: bytes
+    message_id: str
+
+
+def _unroutable(message: Message, returned: DeliveredMessage) -> None:
+    """The broker took a fact no queue is bound for (`crm.facts` missing: the topology was
+    not set up): said, since nobody will read it."""
+    frame = returned.delivery
+    log.warning(
+        "outbox_fact_unroutable",
+        event_id=message.message_id,
+        exchange=message.exchange,
+        routing_key=message.routing_key,
+        broker_reply_code=getattr(frame, "reply_code", None),
+        broker_reply_text=getattr(frame, "reply_text", None),
+    )
+
+
 def broker_user(amqp_url: str) -> str | None:
     """The user a connection authenticates as; RabbitMQ checks `user_id` against it."""
     return urlsplit(amqp_url).username or None
 
 
 class BrokerPublisher:
-    """Publishes CloudEvents persistently, with publisher confirms and `user_id` set."""
+    """Publishes CloudEvents persistently, with publisher confirms and `user_id` set.
 
-    def __init__(self, broker: RabbitBroker, user_id: str | None) -> None:
+    Facts leave in batches as one write on FastStream's publishing channel (`shared.wire`),
+    each confirmed by the broker; on FastStream's in-memory test broker (`batched=False`)
+    each goes through FastStream, which routes it to the subscribers in memory."""
+
+    def __init__(self, broker: RabbitBroker, user_id: str | None, *, batched: bool = True) -> None:
         self._broker = broker
         self._user_id = user_id
+        self._batched = batched
         self._exchanges: dict[str, RabbitExchange] = {}
         self._ready: set[str] = set()
 
@@ -208,24 +246,68 @@ class BrokerPublisher:
         return self._exchanges[name]
 
     async def prepare(self, exchanges: Iterable[str]) -> None:
-        """Look the exchanges up once, one at a time, before publishing to them concurrently:
-        publishes started together then reach the channel in the order they were started."""
+        """Make sure the exchanges exist (once each) before publishing to them: publishing to
+        one that does not would close the channel."""
         for name in exchanges:
             if name not in self._ready:
                 await self._broker.declare_exchange(self._exchange(name))
                 self._ready.add(name)
 
-    async def publish(
-        self, *, exchange: str, routing_key: str, body: bytes, message_id: str
-    ) -> None:
-        """Publish one event to a topic exchange and wait for the broker's confirm."""
+    async def publish_all(self, messages: Sequence[Message]) -> list[BaseException | None]:
+        """Publish in order; for each message, None once the broker has taken it, or why it
+        did not (a negative confirm, the channel closed)."""
+        if not self._batched:
+            return list(
+                await asyncio.gather(*map(self._publish_one, messages), return_exceptions=True)
+            )
+        channel = await self._broker.config.channel_manager.get_channel()
+        underlay = await channel.get_underlay_channel()
+        now = datetime.now(UTC)  # when it was published: infrastructure time
+        traced = telemetry.tracing_installed()
+        spans = [
+            telemetry.publishing(m.exchange, m.routing_key, m.message_id, m.body)
+            if traced
+            else None
+            for m in messages
+        ]
+        answers = await wire.publish(
+            underlay,
+            [
+                wire.Outgoing(m.exchange, m.routing_key, m.body, self._properties(m, now, span))
+                for m, span in zip(messages, spans, strict=True)
+            ],
+        )
+        results: list[BaseException | None] = []
+        for message, answer, span in zip(messages, answers, spans, strict=True):
+            failed = answer if isinstance(answer, BaseException) else None
+            if isinstance(answer, DeliveredMessage):  # taken, but no queue is bound for it
+                _unroutable(message, answer)
+            if span is not None:
+                telemetry.published(span[0], failed)
+            results.append(failed)
+        return results
+
+    def _properties(
+        self, message: Message, now: datetime, span: tuple[Any, dict[str, str]] | None
+    ) -> commands.Basic.Properties:
+        return commands.Basic.Properties(
+            content_type=CONTENT_TYPE,
+            delivery_mode=2,  # persistent
+            message_id=message.message_id,
+            message_type=message.routing_key,
+            user_id=self._user_id,
+            timestamp=now,
+            headers=dict(span[1]) if span is not None else None,
+        )
+
+    async def _publish_one(self, message: Message) -> None:
         await self._broker.publish(
-            body,
-            exchange=self._exchange(exchange),
-            routing_key=routing_key,
+            message.body,
+            exchange=self._exchange(message.exchange),
+            routing_key=message.routing_key,
             persist=True,
-            message_id=message_id,
-            message_type=routing_key,
+            message_id=message.message_id,
+            message_type=message.routing_key,
             content_type=CONTENT_TYPE,
             user_id=self._user_id,
         )

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from shared.outbox import OutboxRelay, OutboxWriter, notify_channel, pending_cou
 from shared.settings import Settings
 from shared.tables import aggregates, inbox, outbox, parked, progress
 from shared.tables import timers as timer_table
-from shared.topology import BrokerPublisher, declare_service_topology
+from shared.topology import BrokerPublisher, Message, declare_service_topology
 from tests.support.listener import Listener, listening
 
 SERVICE = "reports"
@@ -360,11 +360,12 @@ class _RefusingChannel:
     async def prepare(self, exchanges: Any) -> None:
         await self.publisher.prepare(exchanges)
 
-    async def publish(self, **message: Any) -> None:
+    async def publish_all(self, messages: Sequence[Message]) -> list[BaseException | None]:
         if not self.renewed:
             self.refused += 1
-            raise aiormq.exceptions.DeliveryError(None, Basic.Nack(delivery_tag=1))
-        await self.publisher.publish(**message)
+            refusal = aiormq.exceptions.DeliveryError(None, Basic.Nack(delivery_tag=1))
+            return [refusal for _ in messages]
+        return await self.publisher.publish_all(messages)
 
     async def renew(self) -> None:
         await self.publisher.renew()  # the real channel, closed and opened again
