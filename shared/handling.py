@@ -122,9 +122,10 @@ class HandlerContext:
         """True when something waits to be written."""
         return bool(self._pending)
 
-    def write(self, statement: sa.Executable) -> None:
-        """A write of the service's own (an audit row): run in order with the rest."""
-        self._pending.append(("statement", statement))
+    def insert(self, table: sa.Table, row: dict[str, Any]) -> None:
+        """A row of the service's own (an audit row): inserted in order with the rest, in
+        one statement with the other rows for its table pending beside it."""
+        self._pending.append(("insert", (table, row)))
 
     async def require(self, store: AggregateStore[T], key: str, what: str) -> Loaded[T]:
         """The aggregate; one not known yet may be on its way, so the event is retried."""
@@ -229,8 +230,11 @@ async def write_pending(
         elif kind == "fired":
             await timers.mark_all_fired(connection, items, clock)
         else:
-            for statement in items:
-                await connection.execute(statement)
+            rows: dict[sa.Table, list[dict[str, Any]]] = {}
+            for table, row in items:
+                rows.setdefault(table, []).append(row)
+            for table, of_table in rows.items():
+                await connection.execute(table.insert(), of_table)
 
 
 def _runs(changes: list[tuple[str, Any]]) -> list[tuple[str, list[Any]]]:
