@@ -1,5 +1,6 @@
 """Base class for every contract model, and the limits every event is held to."""
 
+import functools
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 
@@ -21,6 +22,13 @@ EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 """Every date and time in an event falls in these years."""
 
 
+@functools.cache
+def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """A model's field names, read once (pydantic's `model_fields` costs a lookup through a
+    deprecation shim on every access: a few per cent of a busy service)."""
+    return tuple(model.model_fields)
+
+
 class ContractModel(BaseModel):
     """A frozen contract model.
 
@@ -40,7 +48,7 @@ class ContractModel(BaseModel):
 
     @model_validator(mode="after")
     def _dates_in_range(self) -> Self:
-        for name in type(self).model_fields:
+        for name in _field_names(type(self)):
             value: Any = getattr(self, name)
             day = value.date() if isinstance(value, datetime) else value
             if isinstance(day, date) and not EARLIEST <= day <= LATEST:
