@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         default=None, ge=0, le=65535, description="Serve GET /health on this port."
     )
     prefetch: int = Field(
-        default=20,
+        default=200,
         ge=1,
         description="Deliveries a replica holds at once: events of different conferences "
         "applied concurrently (one conference's events are always applied one at a time).",
@@ -141,7 +141,7 @@ class Settings(BaseSettings):
         default=200, gt=0, le=5000, description="Facts the relay publishes per round."
     )
     group_commit: int = Field(
-        default=20,
+        default=100,
         ge=1,
         le=500,
         description="Deliveries of different conferences applied in one transaction at most, "
