@@ -1,12 +1,13 @@
 """Playing a CRM's history through the services: `convene backfill history.jsonl`.
 
 The file holds one CloudEvent per line, in the order the CRM published them (as the CRM
-would send them live). They are published to `crm.events` persistently, with publisher
-confirms kept `window` deep on one channel (so they reach the services in file order),
-as the broker user of `AMQP_URL` (its `user_id`: in the secured deployment that must be
-the CRM's user). Then the command waits until the services' queues are empty and stay
-empty, and prints a summary. A line that is not a JSON object with an `id` and a `type`
-is skipped and counted (by line number; its content is never printed).
+would send them live). They are published to `crm.events` persistently, `window` at a time
+in one write on one channel (so they reach the services in file order), each confirmed by
+the broker, as the broker user of `AMQP_URL` (its `user_id`: in the secured deployment that
+must be the CRM's user); an event no service queue is bound for stops the command. Then
+the command waits until the services' queues are empty and stay empty, and prints a
+summary. A line that is not a JSON object with an `id` and a `type` is skipped and counted
+(by line number; its content is never printed).
 """
 
 import asyncio
@@ -14,10 +15,13 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aio_pika
+from aiormq.abc import DeliveredMessage
+from pamqp import commands
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -30,6 +34,8 @@ from rich.progress import (
 
 from contracts.envelope import CONTENT_TYPE
 from services.app import DEFINITIONS
+from shared import wire
+from shared.problems import Problem
 from shared.topology import broker_user, incoming_queue_name
 
 CRM_EXCHANGE = "crm.events"
@@ -112,7 +118,7 @@ async def backfill(
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(CRM_EXCHANGE, ensure=True)
+        await channel.get_exchange(CRM_EXCHANGE, ensure=True)
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -126,11 +132,11 @@ async def backfill(
             for event in _events(path, summary):
                 batch.append(event)
                 if len(batch) >= window:
-                    await _publish(exchange, batch, user)
+                    await publish_in_order(channel, batch, user)
                     summary.published += len(batch)
                     bar.update(task, completed=summary.lines)
                     batch = []
-            await _publish(exchange, batch, user)
+            await publish_in_order(channel, batch, user)
             summary.published += len(batch)
             bar.update(task, completed=total)
             summary.publish_seconds = time.perf_counter() - started
@@ -154,25 +160,39 @@ async def backfill(
     return summary
 
 
-async def _publish(
-    exchange: aio_pika.abc.AbstractExchange, batch: list[dict[str, Any]], user: str | None
+async def publish_in_order(
+    channel: aio_pika.abc.AbstractChannel, batch: list[dict[str, Any]], user: str | None
 ) -> None:
-    """Publish a batch with confirms overlapping: started in order on one channel."""
+    """Publish a batch in order as one write on one channel, each confirmed by the broker;
+    raises if the broker did not take one (refused, or no service queue bound for its
+    type: the topology was not set up)."""
     if not batch:
         return
-    await asyncio.gather(
-        *(
-            exchange.publish(
-                aio_pika.Message(
-                    json.dumps(event).encode(),
+    now = datetime.now(UTC)
+    answers = await wire.publish(
+        await channel.get_underlay_channel(),
+        [
+            wire.Outgoing(
+                CRM_EXCHANGE,
+                event["type"],
+                json.dumps(event).encode(),
+                commands.Basic.Properties(
                     content_type=CONTENT_TYPE,
+                    delivery_mode=2,  # persistent
                     message_id=event["id"],
-                    type=event["type"],
+                    message_type=event["type"],
                     user_id=user,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    timestamp=now,
                 ),
-                routing_key=event["type"],
             )
             for event in batch
-        )
+        ],
     )
+    for event, answer in zip(batch, answers, strict=True):
+        if isinstance(answer, BaseException):
+            raise answer
+        if isinstance(answer, DeliveredMessage):
+            raise Problem(
+                f"no queue is bound for {event['type']} on {CRM_EXCHANGE}: start the services "
+                "or run `convene broker setup` first"
+            )

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from services.app import running
+from services.app import DEFINITIONS, running
 from services.backfill import backfill
 from services.cli import main
+from shared.problems import Problem
 from shared.settings import Settings
+from shared.topology import declare_all
 from tests.e2e.test_order_and_councils import ALL, finished
 from tests.support.history import family_history
 from tests.support.listener import listening
@@ -50,3 +52,15 @@ def test_a_missing_history_file_is_one_line(
     out = capsys.readouterr()
     said = (out.out + out.err).strip().splitlines()
     assert len(said) == 1 and "none.jsonl" in said[0] and json.loads(said[0])["level"] == "error"
+
+
+async def test_an_event_no_service_queue_takes_stops_the_back_fill(
+    amqp_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "history.jsonl"
+    event = family_history("201")[0]
+    path.write_text(json.dumps({**event, "type": "crm.nothing.bound.v1"}) + "\n")
+    await declare_all(amqp_url, {name: d.event_types for name, d in DEFINITIONS.items()})
+    with pytest.raises(Problem) as problem:
+        await backfill(amqp_url, path, quiet_seconds=0.1, console=Console(quiet=True))
+    assert "crm.nothing.bound.v1" in str(problem.value) and "broker setup" in str(problem.value)
