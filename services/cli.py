@@ -29,12 +29,21 @@ broker_app = typer.Typer(help="Broker provisioning.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
 
 
-def _settings() -> Settings:
-    """The settings from the environment; a value that does not parse is a Problem."""
+def _settings(*, serving: bool = False) -> Settings:
+    """The settings from the environment, and logging configured from them; a value that
+    does not parse is a Problem.
+
+    A command that serves logs at `CONVENE_LOG_LEVEL`; a one-shot command (the demo, a
+    report, an export, a replay) logs warnings and errors only when the level is the
+    default INFO, so what it prints stands alone on standard output (the migrations it
+    runs say what they do at INFO)."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         raise settings_problem(error, dict(Settings.model_fields)) from None
+    quiet = not serving and settings.log_level.upper() == "INFO"
+    configure_logging("WARNING" if quiet else settings.log_level, settings.log_format)
+    return settings
 
 
 def _broker(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
@@ -81,8 +90,7 @@ def run(
     names = list(DEFINITIONS) if service == "all" else [service]
     if any(name not in DEFINITIONS for name in names):
         raise typer.BadParameter(f"choose one of {', '.join(DEFINITIONS)} or all")
-    settings = _settings()
-    configure_logging(settings.log_level, settings.log_format)
+    settings = _settings(serving=True)
     asyncio.run(serve(names, settings))
 
 
@@ -96,9 +104,6 @@ def demo(
     from services.demo import run_demo
 
     settings = _settings()
-    configure_logging(
-        "WARNING" if settings.log_level == "INFO" else settings.log_level, settings.log_format
-    )
     raise typer.Exit(asyncio.run(run_demo(settings, in_memory=in_memory, say=typer.echo)))
 
 

@@ -330,7 +330,7 @@ async def test_siblings_reviews_step_down_transfer_unborn_and_correction_then_ce
     # the command runs its own event loop, as from a terminal
     result = await asyncio.to_thread(CliRunner().invoke, cli, arguments, env=env)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["reviews_on_time"]["percent"] == 100.0
+    assert json.loads(result.stdout)["reviews_on_time"]["percent"] == 100.0
     exported = settings.data_dir.parent / "census-2027.xml"
     result = await asyncio.to_thread(
         CliRunner().invoke,

@@ -1,6 +1,8 @@
 """The `convene` command line."""
 
+import io
 import json
+import sys
 import threading
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from typer.testing import CliRunner
 from contracts.export import generated_files
 from services.app import DEFINITIONS
 from services.cli import app, main
+from shared.logging import configure_logging
 from tests.support.infrastructure import free_port
 
 runner = CliRunner()
@@ -96,3 +99,27 @@ def test_an_unreachable_broker_or_database_is_one_line(
     for thread in opened:
         thread.join(timeout=10)  # a closed connection's thread ends right after it
     assert not [t for t in opened if t.is_alive()]
+
+
+def test_a_report_prints_only_its_json_whatever_logging_was_set_up_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An earlier command in this process logged to a stream that is closed now (as each
+    # CliRunner's is): the report must neither write to it nor print its migrations' INFO.
+    earlier = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", earlier)
+    configure_logging("INFO", "json")
+    monkeypatch.undo()
+    earlier.close()
+    env = {
+        "CONVENE_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": None,  # the decisions service's own SQLite file, in tmp_path
+        "DECISIONS_DATABASE_URL": None,
+        "CONVENE_LOG_FORMAT": "json",
+        "CONVENE_LOG_LEVEL": None,
+    }
+    arguments = ["stats", "--tenant", "201", "--from", "2026-04-01", "--to", "2027-03-31", "--json"]
+    result = runner.invoke(app, arguments, env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tenant"] == "201"
+    assert "Logging error" not in result.output and "DDL" not in result.output
