@@ -131,10 +131,10 @@ class AggregateStore(Generic[T]):
         )
         return [self.parse(row.state) for row in result]
 
-    def dump(self, state: T) -> Any:
-        """The JSON document of an aggregate."""
-        return self._adapter.dump_python(state, mode="json")
+    def dump(self, state: T) -> str:
+        """The JSON document of an aggregate, as text."""
+        return self._adapter.dump_json(state).decode()
 
-    def parse(self, document: Any) -> T:
-        """An aggregate from its JSON document."""
-        return self._adapter.validate_python(document)
+    def parse(self, document: str | bytes) -> T:
+        """An aggregate from its JSON document's text."""
+        return self._adapter.validate_json(document)

@@ -35,6 +35,26 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class JSONText(sa.TypeDecorator[str]):
+    """A JSON column written and read as its JSON text, for a caller that serialises and
+    parses it itself in one pass (pydantic's `dump_json` and `validate_json`), instead of
+    the driver's `json` and then pydantic walking the dictionaries: an aggregate's document
+    is the largest thing a delivery reads and writes. On PostgreSQL the column stays
+    `json` (the text is checked as JSON when written)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None  # the text as it is
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
+
+    def column_expression(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+        return sa.cast(column, sa.Text)  # text from the driver, not a decoded document
+
+
 def create_engine(
     url: str, schema: str, sqlite_synchronous: str = "FULL", pool_size: int = 10
 ) -> AsyncEngine:

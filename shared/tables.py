@@ -3,7 +3,7 @@ aggregates and each council's progress."""
 
 import sqlalchemy as sa
 
-from shared.db import UTCDateTime
+from shared.db import JSONText, UTCDateTime
 
 metadata = sa.MetaData()
 
@@ -78,7 +78,7 @@ aggregates = sa.Table(
     sa.Column("tenant", sa.String(3), primary_key=True),
     sa.Column("kind", sa.String(40), primary_key=True),
     sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("state", sa.JSON, nullable=False),
+    sa.Column("state", JSONText, nullable=False),
 )
 
 progress = sa.Table(

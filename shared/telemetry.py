@@ -25,6 +25,7 @@ CRM and the three services is one trace. `CONVENE_TRACING=console` prints spans;
 Span and metric attributes are ids and types only, never personal data.
 """
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -79,6 +80,12 @@ TIMERS_LATE = Gauge(
     ["service"],
 )
 WAITING = Gauge("convene_events_waiting", "Events waiting for one they depend on.", ["service"])
+
+
+# A metric's child for a set of labels, looked up once (prometheus_client validates the
+# labels and takes a lock on every `labels()` call: per delivery, that adds up).
+_events = functools.cache(EVENTS.labels)
+_handler_seconds = functools.cache(HANDLER_SECONDS.labels)
 
 
 def registry() -> CollectorRegistry:
@@ -155,7 +162,7 @@ def applying(service: str, envelope: Any) -> Iterator[Span]:
         },
     ) as span:
         yield span
-    HANDLER_SECONDS.labels(service, envelope.type).observe(time.perf_counter() - started)
+    _handler_seconds(service, envelope.type).observe(time.perf_counter() - started)
 
 
 @contextmanager
@@ -212,7 +219,7 @@ def published(span: Span, failed: BaseException | None) -> None:
 
 def count(service: str, event_type: str, outcome: str) -> None:
     """One delivery's outcome."""
-    EVENTS.labels(service, event_type, outcome).inc()
+    _events(service, event_type, outcome).inc()
 
 
 async def measure_backlog(service: str, engine: AsyncEngine, now: datetime) -> None:

@@ -21,6 +21,7 @@ import contextlib
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import aiormq
 from aiormq.abc import ChannelFrame, DeliveredMessage
@@ -55,6 +56,8 @@ def _forget(channel: aiormq.Channel, message_id: str, tag: int, _: object) -> No
 
 
 def _body(body: bytes, size: int) -> list[ContentBody]:
+    if len(body) <= size:  # nearly always: a frame holds 128 KiB
+        return [ContentBody(body)] if body else []
     return [ContentBody(body[start : start + size]) for start in range(0, len(body), size)]
 
 
@@ -68,6 +71,7 @@ async def publish(
     raw = _channel(channel)
     if not raw.publisher_confirms:
         raise ValueError("the channel is not in confirm mode")
+    loop = asyncio.get_running_loop()
     confirmations: list[asyncio.Future[object]] = []
     async with raw.lock:  # publishes of others (aio-pika's) wait, so tags stay in order
         first = raw.delivery_tag
@@ -76,7 +80,9 @@ async def publish(
             for message in messages:
                 raw.delivery_tag += 1
                 tag = raw.delivery_tag
-                confirmation = raw.create_future()
+                # A plain future (aiormq's own register with the channel, which rejects them
+                # when it closes: here the closing is watched once for the whole batch).
+                confirmation = loop.create_future()
                 raw.confirmations[tag] = confirmation
                 message_id = message.properties.message_id or ""
                 raw.message_id_delivery_tag[message_id] = tag
@@ -103,8 +109,26 @@ async def publish(
             raise
         with contextlib.suppress(Exception):  # a failed write closes the channel: see below
             await drained
-    # Each is settled by the broker's answer, or rejected when the channel closes.
-    return list(await asyncio.gather(*confirmations, return_exceptions=True))  # type: ignore[arg-type]
+    # Each is settled by the broker's answer, or fails when the channel closes first.
+    closing = raw.closing
+    try:
+        settled = asyncio.gather(*confirmations, return_exceptions=True)
+        await asyncio.wait((settled, closing), return_when=asyncio.FIRST_COMPLETED)
+        if not settled.done():
+            reason = _closed(raw, closing)
+            for confirmation in confirmations:
+                if not confirmation.done():
+                    confirmation.set_exception(reason)
+        return cast("list[Answer]", await settled)
+    finally:
+        closing.cancel()  # an observer: cancelling it leaves the channel alone
+
+
+def _closed(channel: aiormq.Channel, closing: asyncio.Future[object]) -> BaseException:
+    """Why a channel closed, for the publishes it had not answered."""
+    if not closing.cancelled() and (reason := closing.exception()) is not None:
+        return reason
+    return aiormq.exceptions.ChannelInvalidStateError(f"{channel} closed")
 
 
 async def acknowledge(channel: aiormq.abc.AbstractChannel, tags: Sequence[int]) -> None:

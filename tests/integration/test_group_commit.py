@@ -2,6 +2,7 @@
 applied in one transaction, each exactly as it would be on its own."""
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,7 +79,7 @@ async def _tallies(runtime: ServiceRuntime) -> dict[tuple[str, str], Any]:
                 aggregates.c.kind == "tally"
             )
         )
-        return {(row.tenant, row.key): row.state for row in rows}
+        return {(row.tenant, row.key): json.loads(row.state) for row in rows}
 
 
 async def _column(runtime: ServiceRuntime, column: sa.ColumnElement[Any], order: Any) -> list[Any]:
