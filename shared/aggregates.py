@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db import padded
 from shared.tables import aggregates
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ async def load_all(
     the transaction ends, in one statement."""
     if not keys:
         return {}
-    rows = await connection.execute(_LOAD_MANY_LOCKED, {"keys": keys})
+    rows = await connection.execute(_LOAD_MANY_LOCKED, {"keys": padded(keys)})
     return {(row.tenant, row.kind, row.key): row.state for row in rows}
 
 

@@ -1,9 +1,10 @@
 """Persistence helpers: the async engine, a UTC timestamp type, migrations at start."""
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -12,6 +13,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
+
+T = TypeVar("T")
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -53,6 +56,18 @@ class JSONText(sa.TypeDecorator[str]):
 
     def column_expression(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
         return sa.cast(column, sa.Text)  # text from the driver, not a decoded document
+
+
+def padded(values: Sequence[T]) -> list[T]:
+    """Values for an IN list, their number rounded up to a power of two by repeating the
+    last one (the same set): a statement's text then has one of a few lengths, so its
+    prepared statement is reused (by the driver and by PostgreSQL) instead of parsed and
+    planned again for every length. Before, a back-fill prepared about 450 statements a
+    service, a fifth of those it ran, most of them the group's reads with IN lists."""
+    if not values:
+        return list(values)
+    size = 1 << (len(values) - 1).bit_length()
+    return [*values, *[values[-1]] * (size - len(values))]
 
 
 def create_engine(

@@ -28,7 +28,7 @@ from contracts.base import ContractModel
 from contracts.registry import event_type
 from shared import telemetry
 from shared.clock import Clock
-from shared.db import single_statements
+from shared.db import padded, single_statements
 from shared.effects import Fact
 from shared.events import new_event, to_body
 from shared.logging import get_logger
@@ -351,7 +351,7 @@ class OutboxRelay:
             async with self._statements.begin() as connection:
                 await connection.execute(
                     outbox.update()
-                    .where(outbox.c.position.in_(confirmed))
+                    .where(outbox.c.position.in_(padded(confirmed)))
                     .values(published_at=self._clock.now())
                 )
             for exchange, count in Counter(

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.db import padded
 from shared.tables import inbox, parked
 
 KEY_SEPARATOR = "\n"
@@ -153,8 +154,8 @@ async def before_applying_all(
 ) -> list[tuple[str | None, str | None]]:
     """`before_applying` for several events of any councils, (tenant, keys, event id) each,
     in one query."""
-    tenants = sorted({tenant for tenant, _keys, _event_id in events})
-    pairs = [(tenant, event_id) for tenant, _keys, event_id in events]
+    tenants = padded(sorted({tenant for tenant, _keys, _event_id in events}))
+    pairs = padded([(tenant, event_id) for tenant, _keys, event_id in events])
     found = (
         await connection.execute(_BEFORE_APPLYING_ALL, {"tenants": tenants, "pairs": pairs})
     ).all()

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.aggregates import AggregateStore, Loaded
 from shared.clock import Clock
-from shared.db import single_statements
+from shared.db import padded, single_statements
 from shared.logging import get_logger
 from shared.ordering import Progress
 from shared.tables import aggregates, parked, progress, timers
@@ -190,7 +190,7 @@ async def cancel_all(
                         timers.c.subject == subject,
                         timers.c.timer_id.startswith(prefix, autoescape=True),
                     )
-                    for tenant, subject, prefix in dict.fromkeys(prefixes)
+                    for tenant, subject, prefix in padded(list(dict.fromkeys(prefixes)))
                 )
             ),
             _pending(),
@@ -234,8 +234,8 @@ async def due_for_all(
     result = await connection.execute(
         _DUE_FOR_ALL,
         {
-            "subjects": sorted({(tenant, subject) for tenant, subject, _k, _t in wanted}),
-            "kinds": sorted({kind for _s, _t, kinds, _th in wanted for kind in kinds}),
+            "subjects": padded(sorted({(tenant, subject) for tenant, subject, _k, _t in wanted})),
+            "kinds": padded(sorted({kind for _s, _t, kinds, _th in wanted for kind in kinds})),
             "through": max(through for _s, _t, _k, through in wanted),
         },
     )
@@ -302,7 +302,7 @@ def mark_fired_statement(timer_ids: list[str], at: datetime) -> sa.Update:
     return (
         timers.update()
         .where(
-            timers.c.timer_id.in_(timer_ids),
+            timers.c.timer_id.in_(padded(timer_ids)),
             sa.func.coalesce(timers.c.fired_at, timers.c.cancelled_at).is_(None),
         )
         .values(fired_at=at)

@@ -578,3 +578,14 @@ def test_a_child_added_later_is_advised_on_and_can_be_decided_for() -> None:
     assert {r.request_id for r in again} == {r.request_id for r in collecting.requests}
     assert {tuple(r.children) for r in again} == {("C1", "C2", "C3")}
     assert collecting.add_child(added, env("2026-11-17T10:00")).facts == []  # once
+
+
+def test_in_lists_are_padded_to_a_power_of_two_with_the_same_values() -> None:
+    from shared.db import padded
+
+    assert padded([]) == []
+    assert padded(["a"]) == ["a"]
+    assert padded(["a", "b", "c"]) == ["a", "b", "c", "c"]
+    assert len(padded(list(range(33)))) == 64 and set(padded(list(range(33)))) == set(range(33))
+    lengths = {len(padded(list(range(n)))) for n in range(1, 101)}
+    assert lengths == {1, 2, 4, 8, 16, 32, 64, 128}  # eight statement texts, not a hundred
