@@ -2,9 +2,20 @@
 
 import functools
 from datetime import date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    FutureDate,
+    FutureDatetime,
+    NaiveDatetime,
+    PastDate,
+    PastDatetime,
+    StringConstraints,
+    model_validator,
+)
 
 MAX_TEXT = 4000
 """No free-text field is longer (a reason, an address, a name): a larger one is refused."""
@@ -23,10 +34,23 @@ EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 
 
 @functools.cache
-def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
-    """A model's field names, read once (pydantic's `model_fields` costs a lookup through a
-    deprecation shim on every access: a few per cent of a busy service)."""
-    return tuple(model.model_fields)
+def _date_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model that can hold a date or a time, found once (checking every field
+    of every model, nested ones included, on every event was a few per cent of a busy
+    service)."""
+    return tuple(
+        name for name, field in model.model_fields.items() if _holds_dates(field.annotation)
+    )
+
+
+_DATES = (date, AwareDatetime, NaiveDatetime, PastDate, FutureDate, PastDatetime, FutureDatetime)
+"""What a date or a time is annotated as (datetime is a date; pydantic's own are classes)."""
+
+
+def _holds_dates(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, _DATES):
+        return True
+    return any(_holds_dates(argument) for argument in get_args(annotation))
 
 
 class ContractModel(BaseModel):
@@ -48,7 +72,7 @@ class ContractModel(BaseModel):
 
     @model_validator(mode="after")
     def _dates_in_range(self) -> Self:
-        for name in _field_names(type(self)):
+        for name in _date_fields(type(self)):
             value: Any = getattr(self, name)
             day = value.date() if isinstance(value, datetime) else value
             if isinstance(day, date) and not EARLIEST <= day <= LATEST:

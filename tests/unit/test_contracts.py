@@ -276,3 +276,39 @@ def test_every_schema_carries_a_real_example_that_satisfies_it() -> None:
     document = json.loads((committed_folder() / ASYNCAPI_FILE).read_text())
     for message in document["components"]["messages"].values():
         assert message["examples"][0]["payload"]["type"] == message["name"]
+
+
+def _models(model: type) -> list[type]:
+    """A model and every model it nests, however deep."""
+    found = [model]
+    for field in model.model_fields.values():
+        for nested in _nested(field.annotation):
+            found += _models(nested)
+    return found
+
+
+def _nested(annotation: object) -> list[type]:
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for argument in get_args(annotation) for model in _nested(argument)]
+
+
+def test_every_date_and_time_field_is_held_to_the_years_the_contract_allows() -> None:
+    from contracts.base import _date_fields
+    from contracts.envelope import CloudEvent
+
+    models = {m for entry in EVENT_TYPES.values() for m in _models(entry.model)}
+    models |= set(_models(CloudEvent))
+    checked = 0
+    for model in models:
+        properties = model.model_json_schema(by_alias=False).get("properties", {})
+        for name, schema in properties.items():
+            formats = {s.get("format") for s in [schema, *schema.get("anyOf", [])]}
+            if formats & {"date", "date-time"}:
+                assert name in _date_fields(model), f"{model.__name__}.{name}"
+                checked += 1
+    assert checked > 20
