@@ -138,7 +138,10 @@ class Settings(BaseSettings):
         "across replicas too, by NOTIFY); it also looks this often, as a safety net.",
     )
     outbox_batch: int = Field(
-        default=200, gt=0, le=5000, description="Facts the relay publishes per round."
+        default=1000,
+        gt=0,
+        le=5000,
+        description="Facts the relay publishes per round, in one write, confirms overlapping.",
     )
     group_commit: int = Field(
         default=100,
