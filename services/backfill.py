@@ -15,7 +15,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +167,6 @@ async def publish_in_order(
     type: the topology was not set up)."""
     if not batch:
         return
-    now = datetime.now(UTC)
     answers = await wire.publish(
         await channel.get_underlay_channel(),
         [
@@ -182,7 +180,6 @@ async def publish_in_order(
                     message_id=event["id"],
                     message_type=event["type"],
                     user_id=user,
-                    timestamp=now,
                 ),
             )
             for event in batch

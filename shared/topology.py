@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -262,7 +261,6 @@ class BrokerPublisher:
             )
         channel = await self._broker.config.channel_manager.get_channel()
         underlay = await channel.get_underlay_channel()
-        now = datetime.now(UTC)  # when it was published: infrastructure time
         traced = telemetry.tracing_installed()
         spans = [
             telemetry.publishing(m.exchange, m.routing_key, m.message_id, m.body)
@@ -273,7 +271,7 @@ class BrokerPublisher:
         answers = await wire.publish(
             underlay,
             [
-                wire.Outgoing(m.exchange, m.routing_key, m.body, self._properties(m, now, span))
+                wire.Outgoing(m.exchange, m.routing_key, m.body, self._properties(m, span))
                 for m, span in zip(messages, spans, strict=True)
             ],
         )
@@ -288,15 +286,15 @@ class BrokerPublisher:
         return results
 
     def _properties(
-        self, message: Message, now: datetime, span: tuple[Any, dict[str, str]] | None
+        self, message: Message, span: tuple[Any, dict[str, str]] | None
     ) -> commands.Basic.Properties:
+        """The contract's AMQP properties (and the trace's headers when tracing)."""
         return commands.Basic.Properties(
             content_type=CONTENT_TYPE,
             delivery_mode=2,  # persistent
             message_id=message.message_id,
             message_type=message.routing_key,
             user_id=self._user_id,
-            timestamp=now,
             headers=dict(span[1]) if span is not None else None,
         )
 
