@@ -146,8 +146,19 @@ def current_trace() -> dict[str, str]:
 
 @contextmanager
 def applying(service: str, envelope: Any) -> Iterator[Span]:
-    """A span for applying one event, child of the context the event carries."""
+    """A span for applying one event, child of the context the event carries. With no
+    tracer provider recording spans, only the carried context is made current (what the
+    API's no-op span would have done, without building one), so the facts still carry it."""
     started = time.perf_counter()
+    if not tracing_installed():
+        token = otel_context.attach(carried_context(envelope)) if envelope.traceparent else None
+        try:
+            yield trace.INVALID_SPAN
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+        _handler_seconds(service, envelope.type).observe(time.perf_counter() - started)
+        return
     with TRACER.start_as_current_span(
         f"{envelope.type} apply",
         context=carried_context(envelope),

@@ -7,6 +7,7 @@ import json
 import re
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -19,6 +20,7 @@ from shared.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_event
 from tests.support.infrastructure import free_port
 from tests.support.listener import listening
+from tests.support.pipeline import pipeline
 
 ALL = ["invitations", "reports", "decisions"]
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -117,3 +119,26 @@ async def test_metrics_move_as_the_services_work(settings: Settings, amqp_url: s
     assert "convene_timers_due" in after and "convene_events_waiting" in after
     assert ready["healthy"] and {"broker", "consumers", "reports_migrated"} <= set(ready["checks"])
     assert "Parent" not in after and conference not in after  # ids of people never in metrics
+
+
+async def test_without_tracing_the_facts_still_carry_the_crms_trace(
+    amqp_url: str, tmp_path: Path
+) -> None:
+    # The services as deployed, with CONVENE_TRACING=none (no spans are recorded): each fact
+    # still carries the trace context of the CRM event that caused it.
+    conference = "CONF-UNTRACED"
+    requested = cloud_event(
+        "crm.conference.requested.v1", conference, family_conference(conference)
+    )
+    requested["traceparent"] = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+    async with pipeline(
+        amqp_url, None, tmp_path, "t_", processes=["invitations", "reports"]
+    ) as (_services, crm):
+        await publish_event(amqp_url, requested)
+        deadline = asyncio.get_running_loop().time() + 30
+        while not any(f["type"] == "reports.report.requested.v1" for f in crm.facts):
+            assert asyncio.get_running_loop().time() < deadline, "no report requested"
+            await asyncio.sleep(0.05)  # poll for the condition
+    facts = [f for f in crm.facts if f["subject"] == conference]
+    assert {f["source"] for f in facts} == {"invitations", "reports"}
+    assert all(f["traceparent"].split("-")[1] == TRACE_ID for f in facts)
