@@ -6,6 +6,7 @@ dropped and only its key is noted, so a careless log call cannot leak what a
 council holds about a child or family.
 """
 
+import contextlib
 import logging
 import sys
 from collections.abc import MutableMapping
@@ -39,6 +40,21 @@ def drop_unsafe_keys(
     return event_dict
 
 
+class _StandardError:
+    """Where Convene's own lines go: standard error as it is when the line is written (a test
+    may swap it). A line that cannot be written is dropped, as the standard library's
+    handlers drop it: logging never fails the work it describes."""
+
+    def __init__(self, *_names: object) -> None:
+        pass
+
+    def msg(self, line: str) -> None:
+        with contextlib.suppress(Exception):  # a closed or broken stream loses the line only
+            sys.stderr.write(line + "\n")
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Configure structlog and the standard library (FastStream, SQLAlchemy) alike."""
     renderer: Any = (
@@ -52,10 +68,13 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         drop_unsafe_keys,
     ]
+    # Convene's own lines go straight to standard error (structlog's own logger: half the
+    # cost of a line through the standard library's, which is a per-event cost); other
+    # libraries' lines go through the standard library, rendered the same way below.
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, renderer],
+        logger_factory=_StandardError,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stderr)

@@ -53,3 +53,17 @@ def test_a_refused_publish_is_logged_with_how_the_broker_refused_it(
     assert lines[1]["broker_frame"] == "Nack"
     assert "redacted_keys" not in lines[0] and "redacted_keys" not in lines[1]
     logging.getLogger().handlers.clear()
+
+
+def test_a_line_that_cannot_be_written_never_fails_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    closed = io.StringIO()
+    closed.close()
+    configure_logging("INFO", "json")
+    monkeypatch.setattr(sys, "stderr", closed)  # standard error gone (a closed pipe)
+    get_logger("test").warning("delivery_gap_skipped", count=1)  # dropped, not raised
+    logging.getLogger().handlers.clear()
