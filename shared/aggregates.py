@@ -6,6 +6,7 @@ transaction ends, so competing replicas and timers apply one at a time) and
 saves it once.
 """
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import padded
+from shared.db import among, among_values
 from shared.tables import aggregates
 
 T = TypeVar("T")
@@ -36,14 +37,17 @@ _UPDATE = (
     .values(state=sa.bindparam("b_state"))
 )
 _INSERT = aggregates.insert()
-_MANY = sa.tuple_(aggregates.c.tenant, aggregates.c.kind, aggregates.c.key).in_(
-    sa.bindparam("keys", expanding=True)
-)
-_LOAD_MANY_LOCKED = (
-    sa.select(aggregates.c.tenant, aggregates.c.kind, aggregates.c.key, aggregates.c.state)
-    .where(_MANY)
-    .with_for_update()
-)
+
+
+@functools.cache
+def _load_many_locked(postgres: bool) -> sa.Select[tuple[str, str, str, str]]:
+    """Built once a dialect (bound: keys, rows of tenant, kind and key)."""
+    columns = (aggregates.c.tenant, aggregates.c.kind, aggregates.c.key)
+    return (
+        sa.select(*columns, aggregates.c.state)
+        .where(among(columns, "keys", postgres=postgres))
+        .with_for_update(of=aggregates)
+    )
 
 
 async def load_all(
@@ -53,7 +57,10 @@ async def load_all(
     the transaction ends, in one statement."""
     if not keys:
         return {}
-    rows = await connection.execute(_LOAD_MANY_LOCKED, {"keys": padded(keys)})
+    postgres = connection.dialect.name == "postgresql"
+    rows = await connection.execute(
+        _load_many_locked(postgres), among_values("keys", keys, postgres=postgres, width=3)
+    )
     return {(row.tenant, row.kind, row.key): row.state for row in rows}
 
 

@@ -10,6 +10,7 @@ publishes it on restart (consumers de-duplicate on the event id).
 import asyncio
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import socket
@@ -28,7 +29,7 @@ from contracts.base import ContractModel
 from contracts.registry import event_type
 from shared import telemetry
 from shared.clock import Clock
-from shared.db import padded, single_statements
+from shared.db import among, among_values, single_statements
 from shared.effects import Fact
 from shared.events import new_event, to_body
 from shared.logging import get_logger
@@ -142,6 +143,16 @@ _UNSENT = (
     .limit(sa.bindparam("limit"))
 )
 """The oldest unsent rows, in order (built once: no construction or cache key per round)."""
+
+
+@functools.cache
+def _mark_sent(postgres: bool) -> sa.Update:
+    """Built once a dialect (bound: positions, at)."""
+    return (
+        outbox.update()
+        .where(among([outbox.c.position], "positions", postgres=postgres))
+        .values(published_at=sa.bindparam("at"))
+    )
 
 
 class OutboxRelay:
@@ -350,9 +361,11 @@ class OutboxRelay:
         if confirmed:
             async with self._statements.begin() as connection:
                 await connection.execute(
-                    outbox.update()
-                    .where(outbox.c.position.in_(padded(confirmed)))
-                    .values(published_at=self._clock.now())
+                    _mark_sent(self._postgres),
+                    {
+                        **among_values("positions", confirmed, postgres=self._postgres),
+                        "at": self._clock.now(),
+                    },
                 )
             for exchange, count in Counter(
                 row.exchange for row, result in zip(rows, results, strict=True) if result is None

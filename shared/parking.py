@@ -14,6 +14,7 @@ later events sharing one of its ordering keys park behind it, so the conference'
 events are still applied in the order they were published.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import padded
+from shared.db import among, among_values
 from shared.tables import inbox, parked
 
 KEY_SEPARATOR = "\n"
@@ -65,9 +66,10 @@ def _before_applying() -> sa.CompoundSelect[tuple[str, str, str]]:
 _BEFORE_APPLYING = _before_applying()
 
 
-def _before_applying_all() -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
-    """Built once: the inbox digests of (tenant, event id) pairs, and the events out for a
-    delayed retry of their councils, in position order (bound: tenants, pairs)."""
+@functools.cache
+def _before_applying_all(postgres: bool) -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
+    """Built once a dialect: the inbox digests of (tenant, event id) pairs, and the events
+    out for a delayed retry of their councils, in position order (bound: tenants, pairs)."""
     retrying = sa.select(
         sa.literal("retrying").label("source"),
         parked.c.tenant,
@@ -75,7 +77,7 @@ def _before_applying_all() -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
         parked.c.event_id.label("value"),
         parked.c.ordering_keys.label("keys"),
         parked.c.position,
-    ).where(parked.c.tenant.in_(sa.bindparam("tenants", expanding=True)), parked.c.kind == RETRYING)
+    ).where(among([parked.c.tenant], "tenants", postgres=postgres), parked.c.kind == RETRYING)
     seen = sa.select(
         sa.literal("inbox").label("source"),
         inbox.c.tenant,
@@ -83,11 +85,8 @@ def _before_applying_all() -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
         sa.func.coalesce(inbox.c.digest, "").label("value"),
         sa.literal("").label("keys"),
         sa.literal(0).label("position"),
-    ).where(sa.tuple_(inbox.c.tenant, inbox.c.event_id).in_(sa.bindparam("pairs", expanding=True)))
+    ).where(among([inbox.c.tenant, inbox.c.event_id], "pairs", postgres=postgres))
     return sa.union_all(seen, retrying).order_by("position")
-
-
-_BEFORE_APPLYING_ALL = _before_applying_all()
 
 
 async def park(
@@ -154,10 +153,17 @@ async def before_applying_all(
 ) -> list[tuple[str | None, str | None]]:
     """`before_applying` for several events of any councils, (tenant, keys, event id) each,
     in one query."""
-    tenants = padded(sorted({tenant for tenant, _keys, _event_id in events}))
-    pairs = padded([(tenant, event_id) for tenant, _keys, event_id in events])
+    tenants = sorted({tenant for tenant, _keys, _event_id in events})
+    pairs = [(tenant, event_id) for tenant, _keys, event_id in events]
+    postgres = connection.dialect.name == "postgresql"
     found = (
-        await connection.execute(_BEFORE_APPLYING_ALL, {"tenants": tenants, "pairs": pairs})
+        await connection.execute(
+            _before_applying_all(postgres),
+            {
+                **among_values("tenants", tenants, postgres=postgres),
+                **among_values("pairs", pairs, postgres=postgres, width=2),
+            },
+        )
     ).all()
     digests = {(row.tenant, row.event_id): str(row.value) for row in found if row.source == "inbox"}
     retrying = [row for row in found if row.source == "retrying"]

@@ -18,6 +18,7 @@ replicas (the aggregate's row lock, PostgreSQL SKIP LOCKED; SQLite has one write
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.aggregates import AggregateStore, Loaded
 from shared.clock import Clock
-from shared.db import padded, single_statements
+from shared.db import among, among_values, padded, single_statements
 from shared.logging import get_logger
 from shared.ordering import Progress
 from shared.tables import aggregates, parked, progress, timers
@@ -133,16 +134,23 @@ _DUE_FOR = (
     )
     .order_by(timers.c.due_at, timers.c.timer_id)
 )
-_DUE_FOR_ALL = (
-    sa.select(timers)
-    .where(
-        sa.tuple_(timers.c.tenant, timers.c.subject).in_(sa.bindparam("subjects", expanding=True)),
-        timers.c.kind.in_(sa.bindparam("kinds", expanding=True)),
-        timers.c.due_at <= sa.bindparam("through"),
-        _pending(),
+
+
+@functools.cache
+def _due_for_all(postgres: bool) -> sa.Select[Any]:
+    """Built once a dialect (bound: subjects, rows of tenant and subject; kinds; through)."""
+    return (
+        sa.select(timers)
+        .where(
+            among([timers.c.tenant, timers.c.subject], "subjects", postgres=postgres),
+            among([timers.c.kind], "kinds", postgres=postgres),
+            timers.c.due_at <= sa.bindparam("through"),
+            _pending(),
+        )
+        .order_by(timers.c.due_at, timers.c.timer_id)
     )
-    .order_by(timers.c.due_at, timers.c.timer_id)
-)
+
+
 _LOAD_WITH_DUE = (
     sa.select(aggregates.c.state, timers)
     .select_from(
@@ -231,11 +239,14 @@ async def due_for_all(
     query."""
     if not wanted:
         return []
+    postgres = connection.dialect.name == "postgresql"
+    subjects = sorted({(tenant, subject) for tenant, subject, _k, _t in wanted})
+    kinds = sorted({kind for _s, _t, kinds, _th in wanted for kind in kinds})
     result = await connection.execute(
-        _DUE_FOR_ALL,
+        _due_for_all(postgres),
         {
-            "subjects": padded(sorted({(tenant, subject) for tenant, subject, _k, _t in wanted})),
-            "kinds": padded(sorted({kind for _s, _t, kinds, _th in wanted for kind in kinds})),
+            **among_values("subjects", subjects, postgres=postgres, width=2),
+            **among_values("kinds", kinds, postgres=postgres),
             "through": max(through for _s, _t, _k, through in wanted),
         },
     )
@@ -289,11 +300,16 @@ async def mark_fired(connection: AsyncConnection, timer_id: str, clock: Clock) -
 async def mark_all_fired(connection: AsyncConnection, timer_ids: list[str], clock: Clock) -> None:
     """These timers have fired (in this transaction), in one statement."""
     if timer_ids:
-        await connection.execute(mark_fired_statement(timer_ids, clock.now()))
+        postgres = connection.dialect.name == "postgresql"
+        await connection.execute(
+            mark_fired_statement(postgres),
+            {**among_values("ids", timer_ids, postgres=postgres), "at": clock.now()},
+        )
 
 
-def mark_fired_statement(timer_ids: list[str], at: datetime) -> sa.Update:
-    """Mark timers fired by primary key, if still pending.
+@functools.cache
+def mark_fired_statement(postgres: bool) -> sa.Update:
+    """Mark timers fired by primary key, if still pending (bound: ids, at).
 
     The guard is one `coalesce`, not `_pending()`: with the pending test written out,
     PostgreSQL took the partial index of pending timers (whose predicate it matches) and
@@ -302,10 +318,10 @@ def mark_fired_statement(timer_ids: list[str], at: datetime) -> sa.Update:
     return (
         timers.update()
         .where(
-            timers.c.timer_id.in_(padded(timer_ids)),
+            among([timers.c.timer_id], "ids", postgres=postgres),
             sa.func.coalesce(timers.c.fired_at, timers.c.cancelled_at).is_(None),
         )
-        .values(fired_at=at)
+        .values(fired_at=sa.bindparam("at"))
     )
 
 
