@@ -123,11 +123,16 @@ async def running(
             stack.push_async_callback(broker.stop)
         # Stopping runs in reverse: each service stops taking deliveries and finishes those in
         # flight while its consumer stays attached (a standby replica must not start on a
-        # conference's later events before these are done), then the consumers go and the
-        # connection closes, so what was never started returns to the queue in order.
-        stack.push_async_callback(_stop_consuming, broker)
+        # conference's later events before these are done); then the consuming channels
+        # close, which returns what was never started to the queue at once and in order, with
+        # the consumer (the standby takes over from there, not before); then each service
+        # stops its timers, writes its progress, gives its consuming mark up and flushes its
+        # outbox; then the connection closes.
         for runtime in runtimes:
             stack.push_async_callback(runtime.stop)
+        stack.push_async_callback(_stop_consuming, broker)
+        for runtime in runtimes:
+            stack.push_async_callback(runtime.finish)
         for runtime in runtimes:
             await runtime.start_background(broker, in_memory=in_memory)
         health = None
@@ -197,6 +202,15 @@ CONSUMER_CHECK_SECONDS = 5.0
 
 
 async def _stop_consuming(broker: RabbitBroker) -> None:
+    """Close the consuming channels, then stop the subscribers. Closing the channel returns
+    its unacknowledged deliveries and removes its consumer in one step; cancelling the
+    consumer first would let a standby take later deliveries while earlier ones were still
+    held here, to come back after them."""
+    for subscriber in broker.subscribers:
+        queue = getattr(subscriber, "_queue_obj", None)  # FastStream's aio-pika queue
+        if queue is not None and not queue.channel.is_closed:
+            with contextlib.suppress(Exception):
+                await queue.channel.close()
     for subscriber in broker.subscribers:
         with contextlib.suppress(Exception):
             await subscriber.stop()

@@ -191,6 +191,14 @@ class Progress:
             return min(pending) - timedelta(microseconds=1)
         return stream.done_through
 
+    def handed_over(self) -> None:
+        """What this replica held is back in the queue, for another: every council it knows
+        was active just now (whoever takes those deliveries has the quiet period to start)."""
+        now = time.monotonic()
+        for tenant, stream in self._streams.items():
+            stream.active_at = now
+            self.changed.add(tenant)
+
     def busy(self, tenant: str) -> bool:
         """True while a delivery of this council's is being applied."""
         stream = self._streams.get(tenant)

@@ -9,7 +9,6 @@ publishes it on restart (consumers de-duplicate on the event id).
 
 import asyncio
 import contextlib
-import fcntl
 import functools
 import hashlib
 import os
@@ -32,6 +31,7 @@ from shared.clock import Clock
 from shared.db import among, among_values, single_statements
 from shared.effects import Fact
 from shared.events import new_event, to_body
+from shared.locks import lock_key, try_flock
 from shared.logging import get_logger
 from shared.tables import outbox, relay_lease
 from shared.telemetry import current_trace
@@ -278,17 +278,10 @@ class OutboxRelay:
         return self._locked
 
     def _lead_file(self) -> bool:
-        if self._lock_file is not None:
-            return True
-        assert self._lock_path is not None
-        descriptor = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(descriptor)
-            return False
-        self._lock_file = descriptor
-        return True
+        if self._lock_file is None:
+            assert self._lock_path is not None
+            self._lock_file = try_flock(self._lock_path)
+        return self._lock_file is not None
 
     async def _lead_lease(self) -> bool:
         """Take or renew the lease; renewed when half of it has run."""
@@ -445,8 +438,7 @@ def _refusal(error: BaseException) -> dict[str, Any]:
 
 def _lock_key(name: str) -> int:
     """The 64-bit PostgreSQL advisory lock key of one outbox's relay."""
-    digest = hashlib.sha256(f"convene-relay:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return lock_key(f"convene-relay:{name}")
 
 
 def notify_channel(schema: str) -> str:

@@ -37,6 +37,7 @@ from shared.consumer import Consumer, Delivery, Flow, MessageHandler
 from shared.db import create_engine, migrate
 from shared.events import MalformedInput
 from shared.handling import HandlerContext, TimerRule
+from shared.locks import ReplicaMark
 from shared.logging import get_logger
 from shared.ordering import DeliveryOrder, Progress, Sequencer
 from shared.outbox import OutboxRelay, OutboxWriter, notify_channel
@@ -123,6 +124,9 @@ class ServiceRuntime:
         self.sequencer = Sequencer()
         self._order: DeliveryOrder[RabbitMessage] = DeliveryOrder(self._release)
         self._in_memory = False
+        self._consuming_on: aiormq.abc.AbstractChannel | None = None
+        """The channel this replica last took a delivery on."""
+        self._marking: asyncio.Task[None] | None = None
         self._acks = Acknowledgements()
         self._accepting = True
         self._councils_on_record: set[str] = set()
@@ -194,6 +198,9 @@ class ServiceRuntime:
         if self._in_memory:
             self._release(message)
         else:
+            if raw.channel is not self._consuming_on:  # the first delivery on this channel
+                self._consuming_on = raw.channel
+                self._marking = asyncio.create_task(self._take_mark())
             self._order.arrive(raw.channel, raw.delivery_tag or 0, message)
 
     def _release(self, message: RabbitMessage) -> None:
@@ -400,7 +407,24 @@ class ServiceRuntime:
             after_fire=self.relay.wake,
             backlog=None if in_memory else functools.partial(self._backlog, broker),
             hold_seconds=self.settings.timer_hold_seconds,
+            consuming=self.consuming,
+            # Named by the service's schema: replicas of other deployments in one database
+            # (another schema prefix) hold marks of their own.
+            mark=None
+            if in_memory
+            else ReplicaMark(self.engine, f"{self.settings.schema_for(self.name)}-consuming"),
         )
+
+    async def _take_mark(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.take_mark()
+
+    def consuming(self) -> bool:
+        """True while this replica consumes the service's queue: it has taken deliveries on
+        a channel still open (a standby has taken none; once the channel closes, what it
+        had not started is back in the queue and it consumes no more)."""
+        channel = self._consuming_on
+        return channel is not None and not channel.is_closed
 
     async def _backlog(self, broker: RabbitBroker) -> int:
         """Messages waiting in the service's queue (not yet delivered to any replica), and
@@ -506,9 +530,9 @@ class ServiceRuntime:
             await connection.execute(sa.text("SELECT 1"))
         return True
 
-    async def stop(self) -> None:
-        """Take no more deliveries, finish what is in flight, stop timers, flush the outbox,
-        close the database."""
+    async def finish(self) -> None:
+        """Take no more deliveries and finish those in flight (the consumer stays attached
+        meanwhile: a standby must not start on a conference's later events first)."""
         self._accepting = False
         # Background tasks finish what they are doing (never cancelled in the middle of a
         # database call: a connection cut off there may never return to the pool).
@@ -522,10 +546,20 @@ class ServiceRuntime:
         await self.sequencer.drain()
         if self.consumer is not None and self.consumer.grouping is not None:
             await self.consumer.grouping.drain()
+
+    async def stop(self) -> None:
+        """Once what it had received but not started is back in the queue (its consumer
+        closed): stop timers, say how far each council got (and that it was active just
+        now, so no replica takes it for quiet before it has taken those deliveries), give
+        the consuming mark up, flush the outbox, close the database."""
+        await self.finish()
         if self.scheduler is not None:
             await self.scheduler.stop()
+            self.progress.handed_over()
             with contextlib.suppress(Exception):  # best effort: the next replica catches up
                 await timers.save_progress(self.engine, self.progress)
+            with contextlib.suppress(Exception):
+                await self.scheduler.close()
         if self.relay is not None:
             await self.relay.stop()
         await self.engine.dispose()

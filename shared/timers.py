@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.aggregates import AggregateStore, Loaded
 from shared.clock import Clock
-from shared.db import among, among_values, padded, single_statements
+from shared.db import UTCDateTime, among, among_values, padded, single_statements
+from shared.locks import ReplicaMark
 from shared.logging import get_logger
 from shared.ordering import Progress
 from shared.tables import aggregates, parked, progress, timers
@@ -384,6 +385,43 @@ async def _insert_progress(
     )
 
 
+def due_query(
+    *, quiet: bool, now: datetime, quiet_since: datetime, held_since: datetime, limit: int
+) -> sa.Select[Any]:
+    """The scheduler's query: pending timers whose council's stream has passed them, or (when
+    `quiet`) that the clock has passed in a council quiet since `quiet_since`, oldest first.
+
+    The pending timers are read in due order and no further than the latest council's
+    progress (or the clock, when quiet): a timer due after that cannot fire yet, and a
+    back-fill leaves tens of thousands of them pending (reading them all took 20-40 ms a
+    round, every second)."""
+    # An event of the council's that waits (early, or out for a delayed retry) and happened
+    # before the timer's due time holds the timer back, for a while.
+    held = sa.exists().where(
+        parked.c.tenant == timers.c.tenant,
+        parked.c.event_time <= timers.c.due_at,
+        parked.c.parked_at >= held_since,
+    )
+    by_stream = timers.c.due_at <= progress.c.through
+    by_quiet = sa.and_(
+        sa.literal(quiet), timers.c.due_at <= now, progress.c.active_at <= quiet_since
+    )
+    latest: sa.ColumnElement[datetime] = sa.select(
+        sa.func.max(progress.c.through)
+    ).scalar_subquery()
+    horizon = (
+        sa.case((latest > now, latest), else_=sa.literal(now, UTCDateTime)) if quiet else latest
+    )
+    return (
+        sa.select(timers)
+        # A council with no progress yet has just started: its replica will say.
+        .select_from(timers.join(progress, progress.c.tenant == timers.c.tenant))
+        .where(_pending(), timers.c.due_at <= horizon, sa.or_(by_stream, by_quiet), ~held)
+        .order_by(timers.c.due_at, timers.c.timer_id)
+        .limit(limit)
+    )
+
+
 FireDue = Callable[[Timer], Awaitable[None]]
 
 
@@ -401,6 +439,8 @@ class TimerScheduler:
         after_fire: Callable[[], None] | None = None,
         backlog: Callable[[], Awaitable[int]] | None = None,
         hold_seconds: float = 900.0,
+        consuming: Callable[[], bool] | None = None,
+        mark: ReplicaMark | None = None,
     ) -> None:
         self._engine = engine
         self._statements = single_statements(engine)
@@ -412,6 +452,8 @@ class TimerScheduler:
         self._after_fire = after_fire or (lambda: None)
         self._backlog = backlog
         self._hold_seconds = hold_seconds
+        self._consuming = consuming or (lambda: True)
+        self._mark = mark
         self._started = time.monotonic()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -420,34 +462,49 @@ class TimerScheduler:
         """Timers that may fire now, oldest first."""
         wall_now = datetime.now(UTC)
         running = time.monotonic() - self._started
-        quiet = running >= self._quiet_seconds and await self._no_backlog()
+        elsewhere = await self._consumed_elsewhere()  # the consuming replica takes its mark
+        quiet = running >= self._quiet_seconds and not elsewhere and await self._no_backlog()
         # Written after the backlog check (a delivery it brought in now counts as in flight)
         # and before every query, so the rows read are never older than the query.
         await save_progress(self._engine, self._tracker)
         quiet_since = wall_now - timedelta(seconds=self._quiet_seconds)
-        # An event of the council's that waits (early, or out for a delayed retry) and
-        # happened before the timer's due time holds the timer back, for a while.
-        held = sa.exists().where(
-            parked.c.tenant == timers.c.tenant,
-            parked.c.event_time <= timers.c.due_at,
-            parked.c.parked_at >= self._clock.now() - timedelta(seconds=self._hold_seconds),
-        )
-        by_stream = timers.c.due_at <= progress.c.through
-        by_quiet = sa.and_(
-            sa.literal(quiet),
-            timers.c.due_at <= self._clock.now(),
-            progress.c.active_at <= quiet_since,
+        query = due_query(
+            quiet=quiet,
+            now=self._clock.now(),
+            quiet_since=quiet_since,
+            held_since=self._clock.now() - timedelta(seconds=self._hold_seconds),
+            limit=limit,
         )
         async with self._statements.connect() as connection:
-            rows = await connection.execute(
-                sa.select(timers)
-                # A council with no progress yet has just started: its replica will say.
-                .select_from(timers.join(progress, progress.c.tenant == timers.c.tenant))
-                .where(_pending(), sa.or_(by_stream, by_quiet), ~held)
-                .order_by(timers.c.due_at, timers.c.timer_id)
-                .limit(limit)
-            )
+            rows = await connection.execute(query)
             return [_timer(row) for row in rows]
+
+    async def _consumed_elsewhere(self) -> bool:
+        """True when another live replica consumes the service's queue (or may: the mark
+        cannot be read). Its deliveries in flight are in no progress this replica knows,
+        and the progress it writes can go stale while a long transaction of its holds the
+        database: to this replica its councils are never quiet (it judges them itself).
+
+        The replica that consumes holds the mark from its first delivery until its
+        consuming channel closes; it is gone the moment that replica dies, and the others
+        judge quiet again."""
+        if self._mark is None:
+            return False
+        try:
+            if self._consuming():
+                return not await self._mark.hold()
+            await self._mark.release()
+            return await self._mark.held_elsewhere()
+        except Exception as error:
+            log.warning("consuming_mark_unreadable", error_type=type(error).__name__)
+            return True
+
+    async def take_mark(self) -> None:
+        """This replica has begun taking deliveries: hold the consuming mark now, not at the
+        next round."""
+        if self._mark is not None and self._consuming():
+            with contextlib.suppress(Exception):  # the next round tries again
+                await self._mark.hold()
 
     async def _no_backlog(self) -> bool:
         """True when the service's queue has nothing waiting: a council is not quiet while
@@ -499,3 +556,8 @@ class TimerScheduler:
             with contextlib.suppress(Exception):
                 await self._task
             self._task = None
+
+    async def close(self) -> None:
+        """Give the consuming mark up (the replica consumes no more)."""
+        if self._mark is not None:
+            await self._mark.close()

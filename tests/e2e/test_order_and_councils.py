@@ -361,3 +361,40 @@ async def test_attendance_in_held_alone_decides_quorum(
     assert "inquorate_reason" in refused["data"]["reasons"][0]
     [chair_decided] = listener.of_type("decisions.outcome.recorded.v1", inquorate)
     assert chair_decided["data"]["quorate"] is False
+
+
+async def test_a_standby_never_judges_quiet_a_council_the_consuming_replica_is_applying(
+    settings: Settings, fresh_settings: Callable[[], Settings], amqp_url: str, database: str
+) -> None:
+    """Two replicas of every service; the consuming one takes longer than the quiet period to
+    apply the reports (a long transaction, a busy machine) and writes no progress meanwhile.
+    The standby sees the council's progress go stale, but the council is not quiet: the
+    reports' deadlines must be judged after them, exactly as with one replica."""
+    history = family_history("886")
+    one = facts(await back_fill(settings, amqp_url, history))
+    shared = fresh_settings()
+    async with listening(amqp_url) as listener:
+        consuming = running(ALL, shared, clock=ManualClock(END))  # first to attach: active
+        active = await consuming.__aenter__()
+        reports = active.runtime("reports")
+        assert reports.scheduler is not None and reports.consumer is not None
+        await reports.scheduler.stop()  # its progress is written no more
+        apply = reports.consumer.apply
+
+        async def slowly(delivery: Any, event: Any, *args: Any, **kwargs: Any) -> str:
+            if event.type == "crm.report.submitted.v1":
+                await asyncio.sleep(4 * shared.timer_quiet_seconds)  # the long transaction
+            return await apply(delivery, event, *args, **kwargs)
+
+        reports.consumer.apply = slowly  # type: ignore[method-assign]
+        try:
+            async with running(ALL, shared, clock=ManualClock(END)):  # the standby
+                await publish_events(amqp_url, history)
+                for event in history:
+                    await applied(active, event)
+                reports.scheduler.start()  # the consuming replica judges the rest
+                await listener.wait_until(finished(["886"]), within=60)
+                await listener.settle(1.5)
+        finally:
+            await consuming.__aexit__(None, None, None)
+    assert facts(listener) == one

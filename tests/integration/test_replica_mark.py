@@ -1,0 +1,72 @@
+"""The consuming mark: one replica of a service holds it at a time, on SQLite (a file lock)
+and PostgreSQL (an advisory lock), and it is gone the moment its holder goes."""
+
+from datetime import UTC, datetime, timedelta
+
+from services.app import DEFINITIONS
+from shared import timers
+from shared.clock import ManualClock
+from shared.db import create_engine, migrate
+from shared.locks import ReplicaMark
+from shared.ordering import Progress
+from shared.settings import Settings
+
+START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+
+
+async def test_one_replica_holds_the_mark_at_a_time(settings: Settings, database: str) -> None:
+    url, schema = settings.database_url_for("reports"), settings.schema_for("reports")
+    engine = create_engine(url, schema)
+    await migrate(engine, schema, DEFINITIONS["reports"].migrations)
+    # named by the schema, as the services name theirs: other runs share the database
+    first, second = ReplicaMark(engine, f"{schema}-consuming"), ReplicaMark(engine, f"{schema}-x")
+    other = ReplicaMark(engine, f"{schema}-consuming")  # another replica's
+    try:
+        assert not await first.held_elsewhere()
+        assert await first.hold() and first.held
+        assert await other.held_elsewhere() and not await other.hold()
+        assert await second.hold()  # another name: another mark
+        await first.close()  # its holder goes (a dead process's connection or file closes)
+        assert not await other.held_elsewhere()
+        assert await other.hold() and await first.held_elsewhere()
+    finally:
+        for mark in (first, second, other):
+            await mark.close()
+        await engine.dispose()
+
+
+async def test_a_replica_that_does_not_consume_never_takes_a_consuming_ones_councils_for_quiet(
+    settings: Settings, database: str
+) -> None:
+    """The consuming replica's progress says its council was last active long ago (a long
+    transaction of its holds the database): a standby must not fire that council's timers by
+    quiet, and fires them once the consuming replica is gone."""
+    url, schema = settings.database_url_for("reports"), settings.schema_for("reports")
+    engine = create_engine(url, schema)
+    await migrate(engine, schema, DEFINITIONS["reports"].migrations)
+    clock = ManualClock(START + timedelta(days=10))
+    async with engine.begin() as connection:
+        await timers.schedule(
+            connection, clock, timer_id="201|conference|C|report_reminder|R",
+            kind="report_reminder", due_at=START + timedelta(days=1), subject="C",
+            tenant="201", correlationid="C", payload={},
+        )  # fmt: skip
+        await timers.ensure_progress(connection, "201", START)  # active long ago
+    consuming = ReplicaMark(engine, f"{schema}-consuming")
+    assert await consuming.hold()
+
+    async def nothing(_timer: timers.Timer) -> None:
+        return None
+
+    standby = timers.TimerScheduler(
+        engine, nothing, clock, Progress(), quiet_seconds=0.0,
+        consuming=lambda: False, mark=ReplicaMark(engine, f"{schema}-consuming"),
+    )  # fmt: skip
+    try:
+        assert await standby.due() == []  # the consuming replica judges its councils
+        await consuming.close()
+        assert [t.kind for t in await standby.due()] == ["report_reminder"]
+    finally:
+        await consuming.close()
+        await standby.close()
+        await engine.dispose()
