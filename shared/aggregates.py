@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import among, among_values
+from shared.db import among, among_values, lookup, wanted
 from shared.tables import aggregates
 
 T = TypeVar("T")
@@ -41,13 +41,23 @@ _INSERT = aggregates.insert()
 
 @functools.cache
 def _load_many_locked(postgres: bool) -> sa.Select[tuple[str, str, str, str]]:
-    """Built once a dialect (bound: keys, rows of tenant, kind and key)."""
+    """Built once a dialect (bound: keys, rows of tenant, kind and key); on PostgreSQL each
+    aggregate looked up by its key on its own (`lookup`: never a scan of all of them)."""
     columns = (aggregates.c.tenant, aggregates.c.kind, aggregates.c.key)
-    return (
+    if not postgres:
+        return (
+            sa.select(*columns, aggregates.c.state)
+            .where(among(columns, "keys", postgres=False))
+            .with_for_update(of=aggregates)
+        )
+    keys = wanted("keys", columns)
+    found = lookup(
         sa.select(*columns, aggregates.c.state)
-        .where(among(columns, "keys", postgres=postgres))
-        .with_for_update(of=aggregates)
+        .where(*(column == keys.c[column.name] for column in columns))
+        .with_for_update(of=aggregates),
+        "found",
     )
+    return sa.select(found).select_from(keys).join(found, sa.true())
 
 
 async def load_all(

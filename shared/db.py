@@ -94,6 +94,27 @@ def among(
     return sa.tuple_(*columns).in_(sa.select(*(sa.func.unnest(array) for array in arrays)))
 
 
+def wanted(name: str, columns: Sequence[sa.ColumnElement[Any]]) -> Any:
+    """PostgreSQL: the rows of the arrays bound as `name` (`among_values`), a column each of
+    `columns`, as a table named `wanted`, to look each row up on its own with `lookup`."""
+    arrays = [
+        sa.bindparam(f"{name}_{n}", type_=postgresql.ARRAY(column.type))
+        for n, column in enumerate(columns)
+    ]
+    names = [str(getattr(column, "name", f"c{n}")) for n, column in enumerate(columns)]
+    return sa.func.unnest(*arrays).table_valued(*names).render_derived("wanted")
+
+
+def lookup(select: sa.Select[Any], name: str) -> Any:
+    """PostgreSQL: `select` (which names `wanted`'s columns) run once for each of its rows
+    and joined to it: a lateral join, fenced with `OFFSET 0` so the planner neither
+    flattens it into one join nor picks another plan for it. Whatever statistics it
+    holds (taken while a table was small, a back-fill outgrows them within seconds) and
+    whichever plan it caches, each row is looked up by its index, never a table scanned
+    and every row tested against every value."""
+    return select.offset(sa.literal_column("0")).lateral(name)
+
+
 def among_values(
     name: str, rows: Sequence[Any], *, postgres: bool, width: int = 1
 ) -> dict[str, Any]:

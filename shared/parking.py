@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import among, among_values
+from shared.db import among, among_values, lookup, wanted
 from shared.tables import inbox, parked
 
 KEY_SEPARATOR = "\n"
@@ -78,14 +78,30 @@ def _before_applying_all(postgres: bool) -> sa.CompoundSelect[tuple[str, str, st
         parked.c.ordering_keys.label("keys"),
         parked.c.position,
     ).where(among([parked.c.tenant], "tenants", postgres=postgres), parked.c.kind == RETRYING)
-    seen = sa.select(
-        sa.literal("inbox").label("source"),
-        inbox.c.tenant,
-        inbox.c.event_id,
-        sa.func.coalesce(inbox.c.digest, "").label("value"),
-        sa.literal("").label("keys"),
-        sa.literal(0).label("position"),
-    ).where(among([inbox.c.tenant, inbox.c.event_id], "pairs", postgres=postgres))
+    recorded: Any = inbox
+    source: Any = inbox
+    condition = among([inbox.c.tenant, inbox.c.event_id], "pairs", postgres=postgres)
+    if postgres:  # each pair looked up by its key on its own (`lookup`)
+        pairs = wanted("pairs", (inbox.c.tenant, inbox.c.event_id))
+        recorded = lookup(
+            sa.select(inbox.c.tenant, inbox.c.event_id, inbox.c.digest).where(
+                inbox.c.tenant == pairs.c.tenant, inbox.c.event_id == pairs.c.event_id
+            ),
+            "recorded",
+        )
+        source, condition = pairs.join(recorded, sa.true()), sa.true()
+    seen = (
+        sa.select(
+            sa.literal("inbox").label("source"),
+            recorded.c.tenant,
+            recorded.c.event_id,
+            sa.func.coalesce(recorded.c.digest, "").label("value"),
+            sa.literal("").label("keys"),
+            sa.literal(0).label("position"),
+        )
+        .select_from(source)
+        .where(condition)
+    )
     return sa.union_all(seen, retrying).order_by("position")
 
 
