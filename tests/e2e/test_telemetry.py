@@ -131,9 +131,10 @@ async def test_without_tracing_the_facts_still_carry_the_crms_trace(
         "crm.conference.requested.v1", conference, family_conference(conference)
     )
     requested["traceparent"] = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
-    async with pipeline(
-        amqp_url, None, tmp_path, "t_", processes=["invitations", "reports"]
-    ) as (_services, crm):
+    async with pipeline(amqp_url, None, tmp_path, "t_", processes=["invitations", "reports"]) as (
+        _services,
+        crm,
+    ):
         await publish_event(amqp_url, requested)
         deadline = asyncio.get_running_loop().time() + 30
         while not any(f["type"] == "reports.report.requested.v1" for f in crm.facts):
