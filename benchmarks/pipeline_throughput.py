@@ -1,7 +1,10 @@
 """The whole pipeline against the broker's own limit, measured in one run.
 
 1. The raw broker round trip with the services' durability: a quorum queue, persistent
-   messages, publisher confirms (100 in flight), manual acknowledgements.
+   messages, publisher confirms (100 in flight), manual acknowledgements, with aio-pika as a
+   client would write it; measured again right before each throughput mode, which is compared
+   with it (the machine's speed moves within a run). Beside it, once, the same round trip with
+   frames written together as the services write them, for comparison.
 2. Throughput: FAMILIES families' whole histories (initial conference with 7 participants
    and 2 children, responses, 4 reports, held, outcome; review; plan ended: 13 CRM events
    and about 73 facts a family, two conferences, across four councils) published in one
@@ -17,8 +20,9 @@
    events interleave; from each CRM event's publication to the first and the last fact
    it caused (through any number of services), p50, p95 and p99.
 4. Scale: SCALE conferences' histories written as JSON lines and played through the
-   services by the product's own `convene backfill`, against the time per conference of
-   100 conferences played the same way; extrapolated to a national year (175,000).
+   services by the product's own `convene backfill`, timed until the last fact reached the
+   CRM's queue, against the time per conference of 100 conferences played the same way;
+   extrapolated to a national year (175,000).
 
 Prints figures; asserts nothing about time. Runs in a vhost and database schemas of its
 own.
@@ -45,11 +49,13 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+import pamqp.commands
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.app import DEFINITIONS
 from services.backfill import publish_in_order
+from shared import wire
 from tests.support.crm import crm_message
 from tests.support.infrastructure import private_vhost
 from tests.support.pipeline import (
@@ -85,9 +91,9 @@ BENCH_ENV = {
 }
 
 
-async def raw_round_trip(url: str, count: int = 5000, window: int = 100) -> float:
-    """Messages per second through one quorum queue: published persistently with confirms
-    (`window` in flight), consumed with manual acks."""
+async def raw_round_trip(url: str, count: int = 10_000, window: int = 100) -> float:
+    """Messages per second through one quorum queue with aio-pika, as a client would write it:
+    published persistently with confirms (`window` in flight), consumed with manual acks."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -120,6 +126,45 @@ async def raw_round_trip(url: str, count: int = 5000, window: int = 100) -> floa
                     for _ in range(first, min(first + window, count))
                 )
             )
+        await consumed.wait()
+        elapsed = time.perf_counter() - started
+        await consuming.cancel(tag)
+        await queue.delete(if_unused=False, if_empty=False)
+    return count / elapsed
+
+
+async def raw_batched(url: str, count: int = 20_000, window: int = 200) -> float:
+    """The same round trip with frames written together, as the services write them: `window`
+    publishes in one write (`shared.wire`), acknowledged in one write a turn. For comparison;
+    the targets are against `raw_round_trip`."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(
+            f"bench.raw.{uuid.uuid4().hex[:6]}", durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        consumer_channel = await connection.channel()
+        await consumer_channel.set_qos(prefetch_count=window)
+        consumed = asyncio.Event()
+        acknowledgements = wire.Acknowledgements()
+        seen = 0
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal seen
+            await acknowledgements.ack(message.channel, message.delivery_tag or 0)
+            seen += 1
+            if seen == count:
+                consumed.set()
+
+        consuming = await consumer_channel.get_queue(queue.name)
+        tag = await consuming.consume(on_message)
+        underlay = await channel.get_underlay_channel()
+        properties = pamqp.commands.Basic.Properties(delivery_mode=2)
+        message = wire.Outgoing("", queue.name, b"x" * 600, properties)
+        started = time.perf_counter()
+        for first in range(0, count, window):
+            answers = await wire.publish(underlay, [message] * min(window, count - first))
+            assert all(not isinstance(answer, BaseException) for answer in answers)
         await consumed.wait()
         elapsed = time.perf_counter() - started
         await consuming.cancel(tag)
@@ -295,9 +340,28 @@ def _percentiles(values: list[float]) -> str:
     return f"p50 {1000 * cuts[49]:6.0f}  p95 {1000 * cuts[94]:6.0f}  p99 {1000 * cuts[98]:6.0f} ms"
 
 
+def _steadiness(arrived: list[float]) -> str:
+    """Facts a second reaching the CRM in the second tenth of a run and in the ninth: whether
+    the services slow down as the history they hold grows (the first and last tenths are
+    start-up and the tail)."""
+    if len(arrived) < 100:
+        return "too few facts to compare tenths"
+    tenth = len(arrived) // 10
+
+    def rate(part: int) -> float:
+        seconds = arrived[(part + 1) * tenth - 1] - arrived[part * tenth]
+        return (tenth - 1) / seconds if seconds > 0 else float("inf")
+
+    early, late = rate(1), rate(8)
+    return (
+        f"{early:6.0f} facts/s in the run's second tenth, {late:6.0f} in its ninth "
+        f"({late / early:4.2f}x)"
+    )
+
+
 async def scale(url: str, database_url: str | None, conferences: int) -> tuple[float, str]:
     """Seconds for `conferences` conferences' histories played by `convene backfill` until
-    the services had taken every event, and what arrived on the CRM's queue."""
+    the last fact they caused reached the CRM's queue, and what arrived there."""
     families = conferences // 2
     events = workload(families)
     with tempfile.TemporaryDirectory() as folder:
@@ -327,9 +391,11 @@ async def scale(url: str, database_url: str | None, conferences: int) -> tuple[f
             delivered = crm.last - started
         await _drop_schemas(database_url, prefix)
     summary = output.decode().strip().splitlines()
-    return applied, (
-        f"{crm.count} facts ({len(crm.ids)} distinct ids, {crm.rejected} rejected) on the "
-        f"CRM's queue after {delivered:.0f} s; backfill: {summary[0] if summary else '?'}"
+    return delivered, (
+        f"{_steadiness(crm.arrived)}\n  {'':<10} {crm.count} facts ({len(crm.ids)} distinct "
+        f"ids, {crm.rejected} rejected) on the "
+        f"CRM's queue, the last after {delivered:.1f} s (the command ended after {applied:.1f} "
+        f"s); backfill: {summary[0] if summary else '?'}"
     )
 
 
@@ -339,17 +405,24 @@ async def main(families: int, scale_conferences: int, parts: set[str]) -> None:
         url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
         raw = await raw_round_trip(url)
         print(f"raw broker round trip (quorum, persistent, confirms, acks): {raw:8.0f} msg/s")
+        batched = await raw_batched(url)
+        print(
+            f"the same, frames written together as the services write them: {batched:8.0f} "
+            "msg/s (for comparison; the targets are against the first)"
+        )
         if "throughput" in parts:
             events = workload(families)
             conferences = families * 2
             print(
                 f"\nthroughput: {conferences} conferences, {len(events)} CRM events in one "
-                "burst, four councils"
+                "burst, four councils; each mode against the raw round trip measured right "
+                "before it"
             )
             reference: Counter[str] | None = None
             for database, database_url in databases:
                 for layout_name, layout in LAYOUTS.items():
                     expected = None if reference is None else sum(reference.values())
+                    raw = await raw_round_trip(url)
                     run = await throughput(url, database_url, events, layout, expected)
                     got = Counter(logical_key(f) for f in {f["id"]: f for f in run.facts}.values())
                     reference = reference or got
@@ -358,7 +431,7 @@ async def main(families: int, scale_conferences: int, parts: set[str]) -> None:
                     print(
                         f"  {database:<10} {layout_name:<15} {len(run.facts):6} facts in "
                         f"{run.elapsed:6.1f} s: {rate:6.0f} deliveries/s = "
-                        f"{100 * rate / raw:5.1f} % of raw, "
+                        f"{100 * rate / raw:5.1f} % of raw ({raw:5.0f}), "
                         f"{1000 * run.elapsed / conferences:5.0f} ms per conference; "
                         f"{_check(reference, run.facts)}"
                     )
@@ -382,7 +455,10 @@ async def main(families: int, scale_conferences: int, parts: set[str]) -> None:
                         f"first fact {_percentiles(first)}; last fact {_percentiles(last)}"
                     )
         if "scale" in parts:
-            print("\nscale: histories played by `convene backfill` (one process a service)")
+            print(
+                "\nscale: histories played by `convene backfill` (one process a service), "
+                "timed to the last fact on the CRM's queue"
+            )
             chosen = os.environ.get("BENCH_SCALE_DATABASES", "sqlite,postgresql").split(",")
             for database, database_url in databases:
                 if database not in chosen:
@@ -393,9 +469,9 @@ async def main(families: int, scale_conferences: int, parts: set[str]) -> None:
                 year = per_large * NATIONAL_YEAR / 3600
                 print(
                     f"  {database:<10} 100 conferences {1000 * per_small:5.0f} ms each; "
-                    f"{scale_conferences} conferences {1000 * per_large:5.0f} ms each "
+                    f"{scale_conferences} conferences {1000 * per_large:5.1f} ms each "
                     f"({per_large / per_small:4.2f}x); a national year ({NATIONAL_YEAR:,}) "
-                    f"would take {year:4.1f} h on this machine\n  {'':<10} {said}"
+                    f"would take {year:4.2f} h on this machine\n  {'':<10} {said}"
                 )
 
 

@@ -127,7 +127,7 @@ class Collector:
         """False: only count (a long back-fill's facts would not fit in memory)."""
         self.facts: list[dict[str, Any]] = []
         self.arrived: list[float] = []
-        """When each fact arrived (time.perf_counter())."""
+        """When each fact arrived (time.perf_counter()), kept or not."""
         self.count = 0
         self.ids: set[str] = set()
         self.rejected = 0
@@ -141,9 +141,9 @@ class Collector:
     async def _collect(self, message: aiormq.abc.DeliveredMessage) -> None:
         self.count += 1
         self.last = time.perf_counter()
+        self.arrived.append(self.last)
         if self.keep:
             self.facts.append(json.loads(message.body))
-            self.arrived.append(self.last)
         else:
             self.ids.add(message.header.properties.message_id or "")
             self.rejected += ".input.rejected." in (message.routing_key or "")
