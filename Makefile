@@ -67,7 +67,7 @@ faults: install
 		$(BIN)/pytest -p no:cacheprovider -s -rA tests/faults/test_recoverability.py
 
 ## The whole pipeline against the raw broker round trip: throughput in every mode, latency
-## at fixed rates, and SCALE conferences back-filled (prints figures; about 20 minutes here).
+## at fixed rates, and SCALE conferences back-filled (prints figures; about 10 minutes here).
 FAMILIES ?= 100
 SCALE ?= 10000
 bench: install
