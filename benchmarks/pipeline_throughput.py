@@ -91,52 +91,14 @@ BENCH_ENV = {
 }
 
 
-async def raw_round_trip(url: str, count: int = 10_000, window: int = 100) -> float:
-    """Messages per second through one quorum queue with aio-pika, as a client would write it:
-    published persistently with confirms (`window` in flight), consumed with manual acks."""
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        queue = await channel.declare_queue(
-            f"bench.raw.{uuid.uuid4().hex[:6]}", durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        consumer_channel = await connection.channel()
-        await consumer_channel.set_qos(prefetch_count=window)
-        consumed = asyncio.Event()
-        seen = 0
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            nonlocal seen
-            await message.ack()
-            seen += 1
-            if seen == count:
-                consumed.set()
-
-        consuming = await consumer_channel.get_queue(queue.name)
-        tag = await consuming.consume(on_message)
-        body = b"x" * 600  # about the size of a CRM event
-        started = time.perf_counter()
-        for first in range(0, count, window):
-            await asyncio.gather(
-                *(
-                    channel.default_exchange.publish(
-                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                        routing_key=queue.name,
-                    )
-                    for _ in range(first, min(first + window, count))
-                )
-            )
-        await consumed.wait()
-        elapsed = time.perf_counter() - started
-        await consuming.cancel(tag)
-        await queue.delete(if_unused=False, if_empty=False)
-    return count / elapsed
-
-
-async def raw_batched(url: str, count: int = 20_000, window: int = 200) -> float:
-    """The same round trip with frames written together, as the services write them: `window`
-    publishes in one write (`shared.wire`), acknowledged in one write a turn. For comparison;
-    the targets are against `raw_round_trip`."""
+async def raw_round_trip(
+    url: str, count: int = 10_000, window: int = 100, together: bool = False
+) -> float:
+    """Messages per second through one quorum queue: published persistently with confirms
+    (`window` in flight), consumed with manual acks. With aio-pika as a client would write
+    it, or, `together`, with frames written together as the services write them (`window`
+    publishes in one write with `shared.wire`, a turn's acks in one write): for comparison,
+    the targets are against the first."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -151,20 +113,37 @@ async def raw_batched(url: str, count: int = 20_000, window: int = 200) -> float
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             nonlocal seen
-            await acknowledgements.ack(message.channel, message.delivery_tag or 0)
+            if together:
+                await acknowledgements.ack(message.channel, message.delivery_tag or 0)
+            else:
+                await message.ack()
             seen += 1
             if seen == count:
                 consumed.set()
 
         consuming = await consumer_channel.get_queue(queue.name)
         tag = await consuming.consume(on_message)
+        body = b"x" * 600  # about the size of a CRM event
         underlay = await channel.get_underlay_channel()
-        properties = pamqp.commands.Basic.Properties(delivery_mode=2)
-        message = wire.Outgoing("", queue.name, b"x" * 600, properties)
+        outgoing = wire.Outgoing(
+            "", queue.name, body, pamqp.commands.Basic.Properties(delivery_mode=2)
+        )
         started = time.perf_counter()
         for first in range(0, count, window):
-            answers = await wire.publish(underlay, [message] * min(window, count - first))
-            assert all(not isinstance(answer, BaseException) for answer in answers)
+            size = min(window, count - first)
+            if together:
+                answers = await wire.publish(underlay, [outgoing] * size)
+                assert all(not isinstance(answer, BaseException) for answer in answers)
+                continue
+            await asyncio.gather(
+                *(
+                    channel.default_exchange.publish(
+                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                        routing_key=queue.name,
+                    )
+                    for _ in range(size)
+                )
+            )
         await consumed.wait()
         elapsed = time.perf_counter() - started
         await consuming.cancel(tag)
@@ -405,7 +384,7 @@ async def main(families: int, scale_conferences: int, parts: set[str]) -> None:
         url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
         raw = await raw_round_trip(url)
         print(f"raw broker round trip (quorum, persistent, confirms, acks): {raw:8.0f} msg/s")
-        batched = await raw_batched(url)
+        batched = await raw_round_trip(url, 20_000, 200, together=True)
         print(
             f"the same, frames written together as the services write them: {batched:8.0f} "
             "msg/s (for comparison; the targets are against the first)"
