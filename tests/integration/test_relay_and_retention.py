@@ -325,19 +325,7 @@ async def test_firing_timers_looks_them_up_by_id_however_many_are_pending(
     """A back-fill leaves tens of thousands of timers pending, before statistics catch up:
     marking two of them fired still goes by the primary key, never through every pending
     timer."""
-    rows = [
-        {
-            "timer_id": f"201|conference|C{n}|report_overdue|R",
-            "kind": "report_overdue",
-            "due_at": NOW + timedelta(minutes=n),
-            "subject": f"C{n}",
-            "tenant": "201",
-            "correlationid": f"C{n}",
-            "payload": {},
-            "created_at": NOW,
-        }
-        for n in range(3_000)
-    ]
+    rows = _pending_timers("report_overdue", 3_000, NOW, timedelta(minutes=1))
     statement = timers.mark_fired_statement(postgres=True)
     ids = {"ids_0": [rows[7]["timer_id"], rows[9]["timer_id"]], "at": NOW}
     async with _database(settings) as engine, engine.begin() as connection:
@@ -346,6 +334,25 @@ async def test_firing_timers_looks_them_up_by_id_however_many_are_pending(
         marked = await connection.execute(statement, ids)
     assert any("timers_pkey" in line for line in plan), plan
     assert marked.rowcount == 2
+
+
+def _pending_timers(
+    kind: str, count: int, first_due: datetime, apart: timedelta
+) -> list[dict[str, Any]]:
+    """`count` pending timers of one council, one a conference, due `apart` from each other."""
+    return [
+        {
+            "timer_id": f"201|conference|C{n}|{kind}|R",
+            "kind": kind,
+            "due_at": first_due + n * apart,
+            "subject": f"C{n}",
+            "tenant": "201",
+            "correlationid": f"C{n}",
+            "payload": {},
+            "created_at": NOW,
+        }
+        for n in range(count)
+    ]
 
 
 async def _plan(
@@ -370,19 +377,7 @@ async def test_the_scheduler_reads_no_timer_due_after_every_councils_progress(
 ) -> None:
     """A back-fill leaves thousands of timers pending and due later than any council's stream
     has reached: each round of the scheduler (every second) must not read them all."""
-    rows = [
-        {
-            "timer_id": f"201|conference|C{n}|review_due|R",
-            "kind": "review_due",
-            "due_at": NOW + timedelta(days=30, minutes=n),
-            "subject": f"C{n}",
-            "tenant": "201",
-            "correlationid": f"C{n}",
-            "payload": {},
-            "created_at": NOW,
-        }
-        for n in range(3_000)
-    ]
+    rows = _pending_timers("review_due", 3_000, NOW + timedelta(days=30), timedelta(minutes=1))
     query = timers.due_query(
         quiet=False,
         now=NOW,
@@ -417,19 +412,7 @@ async def test_a_groups_due_timers_are_looked_up_by_aggregate_even_in_a_generic_
     timers are pending and due: however PostgreSQL plans the prepared statement (it turns
     to a generic plan after five runs), the timers are read aggregate by aggregate, not by
     walking the due-time index through all of them (100 ms a group, seen on a back-fill)."""
-    rows = [
-        {
-            "timer_id": f"201|conference|C{n}|report_overdue|R",
-            "kind": "report_overdue",
-            "due_at": NOW - timedelta(minutes=n),
-            "subject": f"C{n}",
-            "tenant": "201",
-            "correlationid": f"C{n}",
-            "payload": {},
-            "created_at": NOW,
-        }
-        for n in range(4_000)
-    ]
+    rows = _pending_timers("report_overdue", 4_000, NOW, -timedelta(minutes=1))
     statement = timers._due_for_all(postgres=True)
     async with _database(settings) as engine, engine.begin() as connection:
         # statistics taken while few timers were pending (a back-fill outgrows them fast)
