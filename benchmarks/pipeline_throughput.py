@@ -22,7 +22,8 @@
 4. Scale: SCALE conferences' histories written as JSON lines and played through the
    services by the product's own `convene backfill`, timed until the last fact reached the
    CRM's queue, against the time per conference of 100 conferences played the same way;
-   extrapolated to a national year (175,000).
+   extrapolated to a national year (175,000). On PostgreSQL, then, the plans of the hot
+   path's statements on the tables the history left (`benchmarks/query_plans.py`).
 
 Prints figures; asserts nothing about time. Runs in a vhost and database schemas of its
 own.
@@ -53,6 +54,7 @@ import pamqp.commands
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks.query_plans import hot_path_plans
 from services.app import DEFINITIONS
 from services.backfill import publish_in_order
 from shared import wire
@@ -338,9 +340,12 @@ def _steadiness(arrived: list[float]) -> str:
     )
 
 
-async def scale(url: str, database_url: str | None, conferences: int) -> tuple[float, str]:
+async def scale(
+    url: str, database_url: str | None, conferences: int, plans: bool = False
+) -> tuple[float, str]:
     """Seconds for `conferences` conferences' histories played by `convene backfill` until
-    the last fact they caused reached the CRM's queue, and what arrived there."""
+    the last fact they caused reached the CRM's queue, and what arrived there (with, on
+    PostgreSQL and when asked, the hot path's plans on the tables the history left)."""
     families = conferences // 2
     events = workload(families)
     with tempfile.TemporaryDirectory() as folder:
@@ -368,6 +373,11 @@ async def scale(url: str, database_url: str | None, conferences: int) -> tuple[f
                 count = crm.count
                 await asyncio.sleep(3)
             delivered = crm.last - started
+        shown = []
+        if plans and database_url is not None:
+            for name in DEFINITIONS:
+                lines = await hot_path_plans(database_url, f"{prefix}{name}")
+                shown += [f"{name}: {lines[0]}", *(f"  {line}" for line in lines[1:])]
         await _drop_schemas(database_url, prefix)
     summary = output.decode().strip().splitlines()
     return delivered, (
@@ -375,6 +385,7 @@ async def scale(url: str, database_url: str | None, conferences: int) -> tuple[f
         f"ids, {crm.rejected} rejected) on the "
         f"CRM's queue, the last after {delivered:.1f} s (the command ended after {applied:.1f} "
         f"s); backfill: {summary[0] if summary else '?'}"
+        + "".join(f"\n  {'':<10} {line}" for line in shown)
     )
 
 
@@ -443,7 +454,7 @@ async def main(families: int, scale_conferences: int, parts: set[str]) -> None:
                 if database not in chosen:
                     continue
                 small, _ = await scale(url, database_url, 100)
-                large, said = await scale(url, database_url, scale_conferences)
+                large, said = await scale(url, database_url, scale_conferences, plans=True)
                 per_small, per_large = small / 100, large / scale_conferences
                 year = per_large * NATIONAL_YEAR / 3600
                 print(

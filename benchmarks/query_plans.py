@@ -1,0 +1,203 @@
+"""The plans PostgreSQL runs the hot path's statements with, on a service's real tables.
+
+Called by the benchmark after a back-fill, before its schemas are dropped: each statement
+is built as the services build it, bound with keys sampled from the tables (a group's worth
+of them), run under EXPLAIN ANALYZE in a transaction that is rolled back, and summarised as
+the scans it made (which index, how many rows read) and its time. Prints; asserts nothing
+(the tests in tests/integration/test_relay_and_retention.py assert the plans).
+"""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared import aggregates as aggregates_module
+from shared import outbox as outbox_module
+from shared import parking, timers
+from shared.db import among_values, create_engine
+from shared.tables import aggregates, inbox, outbox, progress
+from shared.tables import timers as timer_table
+
+GROUP = 64
+"""Keys a statement is bound with: about what a group of deliveries asks for."""
+
+GROWING = ("inbox", "aggregates", "timers", "outbox", "parked")
+"""Tables that grow with history: a scan of one on the hot path is a cost that grows."""
+
+
+def _scans(node: dict[str, Any]) -> Iterator[str]:
+    """Each node of a plan that reads a table: how, on which, with which index, rows read."""
+    relation = node.get("Relation Name")
+    if relation is None and "Index Name" in node:  # a bitmap's index, under its heap scan
+        yield f"{node['Node Type']} of {node['Index Name']}"
+    if relation is not None:
+        index = f" using {node['Index Name']}" if "Index Name" in node else ""
+        loops = node.get("Actual Loops", 1)
+        rows = node.get("Actual Rows", 0) * loops + node.get("Rows Removed by Filter", 0) * loops
+        yield f"{node['Node Type']} on {relation}{index} ({rows:.0f} rows read)"
+    for child in node.get("Plans", []):
+        yield from _scans(child)
+
+
+async def _sample(connection: AsyncConnection, statement: sa.Select[Any]) -> list[Any]:
+    return [tuple(row) for row in (await connection.execute(statement.limit(GROUP))).all()]
+
+
+def _literal(value: Any) -> str:
+    """A parameter's value as an SQL literal that PostgreSQL casts to the parameter's type
+    (EXECUTE takes no parameters of its own)."""
+    if isinstance(value, list | tuple):
+        elements = (str(element).replace("\\", "\\\\").replace('"', '\\"') for element in value)
+        text = "{" + ",".join(f'"{element}"' for element in elements) + "}"
+    elif isinstance(value, datetime):
+        text = value.isoformat()
+    else:
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+async def _explain(
+    connection: AsyncConnection, statement: sa.Executable, values: dict[str, Any]
+) -> tuple[tuple[float, list[str]], tuple[float, list[str]]]:
+    """Milliseconds and scans of a run of `statement` with `values` (the rest of its
+    parameters as it binds them itself), planned for these values and as the generic plan
+    PostgreSQL may cache for it after five runs; each in a transaction rolled back."""
+    compiled = statement.compile(dialect=connection.dialect)
+    names = list(compiled.positiontup or [])
+    arguments = [values[name] if name in values else compiled.binds[name].value for name in names]
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    runs = []
+    for generic in (False, True):
+        prepared = False
+        transaction = driver.transaction()
+        await transaction.start()
+        try:
+            if generic:
+                await driver.execute(f"PREPARE hot_path AS {compiled}")
+                prepared = True
+                await driver.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                literals = ", ".join(_literal(argument) for argument in arguments)
+                plan = await driver.fetchval(
+                    f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE hot_path({literals})"
+                )
+            else:
+                text = f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}"
+                plan = await driver.fetchval(text, *arguments)
+        finally:
+            await transaction.rollback()  # the updates' effects undone
+            if prepared:
+                await driver.execute("DEALLOCATE hot_path")
+        top = (plan if isinstance(plan, list) else json.loads(plan))[0]
+        runs.append((top["Execution Time"], list(_scans(top["Plan"]))))
+    return runs[0], runs[1]
+
+
+async def hot_path_plans(database_url: str, schema: str) -> list[str]:
+    """Lines describing how each hot-path statement ran on `schema`'s tables."""
+    engine = create_engine(database_url, schema)
+    lines = []
+    now = datetime.now(UTC)
+    try:
+        async with engine.connect() as connection:
+            sizes = {
+                table.name: (
+                    await connection.execute(sa.select(sa.func.count()).select_from(table))
+                ).scalar_one()
+                for table in (inbox, aggregates, timer_table, outbox)
+            }
+            lines.append(", ".join(f"{name} {count:,} rows" for name, count in sizes.items()))
+            seen = await _sample(
+                connection, sa.select(inbox.c.tenant, inbox.c.event_id).order_by(sa.func.random())
+            )
+            keys = await _sample(
+                connection,
+                sa.select(aggregates.c.tenant, aggregates.c.kind, aggregates.c.key).order_by(
+                    sa.func.random()
+                ),
+            )
+            subjects = await _sample(
+                connection,
+                sa.select(timer_table.c.tenant, timer_table.c.subject)
+                .distinct()
+                .order_by(timer_table.c.tenant, timer_table.c.subject),
+            )
+            fired = await _sample(connection, sa.select(timer_table.c.timer_id))
+            positions = await _sample(
+                connection, sa.select(outbox.c.position).order_by(outbox.c.position.desc())
+            )
+            kinds = [
+                row[0]
+                for row in (await connection.execute(sa.select(timer_table.c.kind).distinct()))
+            ]
+            latest = (await connection.execute(sa.select(sa.func.max(progress.c.through)))).scalar()
+            tenants = sorted({tenant for tenant, _ in seen})
+            await connection.rollback()
+            statements: list[tuple[str, sa.Executable, dict[str, Any]]] = [
+                (
+                    "a group's inbox check",
+                    parking._before_applying_all(postgres=True),
+                    {
+                        **among_values("tenants", tenants, postgres=True),
+                        **among_values("pairs", seen, postgres=True, width=2),
+                    },
+                ),
+                (
+                    "a group's aggregates, locked",
+                    aggregates_module._load_many_locked(postgres=True),
+                    among_values("keys", keys, postgres=True, width=3),
+                ),
+                (
+                    "a group's due timers",
+                    timers._due_for_all(postgres=True),
+                    {
+                        **among_values("subjects", subjects, postgres=True, width=2),
+                        **among_values("kinds", kinds, postgres=True),
+                        "through": now,
+                    },
+                ),
+                (
+                    "timers marked fired",
+                    timers.mark_fired_statement(postgres=True),
+                    {**among_values("ids", [i for (i,) in fired], postgres=True), "at": now},
+                ),
+                (
+                    "the scheduler's round",
+                    timers.due_query(
+                        quiet=True,
+                        now=now,
+                        quiet_since=now,
+                        held_since=now,
+                        limit=100,
+                        latest=latest,
+                    ),
+                    {},
+                ),
+                ("the relay's unsent rows", outbox_module._UNSENT, {"limit": 1000}),
+                (
+                    "the relay's rows marked sent",
+                    outbox_module._mark_sent(postgres=True),
+                    {
+                        **among_values("positions", [p for (p,) in positions], postgres=True),
+                        "at": now,
+                    },
+                ),
+            ]
+            for name, statement, values in statements:
+                custom, generic = await _explain(connection, statement, values)
+                for plan, (milliseconds, scans) in (("custom", custom), ("generic", generic)):
+                    growing = [s for s in scans if s.split()[:2] == ["Seq", "Scan"]]
+                    growing = [s for s in growing if s.split()[3] in GROWING]
+                    verdict = "a whole table scanned" if growing else "by index"
+                    lines.append(
+                        f"{name if plan == 'custom' else '':<30} {plan:<7} {milliseconds:7.2f} ms "
+                        f"{verdict}: {'; '.join(scans)}"
+                    )
+    finally:
+        await engine.dispose()
+    return lines
