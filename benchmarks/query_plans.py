@@ -17,13 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import aggregates as aggregates_module
 from shared import outbox as outbox_module
-from shared import parking, timers
+from shared import parking, retention, timers
 from shared.db import among_values, create_engine
+from shared.settings import Settings
 from shared.tables import aggregates, inbox, outbox, progress
 from shared.tables import timers as timer_table
 
 GROUP = 64
 """Keys a statement is bound with: about what a group of deliveries asks for."""
+
+RETENTION_DAYS = float(Settings.model_fields["retention_days"].default)
+PRUNE_BATCH = int(Settings.model_fields["prune_batch"].default)
+"""The services' defaults."""
 
 GROWING = ("inbox", "aggregates", "timers", "outbox", "parked")
 """Tables that grow with history: a scan of one on the hot path is a cost that grows."""
@@ -188,6 +193,30 @@ async def hot_path_plans(database_url: str, schema: str) -> list[str]:
                     },
                 ),
             ]
+            # pruning a batch, at the time when one batch's worth of the oldest rows has passed
+            # its retention (as a service that prunes all the time finds them)
+            keep = retention.Retention.of(RETENTION_DAYS, 0)
+            stamps = (
+                (outbox.c.published_at, keep.outbox),
+                (inbox.c.processed_at, keep.inbox),
+                (timer_table.c.fired_at, keep.timers),
+                (timer_table.c.cancelled_at, keep.timers),
+            )
+            for n, (stamp, kept) in enumerate(stamps):
+                cutoff = (
+                    await connection.execute(
+                        sa.select(stamp)
+                        .where(stamp.is_not(None))
+                        .order_by(stamp)
+                        .offset(PRUNE_BATCH)
+                        .limit(1)
+                    )
+                ).scalar() or now
+                await connection.rollback()
+                table, prune = retention.statements(
+                    cutoff + kept, keep, PRUNE_BATCH, postgres=True
+                )[n]
+                statements.append((f"pruning {table} ({stamp.name})", prune, {}))
             for name, statement, values in statements:
                 custom, generic = await _explain(connection, statement, values)
                 for plan, (milliseconds, scans) in (("custom", custom), ("generic", generic)):

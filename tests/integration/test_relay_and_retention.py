@@ -182,6 +182,52 @@ async def test_rows_past_retention_are_pruned_in_batches(settings: Settings, dat
     assert counts == {"outbox": 7, "inbox": 8, "timers": 3}
 
 
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_a_prune_batch_reads_only_the_rows_past_retention_whatever_the_statistics(
+    settings: Settings, database: str
+) -> None:
+    """An outbox, inbox and timers of 4,000 rows each, 20 of them past retention, with
+    statistics taken while the tables were small: each batch deletes the 20 and reads
+    little more. As `key IN (the batch)` PostgreSQL joined the batch to the whole table (a
+    sequential scan, or the primary key walked in order), every batch."""
+    keep = retention.Retention.of(30, 600)
+    old, recent = NOW - timedelta(days=60), NOW - timedelta(days=1)
+    size, past = 4_000, 20
+    rows = {
+        outbox: [
+            {"event_id": f"O{n}", "exchange": "x", "routing_key": "k", "body": "{}",
+             "created_at": old, "published_at": old if n < past else recent}
+            for n in range(size)
+        ],
+        inbox: [
+            {"tenant": "201", "event_id": f"I{n}", "event_type": "t", "outcome": "applied",
+             "processed_at": old if n < past else recent, "digest": "d"}
+            for n in range(size)
+        ],
+        timer_table: [
+            {**timer, "fired_at": old if n < past else recent}
+            for n, timer in enumerate(_pending_timers("k", size, NOW, timedelta(minutes=1)))
+        ],
+    }  # fmt: skip
+    read = {}
+    async with _database(settings) as engine, engine.connect() as connection:
+        for table, table_rows in rows.items():
+            await connection.execute(table.insert(), table_rows[:10])
+            await connection.execute(sa.text(f"ANALYZE {table.name}"))
+            await connection.execute(table.insert(), table_rows[10:])
+        for n, (name, statement) in enumerate(
+            retention.statements(NOW, keep, 1000, postgres=True)[:3]
+        ):
+            compiled = statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+            analysed = await connection.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}"
+            )
+            plan = analysed.scalar_one()[0]
+            read[f"{name} {n}"] = (_rows_read(plan["Plan"], name), plan["Plan"]["Plans"])
+        await connection.rollback()
+    assert all(rows_read <= 2 * past for rows_read, _ in read.values()), read
+
+
 def test_event_ids_outlive_the_longest_delayed_retry() -> None:
     keep = retention.Retention.of(1, 14 * 86_400)
     assert keep.inbox == timedelta(days=14) + retention.INBOX_MARGIN
@@ -238,10 +284,11 @@ async def test_every_query_on_the_hot_path_can_use_an_index(
         "progress: a council's": progress.update()
         .where(progress.c.tenant == "201")
         .values(through=NOW),
-        "prune outbox": sa.select(outbox.c.position).where(outbox.c.published_at < NOW),
-        "prune inbox": sa.select(inbox.c.event_id).where(inbox.c.processed_at < NOW),
-        "prune timers": sa.select(timer_table.c.timer_id).where(timer_table.c.fired_at < NOW),
     }
+    for n, (table, prune) in enumerate(
+        retention.statements(NOW, retention.Retention.of(30, 600), 1000, postgres=True)
+    ):
+        statements[f"prune {table} ({n})"] = prune
     # The scheduler's query, as TimerScheduler.due builds it: read in index order, never sorted
     # (a back-fill can leave tens of thousands of timers due at once).
     scheduler = timers.due_query(
