@@ -8,6 +8,7 @@ messages that were dead-lettered when it started: one that fails again waits for
 the next replay. Both commands can be limited to one council's events.
 """
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,9 +101,25 @@ async def list_dead_letters(
         queue = await channel.declare_queue(dead_letter_queue_name(service), passive=True)
         chosen, others = await _present(queue, limit, tenant)
         letters = [_describe(m) for m in chosen]
-        for message in [*chosen, *others]:  # put them all back once every one was read
+        taken = [*chosen, *others]
+        for message in taken:  # put them all back once every one was read
             await message.nack(requeue=True)
+        await _until_back(channel, queue.name, len(taken))
     return letters
+
+
+async def _until_back(
+    channel: aio_pika.abc.AbstractChannel, name: str, count: int, within: float = 10.0
+) -> None:
+    """Until the queue holds at least the `count` messages put back (a quorum queue applies a
+    requeue after the command returns: a replay run straight after a listing found the
+    queue empty and replayed nothing)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        queue = await channel.declare_queue(name, passive=True)
+        if (queue.declaration_result.message_count or 0) >= count:
+            return
+        await asyncio.sleep(0.02)
 
 
 async def replay_dead_letters(
