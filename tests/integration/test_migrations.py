@@ -32,7 +32,7 @@ async def test_migrations_apply_twice_from_another_folder(
     assert {"outbox", "inbox", "timers", "aggregates", "progress"} <= set(names)
     assert "conferences" not in names  # conferences are aggregates now
     assert versions == migration_heads(DEFINITIONS[service].migrations)
-    assert "plumbing_0004" in versions and any(v.startswith(service) for v in versions)
+    assert "plumbing_0005" in versions and any(v.startswith(service) for v in versions)
     assert os.getcwd() == str(tmp_path)
 
 
