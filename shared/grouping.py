@@ -175,9 +175,13 @@ class Group:
             for name in new
             if self.loaded[name] is not None and fresh[name].kinds
         ]
+        now = self.clock.now()  # never a timer before its due time by the clock
         due = await timers.due_for_all(
             self.connection,
-            [(name[0], name[2], load.kinds, load.member.flow.time) for name, load in wanted],
+            [
+                (name[0], name[2], load.kinds, min(load.member.flow.time, now))
+                for name, load in wanted
+            ],
         )
         due_by_name = {name: found for (name, _load), found in zip(wanted, due, strict=True)}
         for index, load in enumerate(loads):

@@ -92,16 +92,21 @@ class HandlerContext:
             loaded = await store.load(self.connection, self.tenant, key)
             if loaded is None:
                 return None
-            due = await timers.due_for(self.connection, self.tenant, key, kinds, self.event_time)
+            due = await timers.due_for(self.connection, self.tenant, key, kinds, self._through())
         else:  # SQLite runs one writing transaction at a time: one statement is enough
             found = await timers.load_with_due(
-                self.connection, store, self.tenant, key, kinds, self.event_time
+                self.connection, store, self.tenant, key, kinds, self._through()
             )
             if found is None:
                 return None
             loaded, due = found
         self._fire(store, loaded, due)
         return loaded
+
+    def _through(self) -> datetime:
+        """Timers due by the event's time fire before it, but never one the clock has not
+        reached (an event may be a little ahead of the clock)."""
+        return min(self.event_time, self.clock.now())
 
     def _timer_kinds(self, store: AggregateStore[Any]) -> list[str]:
         return [kind for kind, rule in self.timer_rules.items() if rule.store.kind == store.kind]
@@ -175,11 +180,19 @@ class HandlerContext:
             )
             writer = self.outbox.for_timer(timer.correlationid, timer.due_at)
             self._pending.append(("fired", timer.timer_id))
-            self._apply(store, loaded.key, effects, writer)
+            self._apply(store, loaded.key, effects, writer, timer.due_at)
 
     def _apply(
-        self, store: AggregateStore[Any], key: str, effects: Effects, writer: OutboxWriter
+        self,
+        store: AggregateStore[Any],
+        key: str,
+        effects: Effects,
+        writer: OutboxWriter,
+        known_at: datetime | None = None,
     ) -> None:
+        """Queue a step's facts and timer changes; `known_at`: the business time of the step
+        (a timer's, when a timer set them), else the event's."""
+        known_at = known_at or self.event_time
         if effects.facts:
             # Built now, in the applying span: the facts carry its trace.
             self._pending.append(("facts", (writer, writer.rows(list(effects.facts)))))
@@ -191,7 +204,10 @@ class HandlerContext:
                         Timer(
                             timers.timer_id(self.tenant, store.kind, key, change.kind, change.name),
                             change.kind,
-                            change.due_at,
+                            # A timer judges, and its facts are dated, as of the later of
+                            # its due time and the moment it became known: never before
+                            # what set it (a deadline born in the past judges then).
+                            max(change.due_at, known_at),
                             key,
                             self.tenant,
                             writer.correlationid,

@@ -1,17 +1,23 @@
 """Durable timers that fire in event time.
 
 A timer is a row in the service's database, owned by one aggregate (its
-`subject`, within a council). It fires, judged as of its due time, either
+`subject`, within a council). Its due time is never before the moment it became
+known (the business time of what set it). It fires, judged as of its due time,
+either
 
 - when its aggregate's next event arrives with a later time (the handler's
-  `load` fires it first: `due_for`), or
-- from the scheduler, once the council's stream has been applied past the due
-  time (`progress.through`), or once the clock has passed it and the council's
-  stream has been quiet for `quiet_seconds` (live traffic that went still, or
-  the end of a back-fill).
+  `load` fires it first: `due_for`); its aggregate's own events are applied in
+  the order the CRM published them, so all of them up to that time are in; or
+- from the scheduler, once the clock has passed it and the council's stream has
+  been quiet for `quiet_seconds` (live traffic that went still, or the end of a
+  back-fill), nothing of the council's waiting in the queue or the client.
 
-So replaying a council's history in one burst fires the same timers, with the
-same verdicts, as processing it live. A timer fires in the transaction that
+Never earlier: how far other conferences of the council have been applied says
+nothing about this one's (a CRM may publish one conference's history before
+another's, or send an event from the future), and no timer fires before its due
+time by the clock. So replaying a council's history in one burst, in any order
+that keeps each conference's own, fires the same timers, with the same verdicts,
+as processing it live. A timer fires in the transaction that
 marks it fired and queues its facts, so it fires once across restarts and
 replicas (the aggregate's row lock, PostgreSQL SKIP LOCKED; SQLite has one writer).
 """
@@ -417,21 +423,13 @@ async def _insert_progress(
 
 
 def due_query(
-    *,
-    quiet: bool,
-    now: datetime,
-    quiet_since: datetime,
-    held_since: datetime,
-    limit: int,
-    latest: datetime | None,
+    *, now: datetime, quiet_since: datetime, held_since: datetime, limit: int
 ) -> sa.Select[Any]:
-    """The scheduler's query: pending timers whose council's stream has passed them, or (when
-    `quiet`) that the clock has passed in a council quiet since `quiet_since`, oldest first.
+    """The scheduler's query: pending timers that the clock has passed in a council quiet
+    since `quiet_since`, oldest first.
 
-    The pending timers are read in due order and no further than `latest`, the furthest
-    any council's stream has been applied (or the clock, when quiet): a timer due after
-    that cannot fire yet, and a back-fill leaves tens of thousands of them pending
-    (reading them all took 20-40 ms a round, every second). The bound is a value, not a
+    The pending timers are read in due order and no further than the clock: a back-fill
+    leaves tens of thousands of them pending, most due later. The bound is a value, not a
     subquery, so the planner can tell how few timers it leaves."""
     # An event of the council's that waits (early, or out for a delayed retry) and happened
     # before the timer's due time holds the timer back, for a while.
@@ -440,29 +438,21 @@ def due_query(
         parked.c.event_time <= timers.c.due_at,
         parked.c.parked_at >= held_since,
     )
-    by_stream = timers.c.due_at <= progress.c.through
-    by_quiet = sa.and_(
-        sa.literal(quiet), timers.c.due_at <= now, progress.c.active_at <= quiet_since
-    )
-    horizon = max(latest, now) if quiet and latest is not None else now if quiet else latest
     return (
         sa.select(timers)
         # A council with no progress yet has just started: its replica will say.
         .select_from(timers.join(progress, progress.c.tenant == timers.c.tenant))
-        .where(_pending(), timers.c.due_at <= horizon, sa.or_(by_stream, by_quiet), ~held)
+        .where(_pending(), timers.c.due_at <= now, progress.c.active_at <= quiet_since, ~held)
         .order_by(timers.c.due_at, timers.c.timer_id)
         .limit(limit)
     )
-
-
-_LATEST = sa.select(sa.func.max(progress.c.through))
 
 
 FireDue = Callable[[Timer], Awaitable[None]]
 
 
 class TimerScheduler:
-    """Fires timers whose council's stream has passed them, or gone quiet after them."""
+    """Fires timers the clock has passed, in councils gone quiet after them."""
 
     def __init__(
         self,
@@ -503,18 +493,15 @@ class TimerScheduler:
         # Written after the backlog check (a delivery it brought in now counts as in flight)
         # and before every query, so the rows read are never older than the query.
         await save_progress(self._engine, self._tracker)
+        if not quiet:
+            return []
         quiet_since = wall_now - timedelta(seconds=self._quiet_seconds)
         async with self._statements.connect() as connection:
-            latest = (await connection.execute(_LATEST)).scalar()
-            if latest is None and not quiet:
-                return []  # no council has progress yet
             query = due_query(
-                quiet=quiet,
                 now=self._clock.now(),
                 quiet_since=quiet_since,
                 held_since=self._clock.now() - timedelta(seconds=self._hold_seconds),
                 limit=limit,
-                latest=latest if latest is None else _aware(latest),
             )
             rows = await connection.execute(query)
             return [_timer(row) for row in rows]

@@ -3,7 +3,7 @@ applies them to one council's conference, command by command."""
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from contracts.crm_v1 import (
@@ -24,7 +24,7 @@ from contracts.reports_v1 import (
     ReportShared,
     ReportWithheld,
 )
-from shared.calendar import LONDON, WorkingDayCalendar, local_date
+from shared.calendar import WorkingDayCalendar, local_date
 from shared.effects import Effects, Env, RuleViolation
 from shared.policy import Policy
 from shared.timers import Timer
@@ -360,6 +360,9 @@ class Conference:
     recipients: list[Recipient] = field(default_factory=list)
     shares: list[ShareState] = field(default_factory=list)
     withheld_by_chair: list[str] = field(default_factory=list)
+    told: list[str] = field(default_factory=list)
+    """Reminders and chases sent, one key each (kind, request, deadline and its date): a
+    request issued again for the same deadline is never reminded or chased twice."""
 
     # --- commands --------------------------------------------------------------------
 
@@ -422,7 +425,9 @@ class Conference:
         effects.cancel_timers(REMINDER)
         effects.cancel_timers(OVERDUE)
         for request in self.requests:
-            effects.extend(self._requested(request, env))
+            # Every author hears the new dates; only a report still awaited is reminded of
+            # them or chased.
+            effects.extend(self._requested(request, env, timers=not self._received(request)))
         effects.extend(self._schedule_readiness(env))
         return effects
 
@@ -455,7 +460,9 @@ class Conference:
                 self.deadlines(env),
             )
             self.requests.append(request)
-            effects.extend(self._requested(request, env))
+            # An agency whose report came before it was on the list is not asked for it.
+            if not self._received(request):
+                effects.extend(self._requested(request, env))
         if self._add_family_recipient(participant.person_id, participant.role):
             for report in self.reports:
                 effects.extend(self._distribute(report, env))
@@ -470,7 +477,8 @@ class Conference:
         self.children.append(data.child.child_id)
         effects = Effects()
         for request in self.requests:
-            effects.extend(self._requested(request, env))
+            # The deadlines did not move: its reminders and chase stand as they were.
+            effects.extend(self._requested(request, env, timers=False))
         return effects
 
     def decide_exclusion(self, data: ExclusionDecided) -> Effects:
@@ -535,14 +543,15 @@ class Conference:
         effects.extend(self._distribute(report, env))
         return effects
 
-    # --- timers: each judges what had happened by its due time (`env.at`) -------------
+    # --- timers: each judges what had happened by the moment it fires (`env.at`: its due
+    # time, or when it became known if that was later) --------------------------------
 
     def remind(self, timer: Timer, env: Env) -> Effects:
         """Remind an author whose report has not arrived, two working days before a deadline
-        (the chair's, and the family's when it is another day)."""
+        (the chair's, and the family's when it is another day); once a deadline."""
         request = self._waiting_for(str(timer.payload["request_id"]), env.at)
         effects = Effects()
-        if request is not None:
+        if request is not None and self._first_time(REMINDER, timer):
             effects.emit(
                 "reports.reminder.sent.v1",
                 ReminderSent(
@@ -559,12 +568,12 @@ class Conference:
 
     def chase(self, timer: Timer, env: Env) -> Effects:
         """A deadline passed without the report: tell author, social worker and chair (on the
-        next working day; judged by the end of the deadline day)."""
+        next working day at the policy's time, or at once for a deadline already past), only
+        if the report is still not in then; once a deadline."""
         due_by = _due_by(timer, None)
-        as_of = _end_of(due_by) if due_by else env.at
-        request = self._waiting_for(str(timer.payload["request_id"]), as_of)
+        request = self._waiting_for(str(timer.payload["request_id"]), env.at)
         effects = Effects()
-        if request is not None:
+        if request is not None and self._first_time(OVERDUE, timer):
             social_workers = [p.person_id for p in self.participants if p.role == "social_worker"]
             notify = [request.author_person_id, *social_workers, self.chair_person_id]
             effects.emit(
@@ -583,20 +592,20 @@ class Conference:
         return effects
 
     def summarise(self, timer: Timer, env: Env) -> Effects:
-        """At the chair's deadline: what arrived, what is missing, what the family got on time."""
+        """After the chair's deadline: what had arrived by then, what is missing, what the
+        family got on time."""
         effects = Effects()
         if self.status == "cancelled":
             return effects
-        due_by = _due_by(timer, None)
-        as_of = _end_of(due_by) if due_by else env.at
-        arrived = [r for r in self.reports if r.received_at < as_of]
+        as_of = env.at
+        arrived = [r for r in self.reports if r.received_at <= as_of]
         summary = readiness(
             [r.agency for r in self.requests],
             [r.agency for r in arrived if not r.family_authored],
             [
                 bool(s.on_time)
                 for s in self.shares
-                if s.role != "chair" and s.outcome == "shared" and s.at < as_of
+                if s.role != "chair" and s.outcome == "shared" and s.at <= as_of
             ],
         )
         effects.emit(
@@ -630,11 +639,28 @@ class Conference:
         if self.status == "cancelled":
             return None
         request = next((r for r in self.requests if r.request_id == request_id), None)
-        if request is None or any(
-            r.request_id == request_id and r.received_at < as_of for r in self.reports
-        ):
+        if request is None or self._received(request, as_of):
             return None
         return request
+
+    def _received(self, request: ReportRequest, by: datetime | None = None) -> bool:
+        """True when the agency's report is in (by `by`): the one matched to the request, or
+        one its agency sent before it was asked."""
+        key = agency_key(request.agency)
+        return any(
+            (r.request_id == request.request_id or agency_key(r.agency) == key)
+            and not r.family_authored
+            and (by is None or r.received_at <= by)
+            for r in self.reports
+        )
+
+    def _first_time(self, kind: str, timer: Timer) -> bool:
+        """True the first time this reminder or chase is sent for its deadline (and notes it)."""
+        told = f"{kind}|{timer.payload.get('request_id')}|{_which(timer)}|{_due_by(timer, None)}"
+        if told in self.told:
+            return False
+        self.told.append(told)
+        return True
 
     def _add_family_recipient(self, person_id: str, role: str) -> bool:
         if not entitled_family_role(role) or any(r.person_id == person_id for r in self.recipients):
@@ -642,7 +668,8 @@ class Conference:
         self.recipients.append(Recipient(person_id, role, person_id in self.withheld_by_chair))
         return True
 
-    def _requested(self, request: ReportRequest, env: Env) -> Effects:
+    def _requested(self, request: ReportRequest, env: Env, *, timers: bool = True) -> Effects:
+        """The request, and (`timers`) its reminders and chase for each deadline."""
         effects = Effects()
         effects.emit(
             "reports.report.requested.v1",
@@ -658,6 +685,8 @@ class Conference:
             ),
             self.conference_id,
         )
+        if not timers:
+            return effects
         for which, due_by in _deadlines_of(request):
             name = f"{request.request_id}:{which}"
             payload = {"request_id": request.request_id, "deadline": which, "due_by": str(due_by)}
@@ -665,7 +694,7 @@ class Conference:
                 due_by, env.policy.reminder_before_deadline
             )
             remind_at = env.calendar.at_on(remind_on, env.policy.notify_at)
-            if remind_at > env.at:  # no reminder for a deadline already near
+            if remind_at > env.at:  # a reminder whose moment passed: the request says it
                 effects.set_timer(REMINDER, name, remind_at, payload)
             effects.set_timer(
                 OVERDUE, name, env.calendar.after(due_by, env.policy.notify_at), payload
@@ -775,8 +804,3 @@ def _which(timer: Timer) -> Literal["chair", "family"]:
 def _due_by(timer: Timer, default: date | None) -> date | None:
     value = timer.payload.get("due_by")
     return date.fromisoformat(str(value)) if value else default
-
-
-def _end_of(day: date) -> datetime:
-    """A deadline day ends at midnight: a report arriving that day is on time."""
-    return datetime.combine(day + timedelta(days=1), time(0, 0), LONDON)
