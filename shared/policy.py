@@ -49,6 +49,13 @@ class Policy(BaseModel):
         description="Where the chair meets or phones the family before the day instead of "
         "the pre-meeting: by this many working days before the conference (None: pre-meeting).",
     )
+    crm_sends_held: bool = Field(
+        default=True,
+        description="The council's CRM sends crm.conference.held.v1 for every conference "
+        "that takes place: an outcome waits for its conference's held (quorum is judged on "
+        "who attended), and a review's request for its previous conference's. False: outcomes "
+        "are judged on the invitation responses and nothing waits for held.",
+    )
     child_invited_from_age: int = Field(default=10, ge=0)
     quorum_other_agencies: int = Field(default=2, ge=0)
     notify_at: time = Field(

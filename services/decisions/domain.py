@@ -533,40 +533,60 @@ def decide(
     data: OutcomeDecided,
     record_id: str,
     env: Env,
+    previous: Conference | None = None,
 ) -> tuple[Effects, dict[str, Effects]]:
     """Record each child's outcome; start, continue or end plans; say what is due next.
 
-    A correction is a new record superseding the current one: the plans it changed are
-    put back as they were, then the corrected decision is applied. Returns the
-    conference's effects and each child's (a child's timers belong to the child).
+    An outcome that breaks a rule whatever the order is refused at once; one that depends
+    on an event not applied yet (its conference's `held`, the outcome it corrects, at a
+    review its previous conference's outcome) waits for it. A correction is a new record
+    superseding the current one: for a child whose decision changed, the plans it changed
+    are put back as they were and the corrected decision applied; for a child whose decision
+    stands, only the categories can change, on the same plan. `previous`: at a review, its
+    previous conference. Returns the conference's effects and each child's (a child's timers
+    belong to the child).
     """
     conference._open_for_change()
     current = conference.current
     decisions = [ChildDecision(c.child_id, c.decision, tuple(c.categories)) for c in data.children]
     refs = {c.child_id: c for c in conference.children}
     reasons = rule_violations(decisions, set(refs), data.decided_by, conference.chair_person_id)
-    if current is None and data.correction_reason:
-        raise NotReadyYet(
-            f"conference {data.conference_id} has no recorded outcome yet for this correction "
-            "to supersede"
-        )
     if current is not None and not data.correction_reason:
         reasons.append(
             f"conference {data.conference_id} already has a recorded outcome: a "
             "correction must say why (correction_reason)"
         )
-    is_quorate, quorum_reasons = quorate(conference.quorate(env), data.inquorate_reason)
-    reasons += quorum_reasons
     if reasons:
         raise RuleViolation(reasons)
+    waiting = _waiting_for(conference, current, decisions, children, data, env, previous)
+    if waiting:
+        raise NotReadyYet(waiting)
+    is_quorate, quorum_reasons = quorate(conference.quorate(env), data.inquorate_reason)
+    if quorum_reasons:
+        raise RuleViolation(quorum_reasons)
     per_child: dict[str, Effects] = {child_id: Effects() for child_id in children}
+    before = {c["child_id"]: c["decision"] for c in current.children} if current else {}
+    standing = {d.child_id for d in decisions if before.get(d.child_id) == d.decision}
+    applied: list[Applied] = []
     if current is not None:
         for done in reversed(current.applied):
-            per_child[done.child_id].extend(
-                _undo(tenant, children[done.child_id], done, data.conference_id, env)
-            )
+            if done.child_id not in standing:
+                per_child[done.child_id].extend(
+                    _undo(tenant, children[done.child_id], done, data.conference_id, env)
+                )
+        by_child = {d.child_id: d for d in decisions}
+        for done in current.applied:
+            if done.child_id in standing:  # what it did stands: it is this record's too
+                applied.append(done)
+                per_child[done.child_id].extend(
+                    _recategorise(
+                        children[done.child_id], done, by_child[done.child_id], conference
+                    )
+                )
     effects: list[tuple[str, PlanEffect]] = []
     for decision in decisions:
+        if decision.child_id in standing:
+            continue
         found, problems = plan_effects(
             conference.kind,
             decision,
@@ -576,7 +596,6 @@ def decide(
         if problems:
             raise RuleViolation(problems)
         effects += [(decision.child_id, effect) for effect in found]
-    applied = []
     for child_id, effect in effects:
         done, child_effects = _apply(
             tenant, conference, children[child_id], refs[child_id], effect, record_id, data, env
@@ -624,10 +643,7 @@ def decide(
         ),
         data.conference_id,
     )
-    if any(
-        isinstance(e, ContinuePlan) or (isinstance(e, StartPlan) and e.plan_type != "child_in_need")
-        for _, e in effects
-    ):
+    if any(d.decision == "child_protection_plan" for d in decisions):
         facts.emit(
             "decisions.core_group.due.v1",
             CoreGroupDue(
@@ -638,6 +654,63 @@ def decide(
             data.conference_id,
         )
     return facts, per_child
+
+
+def _waiting_for(
+    conference: Conference,
+    current: OutcomeRecord | None,
+    decisions: list[ChildDecision],
+    children: dict[str, ChildPlans],
+    data: OutcomeDecided,
+    env: Env,
+    previous: Conference | None,
+) -> str | None:
+    """What an outcome waits for, if anything: the same events give the same facts in any
+    order the CRM publishes them."""
+    if current is None and data.correction_reason:
+        return (
+            f"conference {data.conference_id} has no recorded outcome yet for this correction "
+            "to supersede"
+        )
+    if env.policy.crm_sends_held and conference.held_on is None:
+        return (
+            f"conference {data.conference_id} has not been held yet (crm.conference.held.v1): "
+            "quorum is judged on who attended"
+        )
+    earlier = conference.details.get("previous_conference_id")
+    unreviewed = [
+        d.child_id
+        for d in decisions
+        if not any(p.plan_type != "child_in_need" for p in children[d.child_id].open_plans())
+    ]
+    if (
+        conference.kind == "review"
+        and earlier
+        and unreviewed
+        and (previous is None or previous.current is None)
+    ):
+        return f"the outcome of the previous conference {earlier} is not recorded yet"
+    return None
+
+
+def _recategorise(
+    child: ChildPlans, done: Applied, decision: ChildDecision, conference: Conference
+) -> Effects:
+    """A correction that keeps a child's decision: the plan the record started or continued
+    stays, and takes the corrected categories (a category change, not a new plan)."""
+    plan = child.plan(done.plan_id)
+    if done.action == "ended" or plan.plan_type == "child_in_need" or not plan.open:
+        return Effects()
+    if set(decision.categories) == set(plan.categories):
+        return Effects()
+    category = census_category(decision.categories)
+    effects = _category_changed(
+        plan, plan.category, category, conference.date, plan.categories, decision.categories
+    )
+    plan.category, plan.categories = category, decision.categories
+    if done.action == "started":  # the category it started with was the corrected one
+        plan.initial_category = category
+    return effects
 
 
 def _apply(

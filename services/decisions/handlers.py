@@ -81,6 +81,8 @@ async def on_outcome_decided(ctx: HandlerContext, data: OutcomeDecided) -> None:
     """Record each child's outcome; start, continue or end plans; say what is due next."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     children = {c.child_id: await _child(ctx, c.child_id) for c in conference.state.children}
+    earlier = conference.state.details.get("previous_conference_id")
+    previous = await ctx.load(CONFERENCES, earlier) if earlier else None
     record_id = domain.stable_id("outcome", ctx.tenant, data.conference_id, ctx.event_id)
     facts, per_child = domain.decide(
         ctx.tenant,
@@ -89,6 +91,7 @@ async def on_outcome_decided(ctx: HandlerContext, data: OutcomeDecided) -> None:
         data,
         record_id,
         ctx.env(data.decided_at),
+        previous.state if previous else None,
     )
     for child_id, loaded in children.items():
         await ctx.save(CHILDREN, loaded, per_child[child_id])

@@ -28,7 +28,7 @@ from contracts.invitations_v1 import (
     TimescaleBreached,
 )
 from shared.calendar import WorkingDayCalendar, local_date
-from shared.effects import Effects, Env, RuleViolation
+from shared.effects import Effects, Env, NotReadyYet, RuleViolation
 from shared.policy import Policy
 from shared.quorum import PROFESSIONAL_SOCIAL_CARE, Attendee, Quorum, assess_quorum, attendee
 from shared.timers import Timer
@@ -354,6 +354,7 @@ class Conference:
     transfer_notice_date: date | None = None
     previous_conference_id: str | None = None
     status: str = "scheduled"
+    held_on: date | None = None
     revision: int = 1
     invitees: list[InviteeState] = field(default_factory=list)
     advice: list[tuple[str, str | None]] = field(default_factory=list)
@@ -378,6 +379,12 @@ class Conference:
                     f"conference {data.conference_id} was already requested; "
                     "use crm.conference.rescheduled.v1 to move it"
                 ]
+            )
+        if data.previous_conference_id and not _over(previous, env):
+            # Its exclusions are decided again here: all of them must be known first.
+            raise NotReadyYet(
+                f"the previous conference {data.previous_conference_id} is not "
+                f"{'held' if env.policy.crm_sends_held else 'known'} yet"
             )
         participants = list(data.participants)
         review_grounds: dict[str, tuple[str, ...]] = {}
@@ -559,6 +566,7 @@ class Conference:
     def hold(self, data: ConferenceHeld, env: Env) -> Effects:
         """The conference took place: the final quorum assessment, from who attended (an
         empty list says nothing: nobody is a conference without its chair)."""
+        self.held_on = data.held_on
         if not data.attended:
             return Effects()
         by_id = {i.person_id: i for i in self.invitees}
@@ -724,6 +732,18 @@ class Conference:
             QUORUM_CHECK, "day_before", env.calendar.at_on(day_before, env.policy.notify_at)
         )
         return effects
+
+
+def _over(conference: Conference | None, env: Env) -> bool:
+    """True when a conference is known and (where the CRM says so) held or cancelled: no
+    more exclusions can be decided for it."""
+    if conference is None:
+        return False
+    return (
+        not env.policy.crm_sends_held
+        or conference.held_on is not None
+        or (conference.status == "cancelled")
+    )
 
 
 def _invitee_state(person: Invitee, participant: Participant | None) -> InviteeState:
