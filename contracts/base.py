@@ -3,6 +3,7 @@
 import functools
 from datetime import date, datetime
 from typing import Annotated, Any, Self, get_args
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AwareDatetime,
@@ -31,6 +32,74 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, p
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 """Every date and time in an event falls in these years."""
+
+LONDON = ZoneInfo("Europe/London")
+"""Dates in events are the council's own (England) dates."""
+
+
+class _PastOnly:
+    """Marks a date or time that says when something happened (was submitted, decided, held,
+    ended, born): it cannot lie in the future. A scheduled start, an expected date of
+    delivery or a deadline may."""
+
+    def __repr__(self) -> str:
+        return "PAST_ONLY"
+
+
+PAST_ONLY = _PastOnly()
+
+HappenedAt = Annotated[AwareDatetime, PAST_ONLY]
+"""When something happened, RFC 3339 with an offset: never in the future."""
+
+HappenedOn = Annotated[date, PAST_ONLY]
+"""The day something happened: never in the future."""
+
+
+@functools.cache
+def _past_only(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """The past-only fields of a model, and the fields holding nested models that have some
+    (name, nested), found once."""
+    found = []
+    for name, field in model.model_fields.items():
+        if PAST_ONLY in field.metadata or _marked(field.annotation):
+            found.append((name, False))
+        elif any(_past_only(nested) for nested in _models_in(field.annotation)):
+            found.append((name, True))
+    return tuple(found)
+
+
+def _marked(annotation: Any) -> bool:
+    """True when an annotation is past-only (an optional one keeps the mark inside)."""
+    return any(arg is PAST_ONLY or _marked(arg) for arg in get_args(annotation))
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for argument in get_args(annotation) for model in _models_in(argument)]
+
+
+def ahead_of(value: BaseModel, latest: datetime, prefix: str = "") -> list[str]:
+    """The past-only fields of a model (nested ones included) that lie after `latest`, named
+    by their path (never their values: a date of birth is personal data). A date is ahead
+    when it is after `latest`'s date in England."""
+    today = latest.astimezone(LONDON).date()
+    ahead = []
+    for name, nested in _past_only(type(value)):
+        held: Any = getattr(value, name)
+        path = f"{prefix}{name}"
+        if nested:
+            items = held if isinstance(held, list | tuple) else [held]
+            for index, item in enumerate(items):
+                if isinstance(item, BaseModel):
+                    where = f"{path}[{index}]." if isinstance(held, list | tuple) else f"{path}."
+                    ahead += ahead_of(item, latest, where)
+        elif isinstance(held, datetime):
+            if held > latest:
+                ahead.append(path)
+        elif isinstance(held, date) and held > today:
+            ahead.append(path)
+    return ahead
 
 
 @functools.cache

@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
-from contracts.base import ContractModel, Identifier
+from contracts.base import ContractModel, HappenedOn, Identifier
 
 
 class Role(StrEnum):
@@ -101,8 +101,9 @@ class Child(ContractModel):
     child_id: Identifier = Field(description="The council's LAchildID.")
     given_name: str = Field(description="Given name (may be blank for an unborn child).")
     family_name: str = Field(description="Family name.")
-    date_of_birth: date | None = Field(
-        default=None, description="Date of birth; exactly one of this or the expected date."
+    date_of_birth: HappenedOn | None = Field(
+        default=None,
+        description="Date of birth; exactly one of this or the expected date. Past-only.",
     )
     expected_date_of_delivery: date | None = Field(
         default=None, description="Expected date of delivery, for an unborn child."
@@ -113,8 +114,9 @@ class Child(ContractModel):
     sex: Literal["male", "female", "unknown"] | None = Field(
         default=None, description="Sex as recorded by the council."
     )
-    cin_referral_date: date | None = Field(
-        default=None, description="Date of the referral that opened the child in need episode."
+    cin_referral_date: HappenedOn | None = Field(
+        default=None,
+        description="Date of the referral that opened the child in need episode. Past-only.",
     )
 
     @model_validator(mode="after")
@@ -192,11 +194,19 @@ class Venue(ContractModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "if": {"required": ["mode"], "properties": {"mode": {"enum": ["in_person", "hybrid"]}}},
-            "then": {
-                "required": ["address"],
-                "properties": {"address": {"type": "string", "minLength": 1}},
-            },
+            "allOf": [
+                {
+                    "if": {"required": ["mode"], "properties": {"mode": {"enum": list(modes)}}},
+                    "then": {
+                        "required": [needed],
+                        "properties": {needed: {"type": "string", "minLength": 1}},
+                    },
+                }
+                for modes, needed in (
+                    (("in_person", "hybrid"), "address"),
+                    (("virtual", "hybrid"), "join_url"),
+                )
+            ]
         }
     )
 

@@ -1,11 +1,10 @@
 """Version 1 of the facts the CRM publishes on `crm.events`."""
 
-from datetime import date
 from typing import Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from contracts.base import ContractModel, Identifier
+from contracts.base import ContractModel, HappenedAt, HappenedOn, Identifier
 from contracts.common_v1 import (
     AbuseCategory,
     Child,
@@ -75,17 +74,18 @@ class ConferenceRequested(ContractModel):
         max_length=500,
         description="Everyone the CRM invites besides the chair.",
     )
-    strategy_discussion_date: date | None = Field(
+    strategy_discussion_date: HappenedOn | None = Field(
         default=None,
         description="Initial: date of the strategy discussion that started the section 47 "
-        "enquiry (required for `initial`).",
+        "enquiry (required for `initial`). Past-only.",
     )
-    section47_start_date: date | None = Field(
-        default=None, description="Initial: the date the section 47 enquiry started."
+    section47_start_date: HappenedOn | None = Field(
+        default=None, description="Initial: the date the section 47 enquiry started. Past-only."
     )
-    transfer_notice_date: date | None = Field(
+    transfer_notice_date: HappenedOn | None = Field(
         default=None,
-        description="Transfer-in: date of written notice of the move (required for `transfer_in`).",
+        description="Transfer-in: date of written notice of the move (required for "
+        "`transfer_in`). Past-only.",
     )
     previous_conference_id: Identifier | None = Field(
         default=None, description="Review: the previous conference (required for `review`)."
@@ -154,7 +154,7 @@ class ExclusionDecided(ContractModel):
     conference_id: Identifier = Field(description="The conference.")
     person_id: Identifier = Field(description="Who is excluded.")
     decided_by: Identifier = Field(description="person_id of the chair who decided.")
-    decided_at: AwareDatetime = Field(description="When the chair decided.")
+    decided_at: HappenedAt = Field(description="When the chair decided. Past-only.")
     scope: Literal["whole", "part"] = Field(description="The whole conference or part of it.")
     part_description: str | None = Field(
         default=None, description="Which part, required for `part`."
@@ -178,7 +178,7 @@ class ReportSubmitted(ContractModel):
     report_id: Identifier = Field(description="The CRM's report id.")
     author_person_id: Identifier = Field(description="Who wrote it.")
     agency: str = Field(min_length=1, description="The author's agency (or `family`).")
-    submitted_at: AwareDatetime = Field(description="When it was submitted.")
+    submitted_at: HappenedAt = Field(description="When it was submitted. Past-only.")
     document: DocumentRef = Field(description="The shareable document.")
     restricted_document: DocumentRef | None = Field(
         default=None, description="The restricted part, for the chair only."
@@ -195,7 +195,7 @@ class ConferenceHeld(ContractModel):
     """`crm.conference.held.v1`: the conference took place."""
 
     conference_id: Identifier = Field(description="The conference.")
-    held_on: date = Field(description="The date it was held.")
+    held_on: HappenedOn = Field(description="The date it was held. Past-only.")
     attended: list[Identifier] = Field(
         default_factory=list, max_length=1000, description="person_ids who attended."
     )
@@ -227,7 +227,7 @@ class OutcomeDecided(ContractModel):
     """`crm.outcome.decided.v1`: the chair recorded the outcome."""
 
     conference_id: Identifier = Field(description="The conference.")
-    decided_at: AwareDatetime = Field(description="When the chair decided.")
+    decided_at: HappenedAt = Field(description="When the chair decided. Past-only.")
     decided_by: Identifier = Field(description="person_id of the chair.")
     children: list[ChildOutcome] = Field(
         min_length=1, max_length=50, description="One decision per child."
@@ -257,6 +257,6 @@ class PlanEnded(ContractModel):
     """`crm.plan.ended.v1`: a plan ended outside a conference."""
 
     child_id: Identifier = Field(description="The child.")
-    ended_on: date = Field(description="The date the plan ended.")
+    ended_on: HappenedOn = Field(description="The date the plan ended. Past-only.")
     reason: PlanEndReason = Field(description="Why it ended.")
     recorded_by: Identifier = Field(description="person_id who recorded it.")

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from contracts.base import ID_PATTERN, ContractModel
+from contracts.base import ID_PATTERN, ContractModel, HappenedAt
 
 Producer = Literal["crm", "invitations", "reports", "decisions"]
 
@@ -27,7 +27,11 @@ class CloudEvent(ContractModel):
         pattern=r"^[a-z]+\.[a-z_]+\.[a-z_]+\.v[0-9]+$",
         description="`<producer>.<entity>.<fact>.v<N>`; also the routing key.",
     )
-    time: AwareDatetime = Field(description="When the fact happened, RFC 3339 with an offset.")
+    time: HappenedAt = Field(
+        description="When the fact happened, RFC 3339 with an offset. Past-only: an event "
+        "whose `time` is ahead of the receiving service's clock by more than its tolerance "
+        "is refused."
+    )
     subject: str = Field(
         min_length=1,
         max_length=200,

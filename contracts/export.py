@@ -15,6 +15,43 @@ EXAMPLES_FILE = "examples.json"
 """One real event of each type (written by `python -m tests.support.examples`)."""
 
 
+TEXT_PATTERN = r"^[^\u0000\ud800-\udfff]*$"
+"""Text is text: no NUL character, no lone UTF-16 surrogate (a database cannot hold either).
+Written with escapes, read the same by ECMA-262 (in Unicode mode) and Python regexes."""
+
+_YEAR = r"^(19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}"
+DATE_PATTERNS = {
+    "date": _YEAR + "$",
+    "date-time": _YEAR
+    + r"[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$",
+}
+"""Every date and time falls between 1900 and 2100, and a time has its offset: said here as
+well as by `format`, which a validator may not check."""
+
+
+def state_rules(node: Any) -> Any:
+    """A schema with the rules every event is held to written into it: each free-text string
+    (one without a pattern, an enum or a constant of its own) and each property name is
+    text, and each date or date-time falls between 1900 and 2100. The services refuse what
+    breaks them; the schemas say so, so a CRM validating with them is never surprised."""
+    if isinstance(node, list):
+        return [state_rules(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    stated = {key: _keep(key, value) for key, value in node.items()}
+    fixed = "enum" in node or "const" in node or "pattern" in node
+    if node.get("type") == "string" and not fixed:
+        stated["pattern"] = DATE_PATTERNS.get(node.get("format", ""), TEXT_PATTERN)
+    if node.get("type") == "object" and "propertyNames" not in node:
+        stated["propertyNames"] = {"pattern": TEXT_PATTERN}
+    return stated
+
+
+def _keep(key: str, value: Any) -> Any:
+    """Examples and descriptions are left as they are; schemas beneath are stated too."""
+    return value if key in ("examples", "description", "title", "default") else state_rules(value)
+
+
 def _data_schema(name: str) -> dict[str, Any]:
     schema = EVENT_TYPES[name].model.model_json_schema(by_alias=True, mode="serialization")
     return {"$schema": SCHEMA_DIALECT, "$id": f"urn:convene:contract:{name}", **schema}
@@ -42,6 +79,7 @@ def event_schema(name: str) -> dict[str, Any]:
     }
     if defs:
         schema["$defs"] = defs
+    schema = state_rules(schema)
     example = examples().get(name)
     if example is not None:
         schema["examples"] = [example]

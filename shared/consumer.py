@@ -19,13 +19,14 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.base import ahead_of
 from contracts.common_v1 import InputRejected
 from contracts.envelope import CloudEvent
 from contracts.registry import event_type
@@ -168,6 +169,7 @@ class Consumer:
         producer_users: Mapping[str, str] | None = None,
         in_transaction: Callable[[AsyncConnection, "Flow"], Awaitable[None]] | None = None,
         group_size: int = 1,
+        max_clock_skew_seconds: float = 300.0,
     ) -> None:
         self._service = service
         self._engine = engine
@@ -184,6 +186,7 @@ class Consumer:
         self._gate = gate
         self._producer_users = producer_users
         self._in_transaction = in_transaction or _nothing
+        self._skew = timedelta(seconds=max_clock_skew_seconds)
         self.grouping = (
             GroupCommit(
                 service,
@@ -214,6 +217,33 @@ class Consumer:
             # Not the producer's mistake (a binding too many): nothing to reject.
             raise MalformedInput([f"{self._service} does not consume {event.type}"])
         return event, data
+
+    def ahead_of_clock(self, event: CloudEvent, data: Any) -> list[str]:
+        """Why an event is refused for saying something happened in the future (a mistyped
+        year, a CRM with a wrong clock): each past-only time more than the tolerance ahead
+        of this service's clock, by name. Empty when none is."""
+        now = self._clock.now()
+        latest = now + self._skew
+        fields = [*ahead_of(event, latest), *ahead_of(data, latest, "data.")]
+        seconds = int(self._skew.total_seconds())
+        return [
+            f"{field} is in the future (the service's clock says {now:%Y-%m-%dT%H:%M}Z, give "
+            f"or take {seconds} seconds): it says when something happened, so it cannot be "
+            "later than now"
+            for field in fields
+        ]
+
+    async def refuse_ahead(self, delivery: Delivery, event: CloudEvent, reasons: list[str]) -> str:
+        """Refuse an event from the future: it changes nothing (no state, no council's
+        progress, no timer), and the CRM is told which field."""
+        self.bind_log_context(delivery)
+        structlog.contextvars.bind_contextvars(
+            event_id=event.id, event_type=event.type, tenant=event.tenant
+        )
+        await self._reject(Flow.of(event), reasons)
+        telemetry.count(self._service, event.type, "rejected")
+        log.warning("event_from_the_future", fields=len(reasons))
+        return "rejected"
 
     async def process(self, delivery: Delivery, keys: Sequence[str] = ()) -> str:
         """Read and apply one delivery; returns the outcome. Raises only if dead-lettering

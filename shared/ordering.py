@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from shared.logging import get_logger
 
@@ -81,6 +81,54 @@ class DeliveryOrder(Generic[T]):
             if order.waiting:
                 loop = asyncio.get_running_loop()
                 order.gap_timer = loop.call_later(self._patience, self._skip_gap, order)
+
+
+class Arrivals:
+    """Deliveries the client has read off the connection that the service has not taken yet.
+
+    The AMQP client hands each delivery on through tasks of its own before the service sees
+    it; while it is there it is neither in the broker's queue nor in flight here. Counted
+    from the moment it arrives, so a council is never taken for quiet while one of its
+    events is on its way in."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, tuple[Any, set[int]]] = {}
+
+    def arrived(self, channel: Any, tag: int) -> None:
+        """A delivery was read off `channel`."""
+        self._waiting.setdefault(id(channel), (channel, set()))[1].add(tag)
+
+    def taken(self, channel: Any, tag: int) -> None:
+        """The service took it (from here it counts as held or in flight)."""
+        entry = self._waiting.get(id(channel))
+        if entry is not None:
+            entry[1].discard(tag)
+
+    @property
+    def waiting(self) -> int:
+        """Deliveries arrived and not taken, on channels still open (a closed channel's
+        return to the queue, where the broker counts them)."""
+        for key, (channel, _tags) in list(self._waiting.items()):
+            if getattr(channel, "is_closed", False):
+                del self._waiting[key]
+        return sum(len(tags) for _channel, tags in self._waiting.values())
+
+    def watch(self, channel: Any, consumer_tag: str | None) -> None:
+        """Count what arrives for this consumer of `channel` (an aiormq channel): its
+        callback is wrapped once, so each delivery counts before any task runs for it."""
+        consumers: dict[str, Any] | None = getattr(channel, "consumers", None)
+        if consumers is None or consumer_tag is None:
+            return
+        callback = consumers.get(consumer_tag)
+        if callback is None or getattr(callback, "counted", False):
+            return
+
+        def counted(message: Any) -> Any:
+            self.arrived(channel, message.delivery.delivery_tag or 0)
+            return callback(message)
+
+        counted.counted = True  # type: ignore[attr-defined]  # marks the wrapper as ours
+        consumers[consumer_tag] = counted
 
 
 class Sequencer:

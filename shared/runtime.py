@@ -39,7 +39,7 @@ from shared.events import MalformedInput
 from shared.handling import HandlerContext, TimerRule
 from shared.locks import ReplicaMark
 from shared.logging import get_logger
-from shared.ordering import DeliveryOrder, Progress, Sequencer
+from shared.ordering import Arrivals, DeliveryOrder, Progress, Sequencer
 from shared.outbox import OutboxRelay, OutboxWriter, notify_channel
 from shared.parking import ParkedEvent
 from shared.policy import PolicyBook
@@ -123,6 +123,7 @@ class ServiceRuntime:
         self.progress = Progress()
         self.sequencer = Sequencer()
         self._order: DeliveryOrder[RabbitMessage] = DeliveryOrder(self._release)
+        self._arrivals = Arrivals()
         self._in_memory = False
         self._consuming_on: aiormq.abc.AbstractChannel | None = None
         """The channel this replica last took a delivery on."""
@@ -201,6 +202,8 @@ class ServiceRuntime:
             if raw.channel is not self._consuming_on:  # the first delivery on this channel
                 self._consuming_on = raw.channel
                 self._marking = asyncio.create_task(self._take_mark())
+                self._arrivals.watch(raw.channel, raw.consumer_tag)  # a channel opened again
+            self._arrivals.taken(raw.channel, raw.delivery_tag or 0)
             self._order.arrive(raw.channel, raw.delivery_tag or 0, message)
 
     def _release(self, message: RabbitMessage) -> None:
@@ -236,6 +239,15 @@ class ServiceRuntime:
             return
         tenant, at = event.tenant, event.time
         keys = [f"{tenant}|{key}" for key in self.definition.ordering_keys(event, data)]
+        ahead = consumer.ahead_of_clock(event, data)
+        if ahead:  # refused in its turn; it moves nothing, not even the council's progress
+            refusal = consumer.refuse_ahead(delivery, event, ahead)
+
+            async def settle_ahead() -> None:
+                await self._settle(message, refusal)
+
+            self.sequencer.submit([*keys, f"{tenant}|event|{event.id}"], settle_ahead)
+            return
         self.progress.started(tenant, at)
 
         async def work() -> None:
@@ -396,6 +408,7 @@ class ServiceRuntime:
             ),
             in_transaction=self._record_progress,
             group_size=self.settings.group_commit,
+            max_clock_skew_seconds=self.settings.max_clock_skew_seconds,
         )
         self.scheduler = TimerScheduler(
             self.engine,
@@ -428,12 +441,13 @@ class ServiceRuntime:
 
     async def _backlog(self, broker: RabbitBroker) -> int:
         """Messages waiting in the service's queue (not yet delivered to any replica), and
-        deliveries here waiting for an earlier one (not yet counted as in flight)."""
+        deliveries here not yet counted as in flight: read by the client and not yet taken,
+        or waiting for an earlier one."""
         queue = await broker.declare_queue(
             RabbitQueue(incoming_queue_name(self.name), declare=False)
         )
         declared = await queue.declare()
-        return int(declared.message_count or 0) + self._order.held
+        return int(declared.message_count or 0) + self._arrivals.waiting + self._order.held
 
     async def _record_progress(self, connection: AsyncConnection, flow: Flow) -> None:
         """A council seen for the first time by this replica gets its progress row now."""
@@ -497,6 +511,8 @@ class ServiceRuntime:
     async def start_background(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
         """Start the relay and the scheduler."""
         assert self.relay is not None and self.scheduler is not None, "prepare() first"
+        if not in_memory:
+            await self._watch_arrivals(broker)
         self.relay.start()
         self.relay.wake()
         self.scheduler.start()
@@ -504,6 +520,17 @@ class ServiceRuntime:
         self._pruner = asyncio.create_task(self._prune(), name="retention-pruner")
         self._measurer = asyncio.create_task(self._measure(), name="backlog-metrics")
         log.info("service_started", service=self.name, database=self.engine.dialect.name)
+
+    async def _watch_arrivals(self, broker: RabbitBroker) -> None:
+        """Count deliveries from the moment the client reads them, from the first (the
+        consuming channel opened again later is watched at its first delivery)."""
+        for subscriber in broker.subscribers:
+            queue = getattr(subscriber, "_queue_obj", None)  # FastStream's aio-pika queue
+            tag = getattr(subscriber, "_consumer_tag", None)
+            if queue is None or tag is None or queue.name != incoming_queue_name(self.name):
+                continue
+            with contextlib.suppress(Exception):  # not consuming yet: watched at the first
+                self._arrivals.watch(await queue.channel.get_underlay_channel(), tag)
 
     async def migrated(self) -> bool:
         """True once the database's migrations are done (prepare() has run)."""

@@ -183,6 +183,13 @@ class Settings(BaseSettings):
     prune_batch: int = Field(
         default=1000, gt=0, description="Rows the pruner deletes per transaction."
     )
+    max_clock_skew_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="An event whose past-only time (when it happened, was submitted, decided, "
+        "held or ended) is more than this far ahead of the service's clock is refused: a "
+        "council's clock never runs ahead of the present.",
+    )
     timer_poll_seconds: float = Field(default=1.0, gt=0)
     timer_quiet_seconds: float = Field(
         default=30.0,
