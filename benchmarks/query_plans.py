@@ -20,7 +20,7 @@ from shared import outbox as outbox_module
 from shared import parking, retention, timers
 from shared.db import among_values, create_engine
 from shared.settings import Settings
-from shared.tables import aggregates, inbox, outbox, progress
+from shared.tables import aggregates, inbox, outbox
 from shared.tables import timers as timer_table
 
 GROUP = 64
@@ -140,7 +140,6 @@ async def hot_path_plans(database_url: str, schema: str) -> list[str]:
                 row[0]
                 for row in (await connection.execute(sa.select(timer_table.c.kind).distinct()))
             ]
-            latest = (await connection.execute(sa.select(sa.func.max(progress.c.through)))).scalar()
             tenants = sorted({tenant for tenant, _ in seen})
             await connection.rollback()
             statements: list[tuple[str, sa.Executable, dict[str, Any]]] = [
@@ -174,12 +173,10 @@ async def hot_path_plans(database_url: str, schema: str) -> list[str]:
                 (
                     "the scheduler's round",
                     timers.due_query(
-                        quiet=True,
                         now=now,
                         quiet_since=now,
                         held_since=now,
                         limit=100,
-                        latest=latest,
                     ),
                     {},
                 ),

@@ -362,7 +362,12 @@ FACTS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"{d['report_id']} not sent to {d['recipient_person_id']}: {word(d['reason'])}"
     ),
     "reports.reminder.sent.v1": lambda d: (
-        f"{d['author_person_id']} reminded: report due {when(d['due_to_chair'])}"
+        f"{d['author_person_id']} reminded: report due to the chair {when(d['due_to_chair'])}"
+        + (
+            f", and to reach the family before that, by {when(d['due_by'])}"
+            if d.get("deadline") == "family" and d.get("due_by")
+            else ""
+        )
     ),
     "reports.report.overdue.v1": lambda d: (
         f"{d['agency']} report not in by the {d.get('deadline', 'chair')}'s deadline "

@@ -3,9 +3,11 @@ quorum, reschedules and cancellations in the decisions service, both report dead
 the chair's order to withhold, what the leaflets ask invitations to carry, a child added
 later, a late exclusion request, a parent's own report, and category changes within MUL."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from services.app import running
+from shared.clock import ManualClock
 from shared.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_events
 from tests.support.listener import Listener, listening
@@ -37,6 +39,10 @@ def requested(
     return cloud_event("crm.conference.requested.v1", conference, data, time=time, tenant=tenant)
 
 
+def held(conference: str, day: str, **extra: Any) -> dict[str, Any]:
+    return crm("crm.conference.held.v1", conference, {"held_on": day}, f"{day}T12:00:00Z", **extra)
+
+
 def outcome(conference: str, **extra: Any) -> dict[str, Any]:
     data = {
         "decided_at": "2026-11-25T12:30:00+00:00",
@@ -61,6 +67,10 @@ async def test_quorum_counts_agencies_only_and_the_decisions_service_follows_the
 ) -> None:
     minutes_only = requested("CONF-MT")
     minutes_only["data"]["participants"].append(MINUTES)
+    # council 202's CRM never sends `held`: its policy says so, and its outcomes wait for none
+    no_held = settings.data_dir.parent / "no-held.toml"
+    no_held.write_text("crm_sends_held = false\n", encoding="utf-8")
+    settings = settings.model_copy(update={"tenant_policies": f"202={no_held}"})
     async with listening(amqp_url) as listener, running(ALL, settings):
         await publish_events(
             amqp_url,
@@ -74,7 +84,7 @@ async def test_quorum_counts_agencies_only_and_the_decisions_service_follows_the
                     "2026-11-25T12:00:00Z",
                 ),
                 outcome("CONF-MT"),
-                # moved from 25 November to 27 November, decided without a `held`
+                # moved from 25 November to 27 November, decided without a `held` (council 202)
                 requested("CONF-MOVED", tenant="202"),
                 crm(
                     "crm.conference.rescheduled.v1",
@@ -311,7 +321,10 @@ async def test_a_parents_own_report_and_a_change_of_categories_within_mul(
         },
         {"child_id": "C2", "decision": "no_further_action", "categories": []},
     ]
-    async with listening(amqp_url) as listener, running(["reports", "decisions"], settings):
+    # played after the review (nothing it says happened is in the future)
+    clock = ManualClock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
+    services = ["reports", "decisions"]
+    async with listening(amqp_url) as listener, running(services, settings, clock=clock):
         await publish_events(
             amqp_url,
             [
@@ -330,6 +343,7 @@ async def test_a_parents_own_report_and_a_change_of_categories_within_mul(
                     "2026-11-16T10:00:00Z",
                     tenant="886",
                 ),
+                held("CONF-I", "2026-11-25", tenant="886"),
                 {**outcome("CONF-I", children=both), "tenant": "886"},
                 cloud_event(
                     "crm.conference.requested.v1",
@@ -338,6 +352,7 @@ async def test_a_parents_own_report_and_a_change_of_categories_within_mul(
                     time="2027-02-01T09:00:00Z",
                     tenant="886",
                 ),
+                held("CONF-R", "2027-02-23", tenant="886"),
                 {
                     **outcome(
                         "CONF-R",

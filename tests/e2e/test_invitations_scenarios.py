@@ -121,6 +121,7 @@ async def test_responses_supporters_and_quorum_up_to_the_day_before(
                 "2026-11-19T09:00:00Z",
             ),
         ]:
+            clock.set(max(clock.now(), datetime.fromisoformat(at)))  # sent as it is given
             await publish_event(
                 amqp_url,
                 crm(
@@ -180,6 +181,10 @@ async def test_exclusion_recorded_then_decided_afresh_at_the_review(
                 bool(seen.of_type("invitations.invitation.withdrawn.v1"))
                 and bool(seen.of_type("invitations.input.rejected.v1"))
             )
+        )
+        # the initial conference took place: its exclusions are settled
+        await publish_event(
+            amqp_url, crm("crm.conference.held.v1", initial, {"held_on": "2026-11-25"})
         )
         review_data = family_conference(
             review,

@@ -139,6 +139,7 @@ async def test_a_late_agency_is_reminded_chased_and_reported_missing(
     async with listening(amqp_url) as listener, running(["reports"], settings, clock=clock):
         await publish_event(amqp_url, requested(conference))
         await listener.wait_until(lambda seen: len(of(seen, "report.requested")) == 3)
+        clock.set(at("2026-11-17T11:00:00"))  # the CRM sends each report as it comes
         await publish_event(
             amqp_url,
             submitted(
@@ -158,6 +159,7 @@ async def test_a_late_agency_is_reminded_chased_and_reported_missing(
                 len(of(seen, "report.overdue")) == 1 and len(of(seen, "readiness.assessed")) == 1
             )
         )
+        clock.set(at("2026-11-24T09:00:00"))
         await publish_event(
             amqp_url, submitted(conference, "R-POL", "POL", "Police", "2026-11-24T09:00:00+00:00")
         )
@@ -227,6 +229,7 @@ async def test_a_reschedule_moves_every_deadline_and_timer(
     async with listening(amqp_url) as listener, running(["reports"], settings, clock=clock):
         await publish_event(amqp_url, requested(conference))
         await listener.wait_until(lambda seen: len(of(seen, "report.requested")) == 3)
+        clock.set(at("2026-11-17T09:00:00"))
         await publish_event(
             amqp_url,
             cloud_event(
@@ -385,6 +388,7 @@ async def test_cancellation_stops_the_chasing_and_later_reports_are_rejected(
                 {"conference_id": conference, "reason": "Strategy discussion decided otherwise"},
             ),
         )
+        clock.set(at("2026-11-17T10:00:00"))
         await publish_event(
             amqp_url,
             submitted(

@@ -103,21 +103,21 @@ def family_history(tenant: str, prefix: str = "CONF") -> list[dict[str, Any]]:
         initial,
         family_conference(
             initial,
-            scheduled_start="2026-11-25T10:00:00+00:00",
+            scheduled_start="2025-11-26T10:00:00+00:00",
             children=CHILDREN,
             participants=[*FAMILY, *PROFESSIONALS],
-            strategy_discussion_date="2026-11-06",
+            strategy_discussion_date="2025-11-07",
         ),
-        "2026-11-16T09:00:00Z",
+        "2025-11-17T09:00:00Z",
     )
-    for person, at in (("SW", "2026-11-16T11:00:00Z"), ("POL", "2026-11-17T10:00:00Z")):
+    for person, at in (("SW", "2025-11-17T11:00:00Z"), ("POL", "2025-11-18T10:00:00Z")):
         h.add(
             "crm.invitation.responded.v1",
             initial,
             {"conference_id": initial, "person_id": person, "response": "attending"},
             at,
         )
-    h.report(initial, f"{prefix}-R-SW", "SW", "Children's Social Care", "2026-11-17T16:00:00+00:00")
+    h.report(initial, f"{prefix}-R-SW", "SW", "Children's Social Care", "2025-11-18T16:00:00+00:00")
     h.add(
         "crm.exclusion.decided.v1",
         initial,
@@ -125,21 +125,21 @@ def family_history(tenant: str, prefix: str = "CONF") -> list[dict[str, Any]]:
             "conference_id": initial,
             "person_id": "DAD",
             "decided_by": "CHAIR",
-            "decided_at": "2026-11-18T15:00:00+00:00",
+            "decided_at": "2025-11-19T15:00:00+00:00",
             "scope": "whole",
             "grounds": ["risk_of_violence"],
             "reason": "Threats made to the social worker",
             "alternative_arrangements": ["written views"],
             "withhold_reports": True,
         },
-        "2026-11-18T15:00:00Z",
+        "2025-11-19T15:00:00Z",
     )
     h.report(
         initial,
         f"{prefix}-R-POL",
         "POL",
         "Police",
-        "2026-11-24T09:30:00+00:00",
+        "2025-11-25T09:30:00+00:00",
         shareable_with_family=False,
         restricted_document={
             "uri": f"crm://{prefix}-R-POL-restricted",
@@ -152,17 +152,17 @@ def family_history(tenant: str, prefix: str = "CONF") -> list[dict[str, Any]]:
         initial,
         {
             "conference_id": initial,
-            "held_on": "2026-11-25",
+            "held_on": "2025-11-26",
             "attended": ["CHAIR", "MUM", "SW", "POL", "HV"],
         },
-        "2026-11-25T12:00:00Z",
+        "2025-11-26T12:00:00Z",
     )
     h.add(
         "crm.outcome.decided.v1",
         initial,
         {
             "conference_id": initial,
-            "decided_at": "2026-11-25T12:30:00+00:00",
+            "decided_at": "2025-11-26T12:30:00+00:00",
             "decided_by": "CHAIR",
             "children": [
                 {
@@ -183,35 +183,35 @@ def family_history(tenant: str, prefix: str = "CONF") -> list[dict[str, Any]]:
             "lead_social_worker": "SW",
             "core_group": ["MUM", "SW", "HV"],
         },
-        "2026-11-25T12:30:00Z",
+        "2025-11-26T12:30:00Z",
     )
     review_request = family_conference(
         review,
         kind="review",
-        scheduled_start="2027-02-23T10:00:00+00:00",
+        scheduled_start="2026-02-24T10:00:00+00:00",
         children=CHILDREN,
         participants=[FAMILY[0], *PROFESSIONALS],
         previous_conference_id=initial,
     )
     review_request.pop("strategy_discussion_date")
-    h.add("crm.conference.requested.v1", review, review_request, "2027-02-01T09:00:00Z")
-    h.report(review, f"{prefix}-R-SW2", "SW", "Children's Social Care", "2027-02-12T10:00:00+00:00")
+    h.add("crm.conference.requested.v1", review, review_request, "2026-02-02T09:00:00Z")
+    h.report(review, f"{prefix}-R-SW2", "SW", "Children's Social Care", "2026-02-13T10:00:00+00:00")
     h.add(
         "crm.conference.held.v1",
         review,
         {
             "conference_id": review,
-            "held_on": "2027-02-23",
+            "held_on": "2026-02-24",
             "attended": ["CHAIR", "SW", "POL", "SCH"],
         },
-        "2027-02-23T12:00:00Z",
+        "2026-02-24T12:00:00Z",
     )
     h.add(
         "crm.outcome.decided.v1",
         review,
         {
             "conference_id": review,
-            "decided_at": "2027-02-23T12:30:00+00:00",
+            "decided_at": "2026-02-24T12:30:00+00:00",
             "decided_by": "CHAIR",
             "children": [
                 {"child_id": "C1", "decision": "child_protection_plan", "categories": ["physical"]},
@@ -221,17 +221,17 @@ def family_history(tenant: str, prefix: str = "CONF") -> list[dict[str, Any]]:
             "lead_social_worker": "SW",
             "core_group": ["MUM", "SW"],
         },
-        "2027-02-23T12:30:00Z",
+        "2026-02-24T12:30:00Z",
     )
     h.add(
         "crm.plan.ended.v1",
         "C2",
         {
             "child_id": "C2",
-            "ended_on": "2027-05-10",
+            "ended_on": "2026-05-11",
             "reason": "transferred_out",
             "recorded_by": "SW",
         },
-        "2027-05-10T09:00:00Z",
+        "2026-05-11T09:00:00Z",
     )
     return h.events

@@ -21,7 +21,7 @@ from services.invitations import domain as invitations
 from services.reports import domain as reports
 from shared.aggregates import AggregateStore
 from shared.calendar import WorkingDayCalendar
-from shared.effects import Env, RuleViolation, SetTimer
+from shared.effects import Env, NotReadyYet, RuleViolation, SetTimer
 from shared.policy import Policy
 from shared.timers import Timer
 from tests.support.crm import family_conference
@@ -58,50 +58,46 @@ def submitted(rid: str, agency: str, author: str, at: str) -> ReportSubmitted:
 # --- reports: timers judge what had happened by their due time --------------------------
 
 
-def test_a_report_in_by_the_deadline_is_not_chased_and_one_after_it_is_not_counted() -> None:
+def test_a_timer_judges_what_is_in_when_it_fires_not_at_the_end_of_the_deadline_day() -> None:
     conference, effects = reports.Conference.request(
         "201", requested(), None, env("2026-11-16T09:00:00")
     )
-    police = next(r for r in conference.requests if r.agency == "Police")
     timers = {(t.kind, t.name): t for t in effects.timers if isinstance(t, SetTimer)}
-    chase = timers[(reports.OVERDUE, f"{police.request_id}:chair")]
     summary_timer = timers[(reports.READINESS, "chair_deadline")]
     # the deadline is Friday 20 November: people hear on Monday at 09:00, London
     monday_nine = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    assert chase.due_at == summary_timer.due_at == monday_nine
-    # Police's report was submitted late on the deadline day, the SW's the next Monday at 8
+    assert summary_timer.due_at == monday_nine
+
+    def chase(agency: str) -> list[Any]:
+        request = next(r for r in conference.requests if r.agency == agency)
+        payload = timers[(reports.OVERDUE, f"{request.request_id}:chair")].payload
+        fired = conference.chase(
+            Timer("t", reports.OVERDUE, monday_nine, "C", "201", "C", payload),
+            Env(monday_nine, Policy(), CALENDAR),
+        )
+        return fired.facts
+
+    # Police's report came late on the deadline day, the social worker's on Monday at 8,
+    # after the deadline but before anyone was chased: neither is chased.
     conference.submit_report(
         submitted("R-POL", "Police", "POL", "2026-11-20T23:00:00+00:00"),
         env("2026-11-20T23:00:00"),
     )
-    conference.submit_report(
+    [social_work] = conference.submit_report(
         submitted("R-SW", "Children's Social Care", "SW", "2026-11-23T08:00:00+00:00"),
         env("2026-11-23T08:00:00"),
-    )
-    at_nine = Env(monday_nine, Policy(), CALENDAR)
-    fired = conference.chase(
-        Timer("t", reports.OVERDUE, monday_nine, "C", "201", "C", chase.payload), at_nine
-    )
-    assert fired.facts == []  # Police made the deadline
-    social_work = next(r for r in conference.requests if r.agency == "Children's Social Care")
-    [late] = conference.chase(
-        Timer(
-            "t",
-            reports.OVERDUE,
-            monday_nine,
-            "C",
-            "201",
-            "C",
-            timers[(reports.OVERDUE, f"{social_work.request_id}:chair")].payload,
-        ),
-        at_nine,
-    ).facts
-    assert (late.data.agency, late.data.due_by) == ("Children's Social Care", date(2026, 11, 20))
+    ).facts[:1]
+    assert social_work.data.on_time is False  # late all the same
+    assert chase("Police") == [] and chase("Children's Social Care") == []
+    [late] = chase("Maternity")
+    assert (late.data.agency, late.data.due_by) == ("Maternity", date(2026, 11, 20))
+    assert chase("Maternity") == []  # once per request and deadline
     [summary] = conference.summarise(
-        Timer("t", reports.READINESS, monday_nine, "C", "201", "C", summary_timer.payload), at_nine
+        Timer("t", reports.READINESS, monday_nine, "C", "201", "C", summary_timer.payload),
+        Env(monday_nine, Policy(), CALENDAR),
     ).facts
-    assert summary.data.received == ["Police"]  # judged by the end of the deadline day
-    assert "Children's Social Care" in summary.data.missing
+    assert summary.data.received == ["Children's Social Care", "Police"]  # what is in at 09:00
+    assert summary.data.missing == ["Maternity"]
 
 
 def test_where_the_family_deadline_comes_first_it_has_its_own_reminder_and_short_notice() -> None:
@@ -171,9 +167,14 @@ def test_a_review_invites_last_times_excluded_parent_and_asks_the_chair_again() 
         "R", kind="review", scheduled_start="2027-02-23T10:00:00+00:00", previous_conference_id="C"
     )
     review_request.pop("strategy_discussion_date")
-    review, effects = invitations.Conference.request(
-        ConferenceRequested.model_validate(review_request), None, first, env("2027-02-01T09:00")
+    review = ConferenceRequested.model_validate(review_request)
+    with pytest.raises(NotReadyYet, match="previous conference C is not held"):
+        invitations.Conference.request(review, None, first, env("2027-02-01T09:00"))
+    first.hold(
+        ConferenceHeld.model_validate({"conference_id": "C", "held_on": "2026-11-25"}),
+        env("2026-11-25T12:00"),
     )
+    review, effects = invitations.Conference.request(review, None, first, env("2027-02-01T09:00"))
     assert review.invitee("DAD") is not None and review.invitee("DAD").status == "live"
     [asked] = [f for f in effects.facts if f.type_name.endswith("review_required.v1")]
     assert (asked.data.person_id, asked.data.previous_grounds) == ("DAD", ["risk_of_violence"])
@@ -256,8 +257,16 @@ def test_quorum_from_attendance_else_from_answers(
     assert conference.quorate(env("2026-11-25T12:30")) is quorate
 
 
-def test_a_correction_voids_the_plan_it_replaces_and_starts_the_right_one() -> None:
-    conference = decisions.Conference.request(requested(), None)
+def held(conference: decisions.Conference, day: str = "2026-11-25") -> decisions.Conference:
+    """The conference took place (an outcome waits for it)."""
+    conference.hold(
+        ConferenceHeld.model_validate({"conference_id": conference.conference_id, "held_on": day})
+    )
+    return conference
+
+
+def test_a_correction_of_categories_changes_them_on_the_plan_and_one_of_decision_voids_it() -> None:
+    conference = held(decisions.Conference.request(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     decisions.decide("201", conference, children, outcome(), "REC-1", env("2026-11-25T12:30"))
     [plan] = children["C1"].plans
@@ -265,16 +274,71 @@ def test_a_correction_voids_the_plan_it_replaces_and_starts_the_right_one() -> N
     _facts, per_child = decisions.decide(
         "201", conference, children, corrected, "REC-2", env("2026-11-25T13:00")
     )
-    assert plan.voided
-    assert [p.category for p in children["C1"].plans if p.open] == ["PHY"]
+    # one plan, its category changed: CP-IS sees no end and no new start, the census one plan
+    assert children["C1"].plans == [plan] and plan.open
+    assert (plan.category, plan.initial_category, plan.categories) == ("PHY", "PHY", ("physical",))
+    [changed] = per_child["C1"].facts
+    assert changed.type_name == "decisions.plan.category_changed.v1"
+    assert (changed.data.from_, changed.data.to) == ("NEG", "PHY")
     assert conference.current is not None and conference.current.supersedes == "REC-1"
-    assert [f.type_name for f in per_child["C1"].facts][:1] == ["decisions.plan.ended.v1"]
+    # a correction of the decision itself voids the plan and applies the right one
+    stepped_down = outcome(
+        correction_reason="a child in need plan was decided",
+        children=[
+            {"child_id": "C1", "decision": "child_in_need_plan", "categories": []},
+            {"child_id": "C2", "decision": "no_further_action", "categories": []},
+        ],
+    )
+    _facts, per_child = decisions.decide(
+        "201", conference, children, stepped_down, "REC-3", env("2026-11-25T14:00")
+    )
+    assert plan.voided
+    assert [p.plan_type for p in children["C1"].plans if p.open] == ["child_in_need"]
+    assert [f.type_name for f in per_child["C1"].facts] == [
+        "decisions.plan.ended.v1",
+        "decisions.plan.started.v1",
+    ]
+    # and correcting back undoes that, starting the protection plan again under a new id
+    back = outcome("physical", correction_reason="the plan stands")
+    decisions.decide("201", conference, children, back, "REC-4", env("2026-11-25T15:00"))
+    assert [(p.plan_type, p.category) for p in children["C1"].plans if p.open] == [
+        ("child_protection", "PHY")
+    ]
     with pytest.raises(RuleViolation, match="correction_reason"):
-        decisions.decide("201", conference, children, outcome(), "REC-3", env("2026-11-26T09:00"))
+        decisions.decide("201", conference, children, outcome(), "REC-5", env("2026-11-26T09:00"))
+
+
+def test_an_outcome_waits_for_held_and_a_review_for_its_previous_outcome() -> None:
+    conference = decisions.Conference.request(requested(), None)
+    children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
+    with pytest.raises(NotReadyYet, match="not been held"):
+        decisions.decide("201", conference, children, outcome(), "REC-1", env("2026-11-25T12:30"))
+    # a council whose CRM never sends held: judged on the answers, nothing waits
+    no_held = Env(
+        datetime(2026, 11, 25, 12, 30, tzinfo=UTC), Policy(crm_sends_held=False), CALENDAR
+    )
+    decisions.decide("201", conference, children, outcome(), "REC-1", no_held)
+    review_request = family_conference(
+        "R", kind="review", scheduled_start="2027-02-23T10:00:00+00:00", previous_conference_id="C"
+    )
+    review_request.pop("strategy_discussion_date")
+    review = held(
+        decisions.Conference.request(ConferenceRequested.model_validate(review_request), None),
+        "2027-02-23",
+    )
+    fresh = {c.child_id: decisions.ChildPlans(c.child_id) for c in review.children}
+    again = outcome(conference_id="R", decided_at="2027-02-23T12:30:00+00:00")
+    with pytest.raises(NotReadyYet, match="previous conference C"):
+        decisions.decide("201", review, fresh, again, "REC-R", env("2027-02-23T12:30"))
+    # once the previous conference's outcome is in, the review is judged on the plan it made
+    decisions.decide(
+        "201", review, children, again, "REC-R", env("2027-02-23T12:30"), previous=conference
+    )
+    assert [p.reviews[0].conference_id for p in children["C1"].plans] == ["R"]
 
 
 def test_an_overdue_review_is_judged_on_the_plan_as_it_stands() -> None:
-    conference = decisions.Conference.request(requested(), None)
+    conference = held(decisions.Conference.request(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     decisions.decide("201", conference, children, outcome(), "REC-1", env("2026-11-25T12:30"))
     [plan] = children["C1"].plans
@@ -287,7 +351,7 @@ def test_an_overdue_review_is_judged_on_the_plan_as_it_stands() -> None:
 
 
 def test_aggregates_survive_the_store_round_trip() -> None:
-    conference = decisions.Conference.request(requested(), None)
+    conference = held(decisions.Conference.request(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     decisions.decide("201", conference, children, outcome(), "REC-1", env("2026-11-25T12:30"))
     for store, state in (
@@ -382,7 +446,9 @@ def test_decisions_follow_a_reschedule_and_refuse_an_outcome_after_a_cancellatio
         )
     )
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in moved.children}
-    decisions.decide("201", moved, children, outcome(), "REC-1", env("2027-06-18T12:30"))
+    # a council whose CRM sends no held: plans start on the date it was moved to
+    no_held = Env(datetime(2027, 6, 18, 12, 30, tzinfo=UTC), Policy(crm_sends_held=False), CALENDAR)
+    decisions.decide("201", moved, children, outcome(), "REC-1", no_held)
     assert [p.start_date for p in children["C1"].plans] == [date(2027, 6, 18)]
     cancelled = decisions.Conference.request(requested(), None)
     cancelled.cancel(ConferenceCancelled.model_validate({"conference_id": "C", "reason": "r"}))
@@ -499,7 +565,7 @@ def test_an_advocate_for_the_child_meets_the_need_for_their_views() -> None:
 
 
 def test_a_change_of_categories_within_mul_is_reported() -> None:
-    conference = decisions.Conference.request(requested(), None)
+    conference = held(decisions.Conference.request(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     first = outcome()
     first_children = [
@@ -524,7 +590,10 @@ def test_a_change_of_categories_within_mul_is_reported() -> None:
         "R", kind="review", scheduled_start="2027-02-23T10:00:00+00:00", previous_conference_id="C"
     )
     review_request.pop("strategy_discussion_date")
-    review = decisions.Conference.request(ConferenceRequested.model_validate(review_request), None)
+    review = held(
+        decisions.Conference.request(ConferenceRequested.model_validate(review_request), None),
+        "2027-02-23",
+    )
     again = OutcomeDecided.model_validate(
         {
             **first.model_dump(mode="json"),
@@ -539,7 +608,7 @@ def test_a_change_of_categories_within_mul_is_reported() -> None:
         }
     )
     _facts, per_child = decisions.decide(
-        "201", review, children, again, "REC-2", env("2027-02-23T12:30")
+        "201", review, children, again, "REC-2", env("2027-02-23T12:30"), previous=conference
     )
     [changed] = [
         f.data for f in per_child["C1"].facts if f.type_name.endswith("category_changed.v1")
