@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit faults bench install contract-tools browser contract-page contracts clean
+.PHONY: demo test lint typecheck unit faults test-order bench install contract-tools browser contract-page contracts clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer")'
@@ -65,6 +65,14 @@ unit: install
 faults: install
 	CONVENE_FAULT_FAMILIES=100 CONVENE_FAULT_OUTAGE_SECONDS=30 \
 		$(BIN)/pytest -p no:cacheprovider -s -rA tests/faults/test_recoverability.py
+
+## Same events, same facts in any order, at full size: ORDER_EXAMPLES random interleavings
+## (from ORDER_SEED) of two councils' histories, with clock skew, against the ordered run.
+ORDER_EXAMPLES ?= 20
+ORDER_SEED ?= 20261205
+test-order: install
+	CONVENE_ORDER_EXAMPLES=$(ORDER_EXAMPLES) CONVENE_ORDER_SEED=$(ORDER_SEED) \
+		$(BIN)/pytest -p no:cacheprovider -rA tests/e2e/test_any_order.py
 
 ## The whole pipeline against the raw broker round trip: throughput in every mode, latency
 ## at fixed rates, and SCALE conferences back-filled (prints figures; about 10 minutes here).

@@ -6,9 +6,10 @@ conference, a correction of categories only. Each on both databases, through the
 from datetime import datetime
 from typing import Any
 
-from services.app import running
+from services.app import DEFINITIONS, running
 from shared.clock import ManualClock
 from shared.settings import Settings
+from shared.topology import declare_all
 from tests.support.crm import cloud_event, family_conference, publish_events
 from tests.support.listener import Listener, listening
 
@@ -66,6 +67,11 @@ async def play(
 ) -> Listener:
     """The events in one burst, the services' clock at `clock`; until quiet."""
     async with listening(url) as listener:
+        await declare_all(  # the queues exist before the burst, as provisioned
+            url,
+            {name: d.event_types for name, d in DEFINITIONS.items()},
+            settings.retry_delay_list(),
+        )
         await publish_events(url, events)
         async with running(
             ["invitations", "reports", "decisions"], settings, clock=ManualClock(at(clock))

@@ -1,0 +1,95 @@
+"""Same events, same facts, in any order: two councils' family histories published in random
+interleavings that keep each conference's own order, the services' clock a random few
+minutes behind the CRM's (within the tolerance), give exactly the facts of the history
+played in order.
+
+`make test` plays CONVENE_ORDER_EXAMPLES (default 2) interleavings from a fixed seed
+(CONVENE_ORDER_SEED); `make test-order` plays more."""
+
+import os
+import random
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.app import DEFINITIONS, running
+from shared.clock import ManualClock
+from shared.settings import Settings
+from shared.topology import declare_all
+from tests.e2e.test_order_and_councils import ALL, END, facts
+from tests.support.crm import publish_events
+from tests.support.history import family_history
+from tests.support.listener import Listener, listening
+
+EXAMPLES = int(os.environ.get("CONVENE_ORDER_EXAMPLES", "2"))
+SEED = int(os.environ.get("CONVENE_ORDER_SEED", "20261205"))
+
+
+def _time(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+
+
+def interleaving(events: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    """A random merge of the histories' streams, each kept in its own order: a stream is a
+    council's conference; an event about a child outside any conference (a plan ended)
+    stays after every event published before it."""
+    streams: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    fixed: list[tuple[int, dict[str, Any]]] = []
+    for position, event in enumerate(events):
+        conference = event["data"].get("conference_id")
+        if conference is None:
+            fixed.append((position, event))
+        else:
+            streams.setdefault((event["tenant"], conference), []).append(event)
+    merged: list[dict[str, Any]] = []
+    queues = [list(stream) for stream in streams.values()]
+    while any(queues):
+        queue = rng.choice([q for q in queues if q])
+        merged.append(queue.pop(0))
+    for _position, event in fixed:  # after everything the CRM had published before it
+        merged.append(event)
+    return merged
+
+
+async def played(
+    settings: Settings, url: str, events: list[dict[str, Any]], behind: timedelta
+) -> Listener:
+    """The events in one burst, the services' clock `behind` the last event's time (so the
+    last events look a little ahead of it); once quiet, the clock moves past the history and
+    the timers still due fire."""
+    clock = ManualClock(max(_time(e) for e in events) - behind)
+    async with listening(url) as listener:
+        await declare_all(
+            url,
+            {name: d.event_types for name, d in DEFINITIONS.items()},
+            settings.retry_delay_list(),
+        )
+        await publish_events(url, events)
+        async with running(ALL, settings, clock=clock):
+            await listener.settle(2.0)
+            clock.set(END)
+            await listener.settle(2.0)
+    return listener
+
+
+async def test_any_interleaving_and_skew_gives_the_facts_of_the_ordered_history(
+    settings: Settings, fresh_settings: Callable[[], Settings], amqp_url: str, database: str
+) -> None:
+    history = [
+        e for pair in zip(family_history("886"), family_history("807"), strict=True) for e in pair
+    ]
+    expected = facts(await played(settings, amqp_url, history, timedelta(0)))
+    kinds = Counter(type_name.split('"type": "')[1].split('"')[0] for type_name in expected)
+    assert kinds["decisions.outcome.recorded.v1"] == 4 and kinds["reports.report.overdue.v1"]
+    assert not [f for f in expected if "input.rejected" in f]
+    rng = random.Random(SEED)
+    for example in range(EXAMPLES):
+        order = interleaving(history, rng)
+        behind = timedelta(seconds=rng.uniform(0, 280))  # within the 300 s tolerance
+        got = facts(await played(fresh_settings(), amqp_url, order, behind))
+        missing, extra = expected - got, got - expected
+        assert not missing and not extra, (
+            f"example {example} (seed {SEED}): {len(missing)} facts missing, {len(extra)} extra; "
+            f"first missing {sorted(missing)[:1]}, first extra {sorted(extra)[:1]}"
+        )
