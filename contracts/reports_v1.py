@@ -97,6 +97,11 @@ class ReminderSent(ContractModel):
     due_by: date | None = Field(
         default=None, description="Optional (added within v1): the date of that deadline."
     )
+    share_with_family_by: date | None = Field(
+        default=None,
+        description="Optional (added within v1): the date the report must reach the family "
+        "by, so an author reminded of the chair's deadline hears of an earlier family one.",
+    )
 
 
 class ReportOverdue(ContractModel):

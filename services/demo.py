@@ -364,8 +364,8 @@ FACTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "reports.reminder.sent.v1": lambda d: (
         f"{d['author_person_id']} reminded: report due to the chair {when(d['due_to_chair'])}"
         + (
-            f", and to reach the family before that, by {when(d['due_by'])}"
-            if d.get("deadline") == "family" and d.get("due_by")
+            f", and the family's copy before that, by {when(d['share_with_family_by'])}"
+            if d.get("share_with_family_by") and d["share_with_family_by"] < d["due_to_chair"]
             else ""
         )
     ),

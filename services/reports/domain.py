@@ -561,6 +561,7 @@ class Conference:
                     due_to_chair=request.due_to_chair,
                     deadline=_which(timer),
                     due_by=_due_by(timer, request.due_to_chair),
+                    share_with_family_by=request.share_with_family_by,
                 ),
                 self.conference_id,
             )

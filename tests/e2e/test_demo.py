@@ -30,6 +30,9 @@ async def test_demo_on_the_real_broker(settings: Settings) -> None:
         "review conference by Thu 25 Feb 2027",
         "to meet by Wed 09 Dec 2026",
         "council 886 (Kent)",
+        # Kent's family deadline comes first: the reminder names both
+        "report due to the chair Fri 20 Nov 2026, and the family's copy before that, "
+        "by Wed 18 Nov 2026",
     ):
         assert expected in output
     assert "62 events from crm, decisions, invitations, reports." in output

@@ -309,13 +309,17 @@ async def test_a_correction_sent_right_after_the_outcome_supersedes_it(
     first, second = (e["data"] for e in listener.of_type("decisions.outcome.recorded.v1"))
     assert first["supersedes"] is None and second["supersedes"] == first["record_id"]
     assert first["quorate"] is True  # attendance in `held` alone: no responses were sent
-    started = [e["data"] for e in listener.of_type("decisions.plan.started.v1")]
-    ended = [e["data"] for e in listener.of_type("decisions.plan.ended.v1")]
-    assert [(s["category"], s["start_date"]) for s in started] == [
-        ("NEG", "2026-11-25"),
-        ("PHY", "2026-11-25"),
-    ]
-    assert [(e["plan_id"], e["voided"]) for e in ended] == [(started[0]["plan_id"], True)]
+    # only the category was corrected: the same plan, its category changed (CP-IS and the
+    # census see one plan)
+    [started] = [e["data"] for e in listener.of_type("decisions.plan.started.v1")]
+    assert (started["category"], started["start_date"]) == ("NEG", "2026-11-25")
+    [changed] = [e["data"] for e in listener.of_type("decisions.plan.category_changed.v1")]
+    assert (changed["plan_id"], changed["from"], changed["to"]) == (
+        started["plan_id"],
+        "NEG",
+        "PHY",
+    )
+    assert not listener.of_type("decisions.plan.ended.v1")
     assert not listener.of_type("decisions.input.rejected.v1")
 
 
