@@ -73,13 +73,47 @@ async def played(
     return listener
 
 
+def false_chases_and_early_facts(
+    listener: Listener, sent: list[dict[str, Any]]
+) -> tuple[int, list[str], list[str]]:
+    """Chases sent; those a reader would call false (the report was in by the chase, or the
+    chase is dated before its request); facts dated before the event that caused them."""
+    received = {
+        (e["tenant"], e["data"]["request_id"]): _time(e)
+        for e in listener.of_type("reports.report.received.v1")
+        if e["data"]["request_id"]
+    }
+    asked: dict[tuple[str, str], datetime] = {}
+    for e in listener.of_type("reports.report.requested.v1"):  # first asked
+        key = (e["tenant"], e["data"]["request_id"])
+        asked[key] = min(asked.get(key, _time(e)), _time(e))
+    chases = listener.of_type("reports.report.overdue.v1")
+
+    def false_chase(chase: dict[str, Any]) -> bool:
+        key, at = (chase["tenant"], chase["data"]["request_id"]), _time(chase)
+        return (key in received and received[key] <= at) or at < asked.get(key, at)
+
+    false = [f"{c['tenant']} {c['data']['agency']} {c['time']}" for c in chases if false_chase(c)]
+    causes = {e["id"]: _time(e) for e in sent}
+    early = [
+        f"{f['type']} {f['time']}"
+        for f in listener.events
+        if f.get("causationid") in causes and _time(f) < causes[f["causationid"]]
+    ]
+    return len(chases), false, early
+
+
 async def test_any_interleaving_and_skew_gives_the_facts_of_the_ordered_history(
     settings: Settings, fresh_settings: Callable[[], Settings], amqp_url: str, database: str
 ) -> None:
     history = [
         e for pair in zip(family_history("886"), family_history("807"), strict=True) for e in pair
     ]
-    expected = facts(await played(settings, amqp_url, history, timedelta(0)))
+    ordered = await played(settings, amqp_url, history, timedelta(0))
+    chases, false, early = false_chases_and_early_facts(ordered, history)
+    print(f"ordered run: {chases} chases, {len(false)} false, {len(early)} dated before cause")
+    assert chases and false == [] and early == []
+    expected = facts(ordered)
     kinds = Counter(type_name.split('"type": "')[1].split('"')[0] for type_name in expected)
     assert kinds["decisions.outcome.recorded.v1"] == 4 and kinds["reports.report.overdue.v1"]
     assert not [f for f in expected if "input.rejected" in f]
@@ -87,7 +121,11 @@ async def test_any_interleaving_and_skew_gives_the_facts_of_the_ordered_history(
     for example in range(EXAMPLES):
         order = interleaving(history, rng)
         behind = timedelta(seconds=rng.uniform(0, 280))  # within the 300 s tolerance
-        got = facts(await played(fresh_settings(), amqp_url, order, behind))
+        run = await played(fresh_settings(), amqp_url, order, behind)
+        chases, false, early = false_chases_and_early_facts(run, order)
+        print(f"example {example}: {chases} chases, {len(false)} false, {len(early)} early")
+        assert false == [] and early == []
+        got = facts(run)
         missing, extra = expected - got, got - expected
         assert not missing and not extra, (
             f"example {example} (seed {SEED}): {len(missing)} facts missing, {len(extra)} extra; "

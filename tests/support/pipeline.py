@@ -319,8 +319,10 @@ def service_env(
         "CONVENE_LOG_FORMAT": "json",
         "CONVENE_OUTBOX_POLL_SECONDS": "0.2",
         "CONVENE_TIMER_POLL_SECONDS": "0.2",
-        # Timers fire as the council's stream passes them, not because a restart was quiet.
-        "CONVENE_TIMER_QUIET_SECONDS": "600",
+        # Timers fire once a council has been quiet this long, nothing of it waiting in a
+        # queue or a client: after the burst, and never because a restart was quiet (a
+        # service restarted has been running less than this, and its queue holds the rest).
+        "CONVENE_TIMER_QUIET_SECONDS": "3",
         "CONVENE_RETRY_BASE_SECONDS": "0.1",
         "CONVENE_RETRY_DELAYS": ",".join(f"{d:g}" for d in RETRY_DELAYS),
         "CONVENE_PARK_RETRY_SECONDS": "1",
