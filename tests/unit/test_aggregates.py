@@ -265,6 +265,18 @@ def held(conference: decisions.Conference, day: str = "2026-11-25") -> decisions
     return conference
 
 
+def held_review() -> decisions.Conference:
+    """Review conference R of conference C, held on 23 February 2027."""
+    review_request = family_conference(
+        "R", kind="review", scheduled_start="2027-02-23T10:00:00+00:00", previous_conference_id="C"
+    )
+    review_request.pop("strategy_discussion_date")
+    return held(
+        decisions.Conference.request(ConferenceRequested.model_validate(review_request), None),
+        "2027-02-23",
+    )
+
+
 def test_a_correction_of_categories_changes_them_on_the_plan_and_one_of_decision_voids_it() -> None:
     conference = held(decisions.Conference.request(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
@@ -318,14 +330,7 @@ def test_an_outcome_waits_for_held_and_a_review_for_its_previous_outcome() -> No
         datetime(2026, 11, 25, 12, 30, tzinfo=UTC), Policy(crm_sends_held=False), CALENDAR
     )
     decisions.decide("201", conference, children, outcome(), "REC-1", no_held)
-    review_request = family_conference(
-        "R", kind="review", scheduled_start="2027-02-23T10:00:00+00:00", previous_conference_id="C"
-    )
-    review_request.pop("strategy_discussion_date")
-    review = held(
-        decisions.Conference.request(ConferenceRequested.model_validate(review_request), None),
-        "2027-02-23",
-    )
+    review = held_review()
     fresh = {c.child_id: decisions.ChildPlans(c.child_id) for c in review.children}
     again = outcome(conference_id="R", decided_at="2027-02-23T12:30:00+00:00")
     with pytest.raises(NotReadyYet, match="previous conference C"):
@@ -586,14 +591,7 @@ def test_a_change_of_categories_within_mul_is_reported() -> None:
         "REC-1",
         env("2026-11-25T12:30"),
     )
-    review_request = family_conference(
-        "R", kind="review", scheduled_start="2027-02-23T10:00:00+00:00", previous_conference_id="C"
-    )
-    review_request.pop("strategy_discussion_date")
-    review = held(
-        decisions.Conference.request(ConferenceRequested.model_validate(review_request), None),
-        "2027-02-23",
-    )
+    review = held_review()
     again = OutcomeDecided.model_validate(
         {
             **first.model_dump(mode="json"),
