@@ -9,8 +9,10 @@ order; other replicas stand by):
 - `Sequencer` runs each delivery once every earlier delivery that shares one of
   its ordering keys (a conference, a council's plans) has finished; deliveries
   with no key in common run concurrently.
-- `Progress` tracks, per council, how far the stream has been applied in
-  business time, so timers fire in event time.
+- `Progress` tracks, per council, what is being applied and when the stream last
+  moved (so a timer fires by quiet only in a council that is still), and how far
+  it has been applied in business time (for operators; no timer fires by it).
+- `Arrivals` counts deliveries the client has read and the service not yet taken.
 """
 
 import asyncio
@@ -188,11 +190,13 @@ class _Stream:
 
 
 class Progress:
-    """How far each council's stream has been applied, in business time.
+    """Each council's stream: what is being applied, when it last moved, and how far it
+    has been applied in business time.
 
     `through(tenant)` is the latest time T such that every delivery with an envelope
-    time up to T has been applied: with the CRM publishing in time order, a timer due
-    by then judges exactly what live processing would have judged.
+    time up to T has been applied. It says nothing of a conference whose events the CRM
+    has yet to publish, so no timer fires by it: timers fire by their own conference's
+    next event, or by quiet (`busy`, `idle_seconds`).
     """
 
     def __init__(self) -> None:

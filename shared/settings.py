@@ -194,8 +194,8 @@ class Settings(BaseSettings):
     timer_quiet_seconds: float = Field(
         default=30.0,
         gt=0,
-        description="A timer whose council's stream has not passed its due time fires once the "
-        "clock has passed it and the council's events have been quiet this long.",
+        description="A timer whose conference has had no later event fires once the clock "
+        "has passed it and the council's events have been quiet this long.",
     )
     declare_topology: bool = Field(
         default=True,

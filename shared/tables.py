@@ -98,7 +98,7 @@ progress = sa.Table(
     sa.Column("active_at", UTCDateTime, nullable=False),
 )
 """How far each council's stream has been applied (business time), and when it last moved
-(wall time): timers fire in event time from it."""
+(wall time): every replica's scheduler fires timers only in a council quiet since then."""
 
 parked = sa.Table(
     "parked",

@@ -364,8 +364,8 @@ def mark_fired_statement(postgres: bool) -> sa.Update:
 
 
 async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
-    """Write how far each council's stream has been applied, for every replica's scheduler
-    (one statement for all the councils that moved)."""
+    """Write how far each council's stream has been applied and when it last moved, for
+    every replica's scheduler (one statement for all the councils that moved)."""
     # Councils whose stream moved, and those still busy: a long-running delivery must keep
     # its council from looking quiet to another replica.
     changed, tracker.changed = tracker.changed | tracker.busy_tenants(), set()
