@@ -171,6 +171,30 @@ async def test_a_report_sent_before_its_agency_was_listed_is_never_chased(
     assert "Community Health" in summary["received"]
 
 
+async def test_an_agency_added_after_its_deadline_is_chased_as_of_its_addition(
+    settings: Settings, amqp_url: str, database: str
+) -> None:
+    """Added on Tuesday 24th at 12:40, after both deadlines: asked at once (short notice) and
+    chased then, never as of 09:00 that morning or the day before."""
+    history = [
+        requested("CONF-LATE-ADD", "2026-11-16T09:00:00Z",
+                  participants=family_conference("X")["participants"]),
+        event("crm.participant.added.v1", "CONF-LATE-ADD", "2026-11-24T12:40:00Z",
+              participant=HEALTH),
+    ]  # fmt: skip
+    listener = await play(settings, amqp_url, history, "2026-11-24T13:00:00Z")
+    [asked] = [r for r in of(listener, "reports.report.requested.v1") if r["agency"] == (
+        "Community Health")]  # fmt: skip
+    assert asked["short_notice"] is True
+    added = at("2026-11-24T12:40:00Z")
+    chases = [e for e in listener.of_type("reports.report.overdue.v1")
+              if e["data"]["agency"] == "Community Health"]  # fmt: skip
+    assert sorted(c["data"]["deadline"] for c in chases) == ["chair", "family"]
+    assert {at(c["time"]) for c in chases} == {added}
+    assert not [r for r in of(listener, "reports.reminder.sent.v1")
+                if r["request_id"] == asked["request_id"]]  # fmt: skip
+
+
 # --- 3. a clock that is wrong -------------------------------------------------------------
 
 
