@@ -70,10 +70,10 @@ class ReplicaMark:
         if self.held:
             return False
         if self._postgres:
-            if not await self._try_postgres():
-                return True
-            await self._connection.fetchval("SELECT pg_advisory_unlock($1)", self._key)
-            return False
+            # Asked of pg_locks, never by taking the lock for a moment: a probe that held it
+            # would refuse the consuming replica's own hold() in that moment.
+            await self._connect_postgres()
+            return bool(await self._connection.fetchval(_HELD, *_halves(self._key)))
         assert self._path is not None  # else held
         probe = try_flock(self._path)
         if probe is None:
@@ -105,13 +105,29 @@ class ReplicaMark:
             self._connection = None
 
     async def _try_postgres(self) -> bool:
+        await self._connect_postgres()
+        return bool(await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", self._key))
+
+    async def _connect_postgres(self) -> None:
         import asyncpg  # type: ignore[import-untyped]
 
         if self._connection is None or self._connection.is_closed():
             self._locked = False
             url = self._engine.url.set(drivername="postgresql")
             self._connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-        return bool(await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", self._key))
+
+
+_HELD = """SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND classid::text::bigint = $1 AND objid::text::bigint = $2 AND objsubid = 1
+    AND pid <> pg_backend_pid())"""
+"""Whether another session holds the advisory lock of a 64-bit key (its two halves)."""
+
+
+def _halves(key: int) -> tuple[int, int]:
+    """An advisory lock's 64-bit key as pg_locks shows it: the high and low 32 bits."""
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    return unsigned >> 32, unsigned & 0xFFFF_FFFF
 
 
 def try_flock(path: str) -> int | None:

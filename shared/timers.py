@@ -529,9 +529,15 @@ class TimerScheduler:
     async def take_mark(self) -> None:
         """This replica has begun taking deliveries: hold the consuming mark now, not at the
         next round."""
-        if self._mark is not None and self._consuming():
+        if self._mark is None:
+            return
+        for _ in range(50):  # a standby's probe (SQLite: a moment's flock) may be in the way
+            if not self._consuming():
+                return
             with contextlib.suppress(Exception):  # the next round tries again
-                await self._mark.hold()
+                if await self._mark.hold():
+                    return
+            await asyncio.sleep(0.02)
 
     async def _no_backlog(self) -> bool:
         """True when the service's queue has nothing waiting: a council is not quiet while

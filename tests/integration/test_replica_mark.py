@@ -1,6 +1,7 @@
 """The consuming mark: one replica of a service holds it at a time, on SQLite (a file lock)
 and PostgreSQL (an advisory lock), and it is gone the moment its holder goes."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from services.app import DEFINITIONS
@@ -31,6 +32,38 @@ async def test_one_replica_holds_the_mark_at_a_time(settings: Settings, database
         assert await other.hold() and await first.held_elsewhere()
     finally:
         for mark in (first, second, other):
+            await mark.close()
+        await engine.dispose()
+
+
+async def test_a_probe_of_the_mark_never_refuses_the_replica_that_takes_it(
+    settings: Settings, database: str
+) -> None:
+    """A standby asks, every round, whether the mark is held elsewhere; its question must
+    never be the moment the consuming replica's hold() is refused (on PostgreSQL it reads
+    pg_locks; on SQLite the consuming replica tries again for a moment)."""
+    url, schema = settings.database_url_for("reports"), settings.schema_for("reports")
+    engine = create_engine(url, schema)
+    await migrate(engine, schema, DEFINITIONS["reports"].migrations)
+    standby, consuming = (ReplicaMark(engine, f"{schema}-probe") for _ in range(2))
+    clock, tracker = ManualClock(START), Progress()
+
+    async def nothing(_timer: timers.Timer) -> None:
+        return None
+
+    taking = timers.TimerScheduler(engine, nothing, clock, tracker, mark=consuming)
+    try:
+
+        async def probing() -> None:
+            while not consuming.held:
+                await standby.held_elsewhere()
+
+        probes = asyncio.create_task(probing())
+        await taking.take_mark()  # the first delivery: taken while the standby probes
+        await asyncio.wait_for(probes, 5)
+        assert consuming.held and await standby.held_elsewhere()
+    finally:
+        for mark in (standby, consuming):
             await mark.close()
         await engine.dispose()
 
