@@ -2,11 +2,12 @@
 
 import calendar as monthdays
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LONDON = ZoneInfo("Europe/London")
+from contracts.base import LONDON
+
+__all__ = ["LONDON", "WorkingDayCalendar", "local_date"]
 
 
 class WorkingDayCalendar:

@@ -62,14 +62,18 @@ async def test_how_far_other_conferences_were_applied_fires_no_timer_nor_does_th
     runtime = await _runtime(settings, ManualClock(START))
     clock, tracker = ManualClock(START), Progress()
     await _schedule(runtime.engine, "201", "T-201", START + timedelta(days=2))
+    await _schedule(runtime.engine, "201", "T-now", START)  # due by the clock: shows quiet
     scheduler = _scheduler(runtime.engine, clock, tracker, quiet=0.2)
     tracker.started("201", START + timedelta(days=3))  # another conference, days on
     tracker.finished("201", START + timedelta(days=3))
-    await timers.save_progress(runtime.engine, tracker)
-    await asyncio.sleep(0.3)  # 201 is quiet now
-    tracker.changed.add("201")
-    await timers.save_progress(runtime.engine, tracker)
-    assert await scheduler.due() == []  # the clock has not reached it
+    async with asyncio.timeout(5):  # until 201 is quiet: the timer the clock has passed fires
+        while not (due := await scheduler.due()):
+            tracker.changed.add("201")
+            await timers.save_progress(runtime.engine, tracker)
+            await asyncio.sleep(0.05)  # poll for the condition
+    assert [t.timer_id for t in due] == ["T-now"]  # not T-201: the clock has not reached it
+    async with runtime.engine.begin() as connection:
+        await timers.mark_fired(connection, "T-now", clock)
     clock.advance(timedelta(days=2))
     async with asyncio.timeout(5):
         while not (due := await scheduler.due()):
