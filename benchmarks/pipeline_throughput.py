@@ -57,7 +57,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from benchmarks.query_plans import hot_path_plans
 from services.app import DEFINITIONS
 from services.backfill import publish_in_order
-from shared import wire
+from shared.broker import wire
 from tests.support.crm import crm_message
 from tests.support.infrastructure import private_vhost
 from tests.support.pipeline import (
@@ -99,7 +99,7 @@ async def raw_round_trip(
     """Messages per second through one quorum queue: published persistently with confirms
     (`window` in flight), consumed with manual acks. With aio-pika as a client would write
     it, or, `together`, with frames written together as the services write them (`window`
-    publishes in one write with `shared.wire`, a turn's acks in one write): for comparison,
+    publishes in one write with `shared.broker.wire`, a turn's acks in one write): for comparison,
     the targets are against the first."""
     connection = await aio_pika.connect(url)
     async with connection:

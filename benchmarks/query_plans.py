@@ -15,13 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared import aggregates as aggregates_module
-from shared import outbox as outbox_module
-from shared import parking, retention, timers
-from shared.db import among_values, create_engine
-from shared.settings import Settings
-from shared.tables import aggregates, inbox, outbox
-from shared.tables import timers as timer_table
+from shared.runtime.settings import Settings
+from shared.store import aggregates as aggregates_module
+from shared.store import outbox as outbox_module
+from shared.store import parking, retention, timers
+from shared.store.db import among_values, create_engine
+from shared.store.tables import aggregates, inbox, outbox
+from shared.store.tables import timers as timer_table
 
 GROUP = 64
 """Keys a statement is bound with: about what a group of deliveries asks for."""

@@ -16,18 +16,18 @@ from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from rules.calendar import WorkingDayCalendar
 from services.decisions.main import DEFINITION as DECISIONS
 from services.entry import stop_requested
 from services.invitations.main import DEFINITION as INVITATIONS
 from services.reports.main import DEFINITION as REPORTS
-from shared import telemetry
-from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock
-from shared.health import Check, HealthServer
-from shared.logging import get_logger
-from shared.problems import broker_problem
-from shared.runtime import ServiceDefinition, ServiceRuntime
-from shared.settings import Settings
+from shared.observability import telemetry
+from shared.observability.logging import get_logger
+from shared.runtime.health import Check, HealthServer
+from shared.runtime.problems import broker_problem
+from shared.runtime.service import ServiceDefinition, ServiceRuntime
+from shared.runtime.settings import Settings
 
 log = get_logger(__name__)
 

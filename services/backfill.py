@@ -33,9 +33,9 @@ from rich.progress import (
 
 from contracts.envelope import CONTENT_TYPE
 from services.app import DEFINITIONS
-from shared import wire
-from shared.problems import Problem
-from shared.topology import broker_user, incoming_queue_name
+from shared.broker import wire
+from shared.broker.topology import broker_user, incoming_queue_name
+from shared.runtime.problems import Problem
 
 CRM_EXCHANGE = "crm.events"
 

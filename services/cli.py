@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from contracts.export import export
 from services.app import DEFINITIONS, serve
-from shared.logging import configure_logging
-from shared.problems import Problem, broker_problem, say, settings_problem, where
-from shared.settings import Settings
+from shared.observability.logging import configure_logging
+from shared.runtime.problems import Problem, broker_problem, say, settings_problem, where
+from shared.runtime.settings import Settings
 
 T = TypeVar("T")
 
@@ -198,7 +198,7 @@ def broker_setup_command() -> None:
     """Declare every exchange and queue at AMQP_URL, the CRM's `crm.facts` included, so a CRM
     can bind and publish before any service has run."""
     from services.app import DEFINITIONS
-    from shared.topology import declare_all
+    from shared.broker.topology import declare_all
 
     services = {name: d.event_types for name, d in DEFINITIONS.items()}
     settings = _settings()
@@ -219,7 +219,7 @@ def deadletters_list(
     ] = None,
 ) -> None:
     """List dead letters with why they failed (they stay in the queue)."""
-    from shared.deadletters import list_dead_letters
+    from shared.broker.deadletters import list_dead_letters
 
     _check_service(service)
     settings = _settings()
@@ -242,7 +242,7 @@ def deadletters_replay(
 ) -> None:
     """Put the dead letters present now back on the service's queue (after the cause is
     fixed); one that fails again waits for the next replay."""
-    from shared.deadletters import replay_dead_letters
+    from shared.broker.deadletters import replay_dead_letters
 
     _check_service(service)
     settings = _settings()

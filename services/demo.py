@@ -22,9 +22,9 @@ from faststream.rabbit import RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 
 from services.app import build_broker, running
+from shared.broker.topology import producer_exchange
 from shared.clock import ManualClock
-from shared.settings import Settings
-from shared.topology import producer_exchange
+from shared.runtime.settings import Settings
 
 TENANT = "886"  # Kent: the policy preset for this LA code applies
 SERVICE_PRODUCERS = ("invitations", "reports", "decisions")

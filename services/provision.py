@@ -23,8 +23,7 @@ from typing import Any
 
 from contracts.registry import PRODUCERS
 from services.app import DEFINITIONS
-from shared.settings import Settings, read_secret
-from shared.topology import (
+from shared.broker.topology import (
     CRM_DEAD_LETTER_QUEUE,
     CRM_DEAD_LETTERS,
     CRM_QUEUE,
@@ -36,6 +35,7 @@ from shared.topology import (
     retry_queue_arguments,
     retry_queue_name,
 )
+from shared.runtime.settings import Settings, read_secret
 
 VHOST = "convene"
 

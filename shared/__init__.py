@@ -1,3 +1,4 @@
-"""Plumbing every Convene service shares: settings, logging, the CloudEvents envelope,
-broker topology, outbox and inbox, timers, the working-day calendar, policies and
-persistence helpers. No process rules live here."""
+"""Plumbing every Convene service shares, grouped by role: `runtime` (a running service),
+`application` (applying deliveries and timers), `store` and `broker`, `observability`;
+`messages` (the CloudEvents envelope on the wire) and `clock` underneath. No process rules
+live here: they are in each service's domain and in `rules`."""

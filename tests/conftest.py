@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.settings import SERVICES, Settings, async_url
+from shared.runtime.settings import SERVICES, Settings, async_url
 from tests.support.infrastructure import postgres_url, rabbitmq_url
 
 BROKER_TESTS = ("integration", "e2e", "faults")

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from rules.calendar import WorkingDayCalendar
+from rules.policy import Policy
 from services.decisions import repository
-from shared.calendar import WorkingDayCalendar
-from shared.policy import Policy
 
 GENDER = {"male": "1", "female": "2", "unknown": "0"}
 

@@ -31,11 +31,10 @@ from contracts.decisions_v1 import (
 from contracts.decisions_v1 import (
     Dissent as DissentFact,
 )
-from shared.calendar import WorkingDayCalendar, local_date
-from shared.effects import Effects, Env, NotReadyYet, RuleViolation
-from shared.policy import Policy
-from shared.quorum import Attendee, assess_quorum, attendee
-from shared.timers import Timer
+from rules.calendar import WorkingDayCalendar, local_date
+from rules.effects import Effects, Env, NotReadyYet, RuleViolation, Timer
+from rules.policy import Policy
+from rules.quorum import Attendee, assess_quorum, attendee
 
 CENSUS_CODES = {"neglect": "NEG", "physical": "PHY", "emotional": "EMO", "sexual": "SAB"}
 _NAMESPACE = uuid.UUID("0b9e3c44-8f61-4d8e-9c1e-2f5a7d3b6e10")

@@ -11,11 +11,11 @@ from contracts.crm_v1 import (
     ParticipantAdded,
 )
 from contracts.crm_v1 import PlanEnded as CrmPlanEnded
+from rules.effects import Effects
 from services.decisions import domain
 from services.decisions.domain import ChildPlans, Conference
-from shared.aggregates import AggregateStore, Loaded
-from shared.effects import Effects
-from shared.handling import HandlerContext
+from shared.application.handling import HandlerContext
+from shared.store.aggregates import AggregateStore, Loaded
 
 CONFERENCES = AggregateStore("conference", Conference)
 CHILDREN = AggregateStore("child", ChildPlans)

@@ -5,8 +5,8 @@ from pathlib import Path
 from services.decisions.domain import REVIEW_OVERDUE, ChildPlans
 from services.decisions.handlers import CHILDREN
 from services.decisions.router import BINDINGS, ordering_keys
-from shared.handling import TimerRule
-from shared.runtime import ServiceDefinition
+from shared.application.handling import TimerRule
+from shared.runtime.service import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="decisions",

@@ -4,13 +4,13 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from rules.calendar import WorkingDayCalendar
+from rules.policy import PolicyBook
 from services.decisions import census, repository, stats
 from services.decisions.main import DEFINITION
 from services.decisions.stats import Timeliness
-from shared.calendar import WorkingDayCalendar
-from shared.db import create_engine, migrate
-from shared.policy import PolicyBook
-from shared.settings import Settings
+from shared.runtime.settings import Settings
+from shared.store.db import create_engine, migrate
 
 
 async def _engine(settings: Settings) -> AsyncEngine:

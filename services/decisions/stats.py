@@ -4,8 +4,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from shared.calendar import WorkingDayCalendar
-from shared.policy import Policy
+from rules.calendar import WorkingDayCalendar
+from rules.policy import Policy
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,13 @@ from contracts.invitations_v1 import (
     ResponseRecorded,
     TimescaleBreached,
 )
-from shared.calendar import WorkingDayCalendar, local_date
-from shared.effects import Effects, Env, NotReadyYet, RuleViolation
-from shared.policy import Policy
-from shared.quorum import PROFESSIONAL_SOCIAL_CARE, Attendee, Quorum, assess_quorum, attendee
-from shared.timers import Timer
+from rules.calendar import WorkingDayCalendar, local_date
+from rules.effects import Effects, Env, NotReadyYet, RuleViolation, Timer
+from rules.policy import Policy
+from rules.quorum import Attendee, Quorum, assess_quorum, attendee
+from rules.roles import FAMILY, SOCIAL_CARE
 
 __all__ = ["Attendee", "Quorum", "assess_quorum", "attendee"]
-
-FAMILY_ROLES = frozenset({"parent", "carer", "child", "family_member", "supporter", "advocate"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ class Invitee:
     @property
     def is_family(self) -> bool:
         """Family members get the pre-meeting and the supporter notice date."""
-        return self.role in FAMILY_ROLES
+        return self.role in FAMILY
 
 
 @dataclass(frozen=True)
@@ -230,7 +228,7 @@ def attendance_advice(
         if not any(
             p.has_parental_responsibility and _relates(p, child.child_id)
             for p in invited
-            if p.role not in PROFESSIONAL_SOCIAL_CARE
+            if p.role not in SOCIAL_CARE
         ):
             advice.append(
                 AdviceItem(
@@ -252,7 +250,7 @@ def attendance_advice(
             )
     if not any(p.role == "police" for p in invited):
         advice.append(AdviceItem("police_expected", "Police are expected at every conference."))
-    if not any(p.role in PROFESSIONAL_SOCIAL_CARE for p in invited):
+    if not any(p.role in SOCIAL_CARE for p in invited):
         advice.append(
             AdviceItem(
                 "social_care_expected", "Children's social care is expected at every conference."
@@ -299,7 +297,7 @@ def exclusion_violations(
         reasons.append("a partial exclusion must describe which part")
     if invitee_role is None:
         reasons.append(f"{request.person_id} is not invited to this conference")
-    elif invitee_role not in FAMILY_ROLES:
+    elif invitee_role not in FAMILY:
         reasons.append("only a family member can be excluded")
     return reasons
 

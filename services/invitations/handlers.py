@@ -12,8 +12,8 @@ from contracts.crm_v1 import (
 )
 from services.invitations import repository
 from services.invitations.domain import Conference
-from shared.aggregates import AggregateStore
-from shared.handling import HandlerContext
+from shared.application.handling import HandlerContext
+from shared.store.aggregates import AggregateStore
 
 CONFERENCES = AggregateStore("conference", Conference)
 

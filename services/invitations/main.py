@@ -5,8 +5,8 @@ from pathlib import Path
 from services.invitations.domain import QUORUM_CHECK, Conference
 from services.invitations.handlers import CONFERENCES
 from services.invitations.router import BINDINGS, ordering_keys
-from shared.handling import TimerRule
-from shared.runtime import ServiceDefinition
+from shared.application.handling import TimerRule
+from shared.runtime.service import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="invitations",

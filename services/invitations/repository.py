@@ -2,7 +2,7 @@
 
 from contracts.crm_v1 import ExclusionDecided
 from services.invitations.tables import exclusions
-from shared.handling import HandlerContext
+from shared.application.handling import HandlerContext
 
 
 def add_exclusion(ctx: HandlerContext, data: ExclusionDecided) -> None:

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from shared.db import UTCDateTime
+from shared.store.db import UTCDateTime
 
 metadata = sa.MetaData()
 

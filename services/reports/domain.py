@@ -24,10 +24,10 @@ from contracts.reports_v1 import (
     ReportShared,
     ReportWithheld,
 )
-from shared.calendar import WorkingDayCalendar, local_date
-from shared.effects import Effects, Env, RuleViolation
-from shared.policy import Policy
-from shared.timers import Timer
+from rules.calendar import WorkingDayCalendar, local_date
+from rules.effects import Effects, Env, RuleViolation, Timer
+from rules.policy import Policy
+from rules.roles import FAMILY_AUTHORS, FAMILY_RECIPIENTS, NOT_AN_AGENCY, agency_key
 
 CHECKLIST = (
     "voice_of_child",
@@ -38,10 +38,6 @@ CHECKLIST = (
 )
 """The five parts of a good report (seed 003), in the order a chair reads them."""
 
-NON_PROFESSIONAL_ROLES = frozenset(
-    {"parent", "carer", "child", "family_member", "supporter", "advocate", "interpreter",
-     "minute_taker"}
-)  # fmt: skip
 
 _REQUEST_NAMESPACE = uuid.UUID("6f2b3c1e-5d0a-4c1b-9a53-8f2d1e4b7a60")
 
@@ -75,11 +71,6 @@ class Deadlines:
     share_with_family_by: date
 
 
-def agency_key(agency: str) -> str:
-    """Agencies are matched without regard to case or surrounding spaces."""
-    return " ".join(agency.split()).casefold()
-
-
 def request_id(tenant: str, conference_id: str, agency: str) -> str:
     """A stable id: the same council, conference and agency always give the same request."""
     return str(uuid.uuid5(_REQUEST_NAMESPACE, f"{tenant}|{conference_id}|{agency_key(agency)}"))
@@ -98,7 +89,7 @@ def deadlines(
 def authors(professionals: list[Professional]) -> list[Professional]:
     """One author per agency; the social worker's agency always, and first."""
     ordered = sorted(
-        (p for p in professionals if p.role not in NON_PROFESSIONAL_ROLES),
+        (p for p in professionals if p.role not in NOT_AN_AGENCY),
         key=lambda p: p.role != "social_worker",
     )
     chosen: dict[str, Professional] = {}
@@ -140,12 +131,6 @@ def on_time(submitted_on: date, due_to_chair: date | None) -> bool:
 
 
 # --- Sharing ---------------------------------------------------------------------------
-
-FAMILY_RECIPIENT_ROLES = frozenset({"parent", "carer", "family_member"})
-"""Family members who receive reports before the conference (a child's access goes
-through their advocate or worker; supporters and interpreters receive nothing)."""
-
-FAMILY_AUTHOR_ROLES = frozenset({"parent", "carer", "family_member", "child"})
 
 
 @dataclass(frozen=True)
@@ -196,7 +181,7 @@ class Withhold:
 
 def entitled_family_role(role: str) -> bool:
     """Parents and carers (with parental responsibility or not) and other family members."""
-    return role in FAMILY_RECIPIENT_ROLES
+    return role in FAMILY_RECIPIENTS
 
 
 def distribute(
@@ -249,7 +234,7 @@ def distribute(
 def share_on_time(role: str, shared_on: date, due: Deadlines) -> bool:
     """The family's copy counts against the family's deadline; the chair's (and a conference
     member's) against the chair's."""
-    family = role in FAMILY_RECIPIENT_ROLES
+    family = role in FAMILY_RECIPIENTS
     return shared_on <= (due.share_with_family_by if family else due.due_to_chair)
 
 
@@ -449,7 +434,7 @@ class Conference:
         effects = Effects()
         if (
             participant.agency is not None
-            and participant.role not in NON_PROFESSIONAL_ROLES
+            and participant.role not in NOT_AN_AGENCY
             and self._request_for(participant.agency) is None
         ):
             [request] = requests_for(
@@ -503,7 +488,7 @@ class Conference:
         author_role = next(
             (p.role for p in self.participants if p.person_id == data.author_person_id), None
         )
-        family = author_role in FAMILY_AUTHOR_ROLES
+        family = author_role in FAMILY_AUTHORS
         request = None if family else self._request_for(data.agency)
         due = self.deadlines(env)
         punctual = on_time(local_date(data.submitted_at), due.due_to_chair)
@@ -724,7 +709,7 @@ class Conference:
             {
                 p.person_id: Recipient(p.person_id, p.role)
                 for p in self.participants
-                if p.agency is not None and p.role not in NON_PROFESSIONAL_ROLES
+                if p.agency is not None and p.role not in NOT_AN_AGENCY
             }.values()
         )
         outcomes: list[Share | Withhold] = [

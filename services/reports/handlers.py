@@ -10,8 +10,8 @@ from contracts.crm_v1 import (
     ReportSubmitted,
 )
 from services.reports.domain import Conference
-from shared.aggregates import AggregateStore
-from shared.handling import HandlerContext
+from shared.application.handling import HandlerContext
+from shared.store.aggregates import AggregateStore
 
 CONFERENCES = AggregateStore("conference", Conference)
 

@@ -5,8 +5,8 @@ from pathlib import Path
 from services.reports.domain import OVERDUE, READINESS, REMINDER, Conference
 from services.reports.handlers import CONFERENCES
 from services.reports.router import BINDINGS
-from shared.handling import TimerRule
-from shared.runtime import ServiceDefinition
+from shared.application.handling import TimerRule
+from shared.runtime.service import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="reports",

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.app import DEFINITIONS, running
+from shared.broker.topology import declare_all
 from shared.clock import ManualClock
-from shared.settings import Settings
-from shared.topology import declare_all
+from shared.runtime.settings import Settings
 from tests.e2e.test_order_and_councils import ALL, END, facts
 from tests.support.crm import cloud_event, family_conference, publish_events
 from tests.support.history import family_history

@@ -10,9 +10,9 @@ from rich.console import Console
 from services.app import DEFINITIONS, running
 from services.backfill import backfill
 from services.cli import main
-from shared.problems import Problem
-from shared.settings import Settings
-from shared.topology import declare_all
+from shared.broker.topology import declare_all
+from shared.runtime.problems import Problem
+from shared.runtime.settings import Settings
 from tests.e2e.test_order_and_councils import ALL, finished
 from tests.support.history import family_history
 from tests.support.listener import listening

@@ -7,7 +7,7 @@ from typing import Any
 import aio_pika
 
 from services.app import running
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_event, publish_raw
 from tests.support.listener import listening
 

@@ -13,8 +13,8 @@ import aio_pika
 import sqlalchemy as sa
 
 from services.app import running
-from shared.settings import Settings
-from shared.tables import inbox
+from shared.runtime.settings import Settings
+from shared.store.tables import inbox
 from tests.support.crm import cloud_event, family_conference
 from tests.support.listener import listening
 

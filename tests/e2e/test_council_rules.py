@@ -8,7 +8,7 @@ from typing import Any
 
 from services.app import running
 from shared.clock import ManualClock
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_events
 from tests.support.listener import Listener, listening
 

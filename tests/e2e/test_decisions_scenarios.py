@@ -13,7 +13,7 @@ from services.cli import app as cli
 from services.decisions.census_rules import check
 from services.decisions.reporting import census_return, timeliness
 from shared.clock import ManualClock
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_event, publish_events
 from tests.support.listener import Listener, listening
 

@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 
 from services.demo import run_demo
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 
 
 async def _demo(settings: Settings, in_memory: bool) -> tuple[int, str]:

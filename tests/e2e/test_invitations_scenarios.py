@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from services.app import running
 from shared.clock import ManualClock
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_event
 from tests.support.listener import Listener, listening
 

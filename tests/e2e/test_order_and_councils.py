@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.app import DEFINITIONS, Running, running
+from shared.broker.topology import declare_all
 from shared.clock import ManualClock
-from shared.settings import Settings
-from shared.topology import declare_all
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_event, publish_events
 from tests.support.history import family_history
 from tests.support.listener import Listener, listening

@@ -3,7 +3,7 @@
 import json
 
 from services.app import running
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_event
 from tests.support.listener import listening
 

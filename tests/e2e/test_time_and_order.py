@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from services.app import DEFINITIONS, running
+from shared.broker.topology import declare_all
 from shared.clock import ManualClock
-from shared.settings import Settings
-from shared.topology import declare_all
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_events
 from tests.support.listener import Listener, listening
 

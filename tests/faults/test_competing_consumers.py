@@ -3,7 +3,7 @@
 from contextlib import AsyncExitStack
 
 from services.app import running
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_event
 from tests.support.listener import listening
 

@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 
 from services.app import running
-from shared.outbox import pending_count
-from shared.settings import Settings
+from shared.runtime.settings import Settings
+from shared.store.outbox import pending_count
 from tests.support.crm import cloud_event, family_conference, publish_event
 from tests.support.listener import listening
 

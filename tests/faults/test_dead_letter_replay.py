@@ -8,8 +8,8 @@ import aio_pika
 from pydantic import SecretStr
 
 from services.app import running
-from shared.deadletters import list_dead_letters, replay_dead_letters
-from shared.settings import Settings
+from shared.broker.deadletters import list_dead_letters, replay_dead_letters
+from shared.runtime.settings import Settings
 from tests.faults.conftest import FailingReports
 from tests.support.crm import cloud_event, family_conference, publish_event
 from tests.support.listener import listening

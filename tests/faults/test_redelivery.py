@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 
 from services.app import running
-from shared.settings import Settings
-from shared.tables import inbox, outbox
+from shared.runtime.settings import Settings
+from shared.store.tables import inbox, outbox
 from tests.support.crm import cloud_event, family_conference, publish_event
 from tests.support.listener import listening
 

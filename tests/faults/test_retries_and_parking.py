@@ -9,9 +9,9 @@ import aio_pika
 import pytest
 
 from services.app import running
-from shared import parking
-from shared.ordering import Sequencer
-from shared.settings import Settings
+from shared.application.ordering import Sequencer
+from shared.runtime.settings import Settings
+from shared.store import parking
 from tests.faults.conftest import FailingReports
 from tests.support.crm import cloud_event, family_conference, publish_event, publish_events
 from tests.support.listener import Listener, listening

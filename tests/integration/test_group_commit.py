@@ -11,16 +11,16 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.common_v1 import InputRejected
+from rules.effects import Effects, RuleViolation
 from services.app import DEFINITIONS
-from shared.aggregates import AggregateStore
+from shared.application.consumer import Flow
+from shared.application.grouping import CONFLICT, DUPLICATE, GroupCommit, Regroup
+from shared.application.handling import HandlerContext
 from shared.clock import ManualClock
-from shared.consumer import Flow
-from shared.effects import Effects, RuleViolation
-from shared.grouping import CONFLICT, DUPLICATE, GroupCommit, Regroup
-from shared.handling import HandlerContext
-from shared.runtime import ServiceRuntime
-from shared.settings import Settings
-from shared.tables import aggregates, inbox, outbox
+from shared.runtime.service import ServiceRuntime
+from shared.runtime.settings import Settings
+from shared.store.aggregates import AggregateStore
+from shared.store.tables import aggregates, inbox, outbox
 
 AT = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 

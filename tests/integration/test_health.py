@@ -8,7 +8,7 @@ import pytest
 
 import services.app as app_module
 from services.app import running
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 
 
 async def _get(port: int, path: str) -> tuple[str, dict[str, object] | None]:
@@ -46,7 +46,7 @@ async def test_health_reports_broker_and_database(settings: Settings, database: 
 
 
 async def test_a_failing_check_answers_503() -> None:
-    from shared.health import HealthServer
+    from shared.runtime.health import HealthServer
 
     async def database_gone() -> bool:
         raise ConnectionRefusedError("database down")

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.app import DEFINITIONS
-from shared.db import create_engine, migrate, migration_heads
-from shared.settings import Settings
+from shared.runtime.settings import Settings
+from shared.store.db import create_engine, migrate, migration_heads
 
 
 @pytest.mark.parametrize("service", sorted(DEFINITIONS))

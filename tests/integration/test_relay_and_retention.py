@@ -20,16 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.common_v1 import InputRejected
 from services.app import DEFINITIONS
-from shared import aggregates as aggregates_module
-from shared import outbox as outbox_module
-from shared import parking, retention, timers
+from shared.broker.topology import BrokerPublisher, declare_service_topology
 from shared.clock import ManualClock, SystemClock
-from shared.db import create_engine, migrate
-from shared.outbox import OutboxRelay, OutboxWriter, notify_channel, pending_count
-from shared.settings import Settings
-from shared.tables import aggregates, inbox, outbox, parked, progress
-from shared.tables import timers as timer_table
-from shared.topology import BrokerPublisher, Message, declare_service_topology
+from shared.messages import Message
+from shared.runtime.relay import OutboxRelay
+from shared.runtime.settings import Settings
+from shared.store import aggregates as aggregates_module
+from shared.store import outbox as outbox_module
+from shared.store import parking, retention, timers
+from shared.store.db import create_engine, migrate
+from shared.store.outbox import OutboxWriter, notify_channel, pending_count
+from shared.store.tables import aggregates, inbox, outbox, parked, progress
+from shared.store.tables import timers as timer_table
 from tests.support.listener import Listener, listening
 
 SERVICE = "reports"

@@ -4,13 +4,15 @@ and PostgreSQL (an advisory lock), and it is gone the moment its holder goes."""
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from rules.effects import Timer
 from services.app import DEFINITIONS
-from shared import timers
+from shared.application.ordering import Progress
 from shared.clock import ManualClock
-from shared.db import create_engine, migrate
-from shared.locks import ReplicaMark
-from shared.ordering import Progress
-from shared.settings import Settings
+from shared.runtime import scheduler
+from shared.runtime.settings import Settings
+from shared.store import timers
+from shared.store.db import create_engine, migrate
+from shared.store.locks import ReplicaMark
 
 START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
@@ -48,10 +50,10 @@ async def test_a_probe_of_the_mark_never_refuses_the_replica_that_takes_it(
     standby, consuming = (ReplicaMark(engine, f"{schema}-probe") for _ in range(2))
     clock, tracker = ManualClock(START), Progress()
 
-    async def nothing(_timer: timers.Timer) -> None:
+    async def nothing(_timer: Timer) -> None:
         return None
 
-    taking = timers.TimerScheduler(engine, nothing, clock, tracker, mark=consuming)
+    taking = scheduler.TimerScheduler(engine, nothing, clock, tracker, mark=consuming)
     try:
 
         async def probing() -> None:
@@ -88,10 +90,10 @@ async def test_a_replica_that_does_not_consume_never_takes_a_consuming_ones_coun
     consuming = ReplicaMark(engine, f"{schema}-consuming")
     assert await consuming.hold()
 
-    async def nothing(_timer: timers.Timer) -> None:
+    async def nothing(_timer: Timer) -> None:
         return None
 
-    standby = timers.TimerScheduler(
+    standby = scheduler.TimerScheduler(
         engine, nothing, clock, Progress(), quiet_seconds=0.0,
         consuming=lambda: False, mark=ReplicaMark(engine, f"{schema}-consuming"),
     )  # fmt: skip

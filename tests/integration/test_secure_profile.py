@@ -25,8 +25,8 @@ from services.provision import (
     generate_passwords,
     read_passwords,
 )
-from shared.deadletters import list_dead_letters, replay_dead_letters
-from shared.settings import Settings
+from shared.broker.deadletters import list_dead_letters, replay_dead_letters
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference
 from tests.support.infrastructure import private_rabbitmq
 

@@ -9,14 +9,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from rules.effects import Timer
 from services.app import DEFINITIONS
-from shared import timers
+from shared.application.consumer import Delivery
+from shared.application.ordering import Progress
 from shared.clock import ManualClock
-from shared.consumer import Delivery
-from shared.ordering import Progress
-from shared.runtime import ServiceRuntime
-from shared.settings import Settings
-from shared.tables import timers as timer_table
+from shared.runtime import scheduler
+from shared.runtime.service import ServiceRuntime
+from shared.runtime.settings import Settings
+from shared.store import timers
+from shared.store.tables import timers as timer_table
 from tests.support.crm import cloud_event, family_conference
 from tests.support.history import family_history
 
@@ -46,11 +48,11 @@ async def _schedule(engine: AsyncEngine, tenant: str, timer_id: str, due: dateti
 
 def _scheduler(
     engine: AsyncEngine, clock: ManualClock, tracker: Progress, quiet: float
-) -> timers.TimerScheduler:
-    async def nothing(_timer: timers.Timer) -> None:
+) -> scheduler.TimerScheduler:
+    async def nothing(_timer: Timer) -> None:
         return None
 
-    return timers.TimerScheduler(engine, nothing, clock, tracker, quiet_seconds=quiet)
+    return scheduler.TimerScheduler(engine, nothing, clock, tracker, quiet_seconds=quiet)
 
 
 async def test_how_far_other_conferences_were_applied_fires_no_timer_nor_does_the_future(
@@ -69,7 +71,7 @@ async def test_how_far_other_conferences_were_applied_fires_no_timer_nor_does_th
     async with asyncio.timeout(5):  # until 201 is quiet: the timer the clock has passed fires
         while not (due := await scheduler.due()):
             tracker.changed.add("201")
-            await timers.save_progress(runtime.engine, tracker)
+            await scheduler.save_progress(runtime.engine, tracker)
             await asyncio.sleep(0.05)  # poll for the condition
     assert [t.timer_id for t in due] == ["T-now"]  # not T-201: the clock has not reached it
     async with runtime.engine.begin() as connection:
@@ -91,17 +93,17 @@ async def test_a_timer_fires_once_the_clock_has_passed_it_and_the_stream_is_quie
     scheduler = _scheduler(runtime.engine, clock, tracker, quiet=0.2)
     tracker.started("201", START)  # council 201's last event, then nothing
     tracker.finished("201", START)
-    await timers.save_progress(runtime.engine, tracker)
+    await scheduler.save_progress(runtime.engine, tracker)
     clock.advance(timedelta(hours=2))
     assert await scheduler.due() == []  # the clock has passed it, but 201 only just went still
     async with asyncio.timeout(5):  # once 201 has been still for 0.2 s, it is due
         while not (due := await scheduler.due()):
             tracker.changed.add("201")
-            await timers.save_progress(runtime.engine, tracker)
+            await scheduler.save_progress(runtime.engine, tracker)
             await asyncio.sleep(0.05)  # poll for the condition
     assert [t.timer_id for t in due] == ["T-1"]
     tracker.started("201", START)  # the council's stream moves again: wait for it
-    await timers.save_progress(runtime.engine, tracker)
+    await scheduler.save_progress(runtime.engine, tracker)
     assert await scheduler.due() == []
     await runtime.stop()
 
@@ -178,8 +180,8 @@ async def test_a_councils_first_row_is_not_ahead_of_its_earlier_events_in_flight
     be a later one (a review months on) while earlier ones are still being applied. The
     council's progress row must not start at the later one's time, or the earlier
     conference's timers would fire before its earlier events."""
-    from shared.consumer import Flow
-    from shared.tables import progress
+    from shared.application.consumer import Flow
+    from shared.store.tables import progress
 
     runtime = await _runtime(settings, ManualClock(START))
     try:
@@ -207,7 +209,7 @@ async def test_a_timer_fired_while_an_event_waited_for_its_aggregate_is_not_fire
     """One replica's scheduler fires a timer while another replica's event for the same
     conference waits for the aggregate's lock: the event, once it has the lock, sees the
     timer fired (its timers are read after the lock, not from before it)."""
-    from shared.tables import aggregates
+    from shared.store.tables import aggregates
 
     clock = ManualClock(START)
     first, second = await _runtime(settings, clock), await _runtime(settings, clock)
@@ -296,7 +298,7 @@ async def test_a_delivery_begun_while_the_scheduler_asks_the_broker_keeps_its_co
     await _schedule(runtime.engine, "201", "T-1", START + timedelta(hours=1))
     tracker.started("201", START)  # council 201's last event, long ago
     tracker.finished("201", START)
-    await timers.save_progress(runtime.engine, tracker)
+    await scheduler.save_progress(runtime.engine, tracker)
     clock.advance(timedelta(hours=2))
     arriving = [START + timedelta(minutes=30)]
 
@@ -306,17 +308,17 @@ async def test_a_delivery_begun_while_the_scheduler_asks_the_broker_keeps_its_co
             tracker.started("201", arriving.pop())
         return 0
 
-    async def nothing(_timer: timers.Timer) -> None:
+    async def nothing(_timer: Timer) -> None:
         return None
 
-    scheduler = timers.TimerScheduler(
+    waiting = scheduler.TimerScheduler(
         runtime.engine, nothing, clock, tracker, quiet_seconds=0.2, backlog=backlog
     )
     await asyncio.sleep(0.3)  # 201 has been still for longer than the quiet period
-    assert await scheduler.due() == []
+    assert await waiting.due() == []
     tracker.finished("201", START + timedelta(minutes=30))  # applied: now it may go quiet
     async with asyncio.timeout(5):
-        while not (due := await scheduler.due()):
+        while not (due := await waiting.due()):
             await asyncio.sleep(0.05)  # poll for the condition
     assert [t.timer_id for t in due] == ["T-1"]
     await runtime.stop()

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from services.app import running
 from services.cli import app as cli
-from shared import topology
-from shared.settings import Settings
+from shared.broker import topology
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference
 
 

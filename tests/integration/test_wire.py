@@ -1,4 +1,4 @@
-"""Frames written together (`shared.wire`) on the real broker: a batch of publishes leaves in
+"""Frames written together (`shared.broker.wire`) on the real broker: a batch of publishes leaves in
 one write, in order, and every message gets the broker's own answer (its confirm, a negative
 confirm when the queue refuses it, the message returned when nothing is bound, the channel
 closing); acknowledgements settled together leave in one write and count for each delivery."""
@@ -15,7 +15,7 @@ import pytest
 from aiormq.abc import DeliveredMessage
 from pamqp import commands
 
-from shared import wire
+from shared.broker import wire
 
 
 @contextlib.asynccontextmanager

@@ -22,9 +22,9 @@ from contracts.decisions_v1 import ReviewOverdue
 from contracts.export import EXAMPLES_FILE, committed_folder
 from contracts.registry import EVENT_TYPES
 from services.app import running
-from shared.events import new_event, to_body
-from shared.settings import Settings
-from shared.topology import declare_all
+from shared.broker.topology import declare_all
+from shared.messages import new_event, to_body
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference, publish_events
 from tests.support.history import family_history
 from tests.support.infrastructure import private_vhost

@@ -29,7 +29,7 @@ import aio_pika
 import aiormq
 
 from services.app import DEFINITIONS
-from shared.topology import (
+from shared.broker.topology import (
     CRM_QUEUE,
     dead_letter_queue_name,
     declare_all,

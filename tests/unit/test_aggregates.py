@@ -16,14 +16,13 @@ from contracts.crm_v1 import (
     OutcomeDecided,
     ReportSubmitted,
 )
+from rules.calendar import WorkingDayCalendar
+from rules.effects import Env, NotReadyYet, RuleViolation, SetTimer, Timer
+from rules.policy import Policy
 from services.decisions import domain as decisions
 from services.invitations import domain as invitations
 from services.reports import domain as reports
-from shared.aggregates import AggregateStore
-from shared.calendar import WorkingDayCalendar
-from shared.effects import Env, NotReadyYet, RuleViolation, SetTimer
-from shared.policy import Policy
-from shared.timers import Timer
+from shared.store.aggregates import AggregateStore
 from tests.support.crm import family_conference
 
 CALENDAR = WorkingDayCalendar()
@@ -648,7 +647,7 @@ def test_a_child_added_later_is_advised_on_and_can_be_decided_for() -> None:
 
 
 def test_in_lists_are_padded_to_a_power_of_two_with_the_same_values() -> None:
-    from shared.db import padded
+    from shared.store.db import padded
 
     assert padded([]) == []
     assert padded(["a"]) == ["a"]

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from shared.calendar import WorkingDayCalendar
+from rules.calendar import WorkingDayCalendar
 
 calendar = WorkingDayCalendar()
 

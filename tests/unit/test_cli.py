@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from contracts.export import generated_files
 from services.app import DEFINITIONS
 from services.cli import app, main
-from shared.logging import configure_logging
+from shared.observability.logging import configure_logging
 from tests.support.infrastructure import free_port
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ from contracts.crm_v1 import ConferenceRequested
 from contracts.export import ASYNCAPI_FILE, committed_folder, generated_files
 from contracts.registry import EVENT_TYPES
 from services.app import DEFINITIONS
-from shared.events import MalformedInput, new_event, parse_event
+from shared.messages import MalformedInput, new_event, parse_event
 from tests.support.crm import cloud_event, family_conference
 
 CONTRACT_TYPES = {

@@ -4,11 +4,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from rules.calendar import WorkingDayCalendar
+from rules.policy import Policy, load_policy
 from services.decisions import domain as decisions
 from services.invitations import domain as invitations
 from services.reports import domain as reports
-from shared.calendar import WorkingDayCalendar
-from shared.policy import Policy, load_policy
 
 calendar = WorkingDayCalendar()
 default = Policy()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from services.app import DEFINITIONS
 from services.cli import app
 from services.provision import generate_passwords
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 SUPPORT = Path(__file__).parents[1] / "support"
@@ -171,7 +171,7 @@ def test_the_base_image_is_pinned_to_a_release() -> None:
 
 
 def test_the_grafana_dashboard_charts_metrics_the_services_export() -> None:
-    from shared import telemetry
+    from shared.observability import telemetry
 
     dashboard = json.loads((DEPLOY / "grafana/convene.json").read_text())
     ours = {

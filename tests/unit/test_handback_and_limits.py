@@ -6,9 +6,9 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from contracts.crm_v1 import ConferenceRequested
-from shared import handback
-from shared.events import MalformedInput, parse_event
-from shared.settings import Settings
+from shared.broker import handback
+from shared.messages import MalformedInput, parse_event
+from shared.runtime.settings import Settings
 from tests.support.crm import cloud_event, family_conference
 
 KEY = b"a secret of the service's own"

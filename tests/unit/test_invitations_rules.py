@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
+from rules.policy import Policy
 from services.invitations import domain
-from shared.policy import Policy
 
 policy = Policy()
 ON = date(2026, 11, 25)

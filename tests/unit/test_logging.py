@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from shared.logging import configure_logging, get_logger
+from shared.observability.logging import configure_logging, get_logger
 
 
 def test_personal_data_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,7 +33,7 @@ def test_a_refused_publish_is_logged_with_how_the_broker_refused_it(
     import aiormq.exceptions
     from pamqp.commands import Basic
 
-    from shared.outbox import _refusal
+    from shared.runtime.relay import _refusal
 
     configure_logging("INFO", "json")
     returned = aiormq.exceptions.DeliveryError(

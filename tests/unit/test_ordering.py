@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from shared.ordering import DeliveryOrder, Progress, Sequencer
+from shared.application.ordering import DeliveryOrder, Progress, Sequencer
 
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.policy import Policy, PolicyBook, load_policy, preset_names
+from rules.policy import Policy, PolicyBook, load_policy, preset_names
 
 EXPECTED_DIFFERENCES = {
     "redbridge": {},

@@ -14,10 +14,10 @@ from contracts.crm_v1 import (
     ParticipantAdded,
     ReportSubmitted,
 )
+from rules.calendar import WorkingDayCalendar
+from rules.effects import Env, RuleViolation
+from rules.policy import Policy
 from services.reports import domain
-from shared.calendar import WorkingDayCalendar
-from shared.effects import Env, RuleViolation
-from shared.policy import Policy
 
 CHAIR = domain.Recipient("CHAIR", "chair")
 

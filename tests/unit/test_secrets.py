@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from services.cli import app, main
 from services.provision import broker_definitions, generate_passwords, password_hash
-from shared.settings import Settings
+from shared.runtime.settings import Settings
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ Revision ID: invitations_0001
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.store.db import UTCDateTime
 
 revision = "invitations_0001"
 down_revision = None

@@ -7,7 +7,7 @@ Revises: invitations_0001
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.store.db import UTCDateTime
 
 revision = "invitations_0002"
 down_revision = "invitations_0001"

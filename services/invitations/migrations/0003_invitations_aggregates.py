@@ -9,7 +9,7 @@ No council has run 0.1, so its tables are replaced rather than copied.
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.store.db import UTCDateTime
 
 revision = "invitations_0003"
 down_revision = "invitations_0002"

@@ -7,7 +7,7 @@ Revises: reports_0001
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.store.db import UTCDateTime
 
 revision = "reports_0002"
 down_revision = "reports_0001"

@@ -1,0 +1,1 @@
+"""The broker: topology, frames written together, dead letters and hand-backs."""

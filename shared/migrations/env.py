@@ -1,8 +1,0 @@
-"""Alembic environment for every service: runs on the connection `shared.db.migrate` gives."""
-
-from alembic import context
-
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=None)
-with context.begin_transaction():
-    context.run_migrations()

@@ -1,0 +1,1 @@
+"""A running service: its lifecycle, settings, health server and one-line problems."""

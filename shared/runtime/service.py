@@ -1,0 +1,597 @@
+"""Running a service: its database, ordered consumer, outbox relay and timer scheduler.
+
+A service is described by a `ServiceDefinition` (bindings, handlers, timer rules,
+ordering keys, migrations); `ServiceRuntime` wires it to a FastStream broker. One
+broker can carry one service (`convene run reports`) or all three
+(`convene run all`, the demo).
+
+Order: the service's queue has a single active consumer (other replicas stand by
+and take over when it stops). Deliveries are taken in delivery-tag order and run
+through a `Sequencer`: events sharing an ordering key (by default the council and
+the conference) are applied one at a time in the order the CRM published them,
+while other conferences run concurrently, up to `CONVENE_PREFETCH` in flight.
+"""
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import aiormq
+import sqlalchemy as sa
+from faststream import AckPolicy
+from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue, RabbitRouter
+from faststream.rabbit.message import RabbitMessage
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.envelope import CloudEvent
+from rules.calendar import WorkingDayCalendar
+from rules.effects import Timer
+from rules.policy import PolicyBook
+from shared.application.availability import DatabaseGate
+from shared.application.consumer import Consumer, Delivery, Flow, MessageHandler
+from shared.application.handling import HandlerContext, TimerRule
+from shared.application.ordering import Arrivals, DeliveryOrder, Progress, Sequencer
+from shared.broker.topology import (
+    BrokerPublisher,
+    broker_user,
+    declare_service_topology,
+    incoming_queue_arguments,
+    incoming_queue_name,
+    producer_exchange,
+)
+from shared.broker.wire import Acknowledgements
+from shared.clock import Clock, SystemClock
+from shared.messages import MalformedInput
+from shared.observability import telemetry
+from shared.observability.logging import get_logger
+from shared.runtime.problems import Problem, broker_problem, where
+from shared.runtime.relay import OutboxRelay
+from shared.runtime.scheduler import TimerScheduler, save_progress
+from shared.runtime.settings import Settings
+from shared.store import parking, retention, timers
+from shared.store.backlog import measure_backlog
+from shared.store.db import create_engine, migrate
+from shared.store.locks import ReplicaMark
+from shared.store.outbox import OutboxWriter, notify_channel
+from shared.store.parking import ParkedEvent
+from shared.store.retention import Retention
+
+if TYPE_CHECKING:
+    from faststream.rabbit.schemas.queue import QuorumQueueArgs
+
+log = get_logger(__name__)
+
+
+OrderingKeys = Callable[[CloudEvent, Any], Iterable[str]]
+
+
+def by_conference(event: CloudEvent, data: Any) -> Iterable[str]:
+    """The default ordering key: the conference the event is about."""
+    return [str(getattr(data, "conference_id", None) or event.subject)]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One event type a service consumes, and what it does with it (for AsyncAPI)."""
+
+    event_type: str
+    handler: MessageHandler
+    description: str
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """Everything that makes one service what it is."""
+
+    name: str
+    migrations: Path
+    bindings: Sequence[Binding]
+    timer_rules: Mapping[str, TimerRule] = field(default_factory=dict)
+    ordering_keys: OrderingKeys = by_conference
+
+    @property
+    def event_types(self) -> list[str]:
+        """The routing keys the service's queue is bound to."""
+        return [binding.event_type for binding in self.bindings]
+
+
+class ServiceRuntime:
+    """One service's moving parts, started and stopped together."""
+
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        settings: Settings,
+        clock: Clock | None = None,
+        calendar: WorkingDayCalendar | None = None,
+    ) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.calendar = calendar or WorkingDayCalendar()
+        self.policies = PolicyBook.build(settings.policy, settings.tenant_policy_map())
+        self.engine: AsyncEngine = create_engine(
+            settings.database_url_for(definition.name),
+            settings.schema_for(definition.name),
+            settings.sqlite_synchronous,
+            settings.db_pool_size,
+        )
+        self.relay: OutboxRelay | None = None
+        self.scheduler: TimerScheduler | None = None
+        self.consumer: Consumer | None = None
+        self.progress = Progress()
+        self.sequencer = Sequencer()
+        self._order: DeliveryOrder[RabbitMessage] = DeliveryOrder(self._release)
+        self._arrivals = Arrivals()
+        self._in_memory = False
+        self._consuming_on: aiormq.abc.AbstractChannel | None = None
+        """The channel this replica last took a delivery on."""
+        self._marking: asyncio.Task[None] | None = None
+        self._acks = Acknowledgements()
+        self._accepting = True
+        self._councils_on_record: set[str] = set()
+        self.gate = DatabaseGate(self.engine, settings.outage_probe_seconds)
+        self._took_deliveries = False
+        self._sweeper: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
+        self._measurer: asyncio.Task[None] | None = None
+        self.retention = Retention.of(
+            settings.retention_days, max(settings.retry_delay_list(), default=0.0)
+        )
+        self._waiting_keys: set[str] = set()
+        """Ordering keys that early events wait on, once `_waiting_known` (until then, ask
+        the database). The consuming replica parks every early event itself; the sweep
+        reloads what the database has."""
+        self._waiting_known = False
+        self._sweep_now = asyncio.Event()
+        self._winding_down = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        """The service's name."""
+        return self.definition.name
+
+    def router(self, *, in_memory: bool = False) -> RabbitRouter:
+        """The service's one consumer of its queue (bound to every type it consumes).
+
+        In memory there are no queues to bind, so each type gets its own subscriber;
+        FastStream's test broker calls them in publish order.
+        """
+        self._in_memory = in_memory
+        router = RabbitRouter()
+        channel = Channel(prefetch_count=self.settings.prefetch)
+        if in_memory:
+            for binding in self.definition.bindings:
+                producer = binding.event_type.split(".", 1)[0]
+                router.subscriber(
+                    RabbitQueue(incoming_queue_name(self.name), routing_key=binding.event_type),
+                    producer_exchange(producer),
+                    ack_policy=AckPolicy.MANUAL,
+                    title=f"{self.name}:{binding.event_type}",
+                    description=binding.description,
+                )(self._on_message)
+            return router
+        router.subscriber(
+            RabbitQueue(
+                incoming_queue_name(self.name),
+                queue_type=QueueType.QUORUM,
+                durable=True,
+                arguments=cast("QuorumQueueArgs", incoming_queue_arguments(self.name)),
+                declare=False,  # declared with its bindings in prepare(), or provisioned
+            ),
+            ack_policy=AckPolicy.MANUAL,
+            channel=channel,
+            title=f"{self.name}.incoming",
+            description="; ".join(
+                f"{b.event_type}: {b.description}" for b in self.definition.bindings
+            ),
+        )(self._on_message)
+        return router
+
+    async def _on_message(self, message: RabbitMessage) -> None:
+        if self.consumer is None:  # not started: let the broker hold the message
+            await message.nack(requeue=True)
+            return
+        if not self._accepting:  # stopping: left unacknowledged, it returns to the queue
+            return
+        raw = message.raw_message
+        if self._in_memory:
+            self._release(message)
+        else:
+            if raw.channel is not self._consuming_on:  # the first delivery on this channel
+                self._consuming_on = raw.channel
+                self._marking = asyncio.create_task(self._take_mark())
+                self._arrivals.watch(raw.channel, raw.consumer_tag)  # a channel opened again
+            self._arrivals.taken(raw.channel, raw.delivery_tag or 0)
+            self._order.arrive(raw.channel, raw.delivery_tag or 0, message)
+
+    def _release(self, message: RabbitMessage) -> None:
+        """Take a delivery in queue order: read it once and queue it behind its keys."""
+        assert self.consumer is not None
+        if not self._accepting:  # stopping: left unacknowledged, it returns to the queue
+            return
+        if not self._took_deliveries:  # taking over: what waits is in the database
+            self._took_deliveries = True
+            self._waiting_known = False
+            self._sweep_now.set()
+        raw = message.raw_message
+        delivery = Delivery(
+            body=raw.body,
+            exchange=raw.exchange or "",
+            routing_key=raw.routing_key or "",
+            message_id=raw.message_id,
+            user_id=raw.user_id,
+            queue=incoming_queue_name(self.name),
+            headers=dict(raw.headers or {}),
+            message_type=raw.type,
+        )
+        consumer = self.consumer
+        try:
+            event, data = consumer.read(delivery)
+        except MalformedInput as error:
+            refusal = consumer.refuse(delivery, error)
+
+            async def settle_refusal() -> None:
+                await self._settle(message, refusal)
+
+            self.sequencer.submit([f"malformed|{raw.delivery_tag}"], settle_refusal)
+            return
+        tenant, at = event.tenant, event.time
+        keys = [f"{tenant}|{key}" for key in self.definition.ordering_keys(event, data)]
+        ahead = consumer.ahead_of_clock(event, data)
+        if ahead:  # refused in its turn; it moves nothing, not even the council's progress
+            refusal = consumer.refuse_ahead(delivery, event, ahead)
+
+            async def settle_ahead() -> None:
+                await self._settle(message, refusal)
+
+            self.sequencer.submit([*keys, f"{tenant}|event|{event.id}"], settle_ahead)
+            return
+        self.progress.started(tenant, at)
+
+        async def work() -> None:
+            outcome = "failed"
+            try:
+                outcome = await self._settle(message, consumer.apply(delivery, event, data, keys))
+                if outcome == "parked":
+                    self._waiting_keys.update(keys)
+                await self._after(outcome, tenant, keys)
+            finally:
+                self.progress.finished(tenant, at, done=outcome not in ("abandoned", "failed"))
+
+        # Deliveries sharing an event id go in arrival order too, whatever their conference:
+        # the first published is the one applied, a later reuse of its id the one refused.
+        self.sequencer.submit([*keys, f"{tenant}|event|{event.id}"], work)
+
+    async def _settle(self, message: RabbitMessage, outcome: Awaitable[str]) -> str:
+        try:
+            result = await outcome
+        except Exception as error:  # dead-lettering itself failed: keep the message
+            log.error("delivery_not_processed", error_type=type(error).__name__)
+            with contextlib.suppress(Exception):  # a closed channel returns it anyway
+                await message.nack(requeue=True)
+            return "failed"
+        if result == "abandoned":  # stopping: left unacknowledged, it returns to the queue
+            return result
+        try:
+            if self._in_memory:
+                await message.ack()
+            else:  # with the others settled in this turn, in one write
+                raw = message.raw_message
+                await self._acks.ack(raw.channel, raw.delivery_tag or 0)
+        except Exception as error:  # the channel closed: it is redelivered, the inbox knows it
+            log.warning("ack_failed", error_type=type(error).__name__)
+        return result
+
+    async def _after(self, outcome: str, tenant: str, keys: list[str]) -> None:
+        """An event applied, refused or given up on may be what waiting events wait for."""
+        if outcome in ("applied", "rejected", "dead_lettered"):
+            await self._apply_parked(tenant, keys)
+
+    async def _apply_parked(self, tenant: str, keys: list[str]) -> None:
+        """Try the events waiting on these keys again, in arrival order, until none of them
+        can move (applying one may be what the next waits for)."""
+        if self._waiting_known and self._waiting_keys.isdisjoint(keys):
+            return  # nothing waits on these keys: no need to ask the database
+        moved = True
+        while moved:
+            moved = False
+            waiting = await parking.waiting(self.engine, keys, tenant)
+            for event in waiting:
+                outcome = await self._retry_parked(event)
+                if outcome == "abandoned":  # stopping: it waits for the next replica
+                    return
+                moved = moved or outcome != "parked"
+            if not waiting:
+                self._waiting_keys.difference_update(keys)
+
+    async def _retry_parked(self, parked: ParkedEvent) -> str:
+        assert self.consumer is not None
+        delivery = Delivery.of_parked(parked)
+        try:
+            event, data = self.consumer.read(delivery)
+        except MalformedInput as error:  # readable when parked: the contract changed since
+            outcome = await self.consumer.refuse(delivery, error)
+            async with self.engine.begin() as connection:
+                await parking.remove_event(connection, parked.tenant, parked.event_id)
+            return outcome
+        return await self.consumer.apply(delivery, event, data, parked.keys, parked)
+
+    async def _sweep_parked(self) -> None:
+        """Now and then, try every waiting event (and refuse those waiting too long)."""
+        while not self._winding_down.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_now.wait(), self.settings.park_retry_seconds)
+            self._sweep_now.clear()
+            if not self._took_deliveries or not self._accepting:
+                continue  # a standby: the consuming replica sweeps
+            try:
+                expiry = timedelta(seconds=self.settings.park_expiry_seconds)
+                await parking.expire_retrying(self.engine, self.clock.now() - expiry)
+                waiting = await parking.waiting(self.engine)
+            except Exception as error:
+                log.warning("parked_sweep_failed", error_type=type(error).__name__)
+                continue
+            # What waits now, and what was parked while the database was asked.
+            self._waiting_keys |= {key for event in waiting for key in event.keys}
+            self._waiting_known = True
+            for tenant, keys in dict.fromkeys((e.tenant, tuple(e.keys)) for e in waiting):
+                retry = functools.partial(self._apply_parked, tenant, list(keys))
+                self.sequencer.submit(list(keys), retry)
+
+    async def _prune(self) -> None:
+        """Now and then, delete what is past retention (the leading relay's replica only)."""
+        while not await self._pause(self.settings.prune_seconds):
+            if self.relay is None or not self.relay.leading:
+                continue
+            try:
+                await retention.prune(
+                    self.engine, self.clock.now(), self.retention, self.settings.prune_batch
+                )
+            except Exception as error:
+                log.warning("prune_failed", error_type=type(error).__name__)
+
+    async def prepare(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
+        """Migrate the database, declare the topology, build consumer, relay and scheduler."""
+        database = self.settings.database_url_for(self.name)
+        try:
+            await migrate(
+                self.engine, self.settings.schema_for(self.name), self.definition.migrations
+            )
+        except (OSError, TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            raise Problem(
+                f"cannot reach the database of {self.name} at {where(database)} "
+                f"(DATABASE_URL or {self.name.upper()}_DATABASE_URL): {type(error).__name__}"
+            ) from error
+        if not in_memory and self.settings.declare_topology:
+            try:
+                await declare_service_topology(
+                    self.settings.amqp_url,
+                    self.name,
+                    self.definition.event_types,
+                    self.settings.retry_delay_list(),
+                )
+            except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as error:
+                raise broker_problem(self.settings.amqp_url, error) from error
+        publisher = BrokerPublisher(
+            broker, broker_user(self.settings.amqp_url), batched=not in_memory
+        )
+        self.relay = OutboxRelay(
+            self.engine,
+            publisher,
+            self.clock,
+            self.settings.outbox_poll_seconds,
+            self.settings.outbox_batch,
+            notify_channel(self.settings.schema_for(self.name)),
+        )
+        self.consumer = Consumer(
+            service=self.name,
+            engine=self.engine,
+            handlers={b.event_type: b.handler for b in self.definition.bindings},
+            context=self.context,
+            dead_letters=publisher,
+            clock=self.clock,
+            after_commit=self.relay.wake,
+            gate=self.gate,
+            max_attempts=self.settings.max_attempts,
+            retry_base_seconds=self.settings.retry_base_seconds,
+            retry_delays=self.settings.retry_delay_list(),
+            handback_key=(
+                self.settings.handback_key.get_secret_value().encode()
+                if self.settings.handback_key
+                else None
+            ),
+            park_expiry_seconds=self.settings.park_expiry_seconds,
+            producer_users=(
+                self.settings.producer_user_map() if self.settings.verify_producers else None
+            ),
+            in_transaction=self._record_progress,
+            group_size=self.settings.group_commit,
+            max_clock_skew_seconds=self.settings.max_clock_skew_seconds,
+        )
+        self.scheduler = TimerScheduler(
+            self.engine,
+            self._fire_timer,
+            self.clock,
+            self.progress,
+            self.settings.timer_poll_seconds,
+            self.settings.timer_quiet_seconds,
+            after_fire=self.relay.wake,
+            backlog=None if in_memory else functools.partial(self._backlog, broker),
+            hold_seconds=self.settings.timer_hold_seconds,
+            consuming=self.consuming,
+            # Named by the service's schema: replicas of other deployments in one database
+            # (another schema prefix) hold marks of their own.
+            mark=None
+            if in_memory
+            else ReplicaMark(self.engine, f"{self.settings.schema_for(self.name)}-consuming"),
+        )
+
+    async def _take_mark(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.take_mark()
+
+    def consuming(self) -> bool:
+        """True while this replica consumes the service's queue: it has taken deliveries on
+        a channel still open (a standby has taken none; once the channel closes, what it
+        had not started is back in the queue and it consumes no more)."""
+        channel = self._consuming_on
+        return channel is not None and not channel.is_closed
+
+    async def _backlog(self, broker: RabbitBroker) -> int:
+        """Messages waiting in the service's queue (not yet delivered to any replica), and
+        deliveries here not yet counted as in flight: read by the client and not yet taken,
+        or waiting for an earlier one."""
+        queue = await broker.declare_queue(
+            RabbitQueue(incoming_queue_name(self.name), declare=False)
+        )
+        declared = await queue.declare()
+        return int(declared.message_count or 0) + self._arrivals.waiting + self._order.held
+
+    async def _record_progress(self, connection: AsyncConnection, flow: Flow) -> None:
+        """A council seen for the first time by this replica gets its progress row now."""
+        if flow.tenant not in self._councils_on_record:
+            through = self.progress.through(flow.tenant)  # this event is among those in flight
+            earliest = flow.time - timedelta(microseconds=1)
+            await timers.ensure_progress(
+                connection, flow.tenant, min(through, earliest) if through else earliest
+            )
+            self._councils_on_record.add(flow.tenant)
+
+    def context(self, connection: AsyncConnection, flow: Flow) -> HandlerContext:
+        """The tools a handler gets for one transaction."""
+        writer = OutboxWriter(
+            connection,
+            self.clock,
+            self.name,
+            flow.tenant,
+            flow.correlationid,
+            flow.event_id,
+            flow.time,
+            # Another replica's relay leads: wake it at this commit.
+            notify=None if self.relay is None or self.relay.leading else self.relay.channel,
+        )
+        return HandlerContext(
+            connection=connection,
+            outbox=writer,
+            policy=self.policies.for_tenant(flow.tenant),
+            calendar=self.calendar,
+            clock=self.clock,
+            tenant=flow.tenant,
+            event_id=flow.event_id,
+            event_time=flow.time,
+            timer_rules=self.definition.timer_rules,
+        )
+
+    async def _fire_timer(self, timer: Timer) -> None:
+        """Fire a timer the scheduler found due, on its aggregate (locked)."""
+        rule = self.definition.timer_rules.get(timer.kind)
+        with telemetry.firing(self.name, timer):
+            async with self.engine.begin() as connection:
+                flow = Flow(
+                    timer.timer_id,
+                    f"timer:{timer.kind}",
+                    timer.tenant,
+                    timer.subject,
+                    timer.correlationid,
+                    timer.due_at,
+                )
+                context = self.context(connection, flow)
+                fired = (
+                    0
+                    if rule is None
+                    else await context.fire_due(rule.store, timer.subject, timer.due_at)
+                )
+                await context.flush()
+                if not fired:  # its aggregate is gone, or it has no rule: nothing to judge
+                    await timers.mark_fired(connection, timer.timer_id, self.clock)
+        log.info("timer_fired", timer_id=timer.timer_id, timer_kind=timer.kind)
+
+    async def start_background(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
+        """Start the relay and the scheduler."""
+        assert self.relay is not None and self.scheduler is not None, "prepare() first"
+        if not in_memory:
+            await self._watch_arrivals(broker)
+        self.relay.start()
+        self.relay.wake()
+        self.scheduler.start()
+        self._sweeper = asyncio.create_task(self._sweep_parked(), name="parked-sweep")
+        self._pruner = asyncio.create_task(self._prune(), name="retention-pruner")
+        self._measurer = asyncio.create_task(self._measure(), name="backlog-metrics")
+        log.info("service_started", service=self.name, database=self.engine.dialect.name)
+
+    async def _watch_arrivals(self, broker: RabbitBroker) -> None:
+        """Count deliveries from the moment the client reads them, from the first (the
+        consuming channel opened again later is watched at its first delivery)."""
+        for subscriber in broker.subscribers:
+            queue = getattr(subscriber, "_queue_obj", None)  # FastStream's aio-pika queue
+            tag = getattr(subscriber, "_consumer_tag", None)
+            if queue is None or tag is None or queue.name != incoming_queue_name(self.name):
+                continue
+            with contextlib.suppress(Exception):  # not consuming yet: watched at the first
+                self._arrivals.watch(await queue.channel.get_underlay_channel(), tag)
+
+    async def migrated(self) -> bool:
+        """True once the database's migrations are done (prepare() has run)."""
+        return self.consumer is not None
+
+    async def _measure(self) -> None:
+        """Keep the backlog gauges (outbox, timers, waiting events) fresh for /metrics."""
+        while not self._winding_down.is_set():
+            with contextlib.suppress(Exception):  # a metric is never worth a failure
+                await measure_backlog(self.name, self.engine, datetime.now(UTC))
+            await self._pause(self.settings.metrics_seconds)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if the service is stopping; True when it is."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._winding_down.wait(), seconds)
+        return self._winding_down.is_set()
+
+    async def database_reachable(self) -> bool:
+        """True when the service's database answers and deliveries are not paused for it."""
+        if not self.gate.is_open:
+            return False
+        async with self.engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+        return True
+
+    async def finish(self) -> None:
+        """Take no more deliveries and finish those in flight (the consumer stays attached
+        meanwhile: a standby must not start on a conference's later events first)."""
+        self._accepting = False
+        # Background tasks finish what they are doing (never cancelled in the middle of a
+        # database call: a connection cut off there may never return to the pool).
+        self._winding_down.set()
+        self._sweep_now.set()
+        for task in (self._sweeper, self._pruner, self._measurer):
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await task
+        await self.gate.stop()  # deliveries waiting out an outage return to the queue
+        await self.sequencer.drain()
+        if self.consumer is not None and self.consumer.grouping is not None:
+            await self.consumer.grouping.drain()
+
+    async def stop(self) -> None:
+        """Once what it had received but not started is back in the queue (its consumer
+        closed): stop timers, say how far each council got (and that it was active just
+        now, so no replica takes it for quiet before it has taken those deliveries), give
+        the consuming mark up, flush the outbox, close the database."""
+        await self.finish()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.progress.handed_over()
+            with contextlib.suppress(Exception):  # best effort: the next replica catches up
+                await save_progress(self.engine, self.progress)
+            with contextlib.suppress(Exception):
+                await self.scheduler.close()
+        if self.relay is not None:
+            await self.relay.stop()
+        await self.engine.dispose()
+        log.info("service_stopped", service=self.name)

@@ -1,0 +1,158 @@
+"""Aggregates kept as typed documents: one row per (council, kind, key).
+
+A service's `domain.py` defines its aggregates as dataclasses; the store turns
+them to and from JSON with pydantic, loads one whole (locked until the
+transaction ends, so competing replicas and timers apply one at a time) and
+saves it once.
+"""
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.store.db import among, among_values, lookup, wanted
+from shared.store.tables import aggregates
+
+T = TypeVar("T")
+
+# Built once: the hot path's statements cost no construction and no cache key per call.
+_ONE = sa.and_(
+    aggregates.c.tenant == sa.bindparam("tenant"),
+    aggregates.c.kind == sa.bindparam("kind"),
+    aggregates.c.key == sa.bindparam("key"),
+)
+_LOAD = sa.select(aggregates.c.state).where(_ONE)
+_LOAD_LOCKED = _LOAD.with_for_update()
+_UPDATE = (
+    aggregates.update()
+    .where(
+        aggregates.c.tenant == sa.bindparam("b_tenant"),
+        aggregates.c.kind == sa.bindparam("b_kind"),
+        aggregates.c.key == sa.bindparam("b_key"),
+    )
+    .values(state=sa.bindparam("b_state"))
+)
+_INSERT = aggregates.insert()
+
+
+@functools.cache
+def _load_many_locked(postgres: bool) -> sa.Select[tuple[str, str, str, str]]:
+    """Built once a dialect (bound: keys, rows of tenant, kind and key); on PostgreSQL each
+    aggregate looked up by its key on its own (`lookup`: never a scan of all of them)."""
+    columns = (aggregates.c.tenant, aggregates.c.kind, aggregates.c.key)
+    if not postgres:
+        return (
+            sa.select(*columns, aggregates.c.state)
+            .where(among(columns, "keys", postgres=False))
+            .with_for_update(of=aggregates)
+        )
+    keys = wanted("keys", columns)
+    found = lookup(
+        sa.select(*columns, aggregates.c.state)
+        .where(*(column == keys.c[column.name] for column in columns))
+        .with_for_update(of=aggregates),
+        "found",
+    )
+    return sa.select(found).select_from(keys).join(found, sa.true())
+
+
+async def load_all(
+    connection: AsyncConnection, keys: list[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Any]:
+    """The stored documents of several aggregates, (tenant, kind, key) each, locked until
+    the transaction ends, in one statement."""
+    if not keys:
+        return {}
+    postgres = connection.dialect.name == "postgresql"
+    rows = await connection.execute(
+        _load_many_locked(postgres), among_values("keys", keys, postgres=postgres, width=3)
+    )
+    return {(row.tenant, row.kind, row.key): row.state for row in rows}
+
+
+async def save_all(
+    connection: AsyncConnection, saves: list[tuple[str, "AggregateStore[Any]", "Loaded[Any]"]]
+) -> None:
+    """Write several aggregates back, (tenant, store, loaded) each: one statement for those
+    stored, one for the new."""
+    updates, inserts = [], []
+    for tenant, store, loaded in saves:
+        state = store.dump(loaded.state)
+        if loaded.stored:
+            updates.append(
+                {"b_tenant": tenant, "b_kind": store.kind, "b_key": loaded.key, "b_state": state}
+            )
+        else:
+            inserts.append(
+                {"tenant": tenant, "kind": store.kind, "key": loaded.key, "state": state}
+            )
+    if updates:
+        await connection.execute(_UPDATE, updates)
+    if inserts:
+        await connection.execute(_INSERT, inserts)
+    for _tenant, _store, loaded in saves:
+        loaded.stored = True
+
+
+@dataclass
+class Loaded(Generic[T]):
+    """An aggregate as loaded, and whether it was already stored."""
+
+    key: str
+    state: T
+    stored: bool
+
+
+class AggregateStore(Generic[T]):
+    """Reads and writes one kind of aggregate of one service."""
+
+    def __init__(self, kind: str, model: type[T]) -> None:
+        self.kind = kind
+        self._adapter: TypeAdapter[T] = TypeAdapter(model)
+
+    async def load(
+        self, connection: AsyncConnection, tenant: str, key: str, *, lock: bool = True
+    ) -> Loaded[T] | None:
+        """One aggregate of one council, or None."""
+        query = _LOAD_LOCKED if lock else _LOAD
+        row = (
+            await connection.execute(query, {"tenant": tenant, "kind": self.kind, "key": key})
+        ).first()
+        if row is None:
+            return None
+        return Loaded(key, self.parse(row.state), stored=True)
+
+    async def save(self, connection: AsyncConnection, tenant: str, loaded: Loaded[T]) -> None:
+        """Write the aggregate back (insert the first time)."""
+        state = self.dump(loaded.state)
+        if loaded.stored:
+            await connection.execute(
+                _UPDATE,
+                {"b_tenant": tenant, "b_kind": self.kind, "b_key": loaded.key, "b_state": state},
+            )
+        else:
+            await connection.execute(
+                _INSERT, {"tenant": tenant, "kind": self.kind, "key": loaded.key, "state": state}
+            )
+            loaded.stored = True
+
+    async def all(self, connection: AsyncConnection, tenant: str) -> list[T]:
+        """Every aggregate of this kind for one council (reports and exports)."""
+        result = await connection.execute(
+            sa.select(aggregates.c.state)
+            .where(aggregates.c.tenant == tenant, aggregates.c.kind == self.kind)
+            .order_by(aggregates.c.key)
+        )
+        return [self.parse(row.state) for row in result]
+
+    def dump(self, state: T) -> str:
+        """The JSON document of an aggregate, as text."""
+        return self._adapter.dump_json(state).decode()
+
+    def parse(self, document: str | bytes) -> T:
+        """An aggregate from its JSON document's text."""
+        return self._adapter.validate_json(document)

@@ -1,0 +1,248 @@
+"""Events that arrived before one they depend on wait here instead of failing.
+
+A report for a conference not known yet, an outcome before its conference was held,
+a correction before the outcome it corrects: the domain says `NotReadyYet`, and
+the event is parked (stored with its delivery, acknowledged). Each time an event
+is applied, the parked events that share an ordering key with it (the conference)
+are tried again, in the order they arrived; a sweep tries them all now and then.
+One still waiting after `CONVENE_PARK_EXPIRY_SECONDS` is refused, saying what it
+waited for. Parking is for order only: an event that breaks a rule whatever the
+order is refused at once.
+
+An event out for a delayed retry keeps a "retrying" row here too: while it is out,
+later events sharing one of its ordering keys park behind it, so the conference's
+events are still applied in the order they were published.
+"""
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.store.db import among, among_values, lookup, wanted
+from shared.store.tables import inbox, parked
+
+KEY_SEPARATOR = "\n"
+EARLY = "early"
+RETRYING = "retrying"
+
+
+@dataclass(frozen=True)
+class ParkedEvent:
+    """One waiting event, with what is needed to apply it as if just delivered."""
+
+    position: int
+    tenant: str
+    event_id: str
+    keys: list[str]
+    body: bytes
+    delivery: dict[str, Any]
+    reason: str
+    parked_at: datetime
+
+
+def _before_applying() -> sa.CompoundSelect[tuple[str, str, str]]:
+    """Built once: the event's inbox digest, and the events of its council out for a delayed
+    retry (bound: tenant, event_id)."""
+    tenant: sa.BindParameter[str] = sa.bindparam("tenant", type_=sa.String)
+    event_id: sa.BindParameter[str] = sa.bindparam("event_id", type_=sa.String)
+    retrying = sa.select(
+        sa.literal("retrying").label("source"),
+        parked.c.event_id.label("value"),
+        parked.c.ordering_keys.label("keys"),
+    ).where(parked.c.tenant == tenant, parked.c.kind == RETRYING, parked.c.event_id != event_id)
+    seen = sa.select(
+        sa.literal("inbox").label("source"),
+        sa.func.coalesce(inbox.c.digest, "").label("value"),
+        sa.literal("").label("keys"),
+    ).where(inbox.c.tenant == tenant, inbox.c.event_id == event_id)
+    return sa.union_all(seen, retrying)
+
+
+_BEFORE_APPLYING = _before_applying()
+
+
+@functools.cache
+def _before_applying_all(postgres: bool) -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
+    """Built once a dialect: the inbox digests of (tenant, event id) pairs, and the events
+    out for a delayed retry of their councils, in position order (bound: tenants, pairs)."""
+    retrying = sa.select(
+        sa.literal("retrying").label("source"),
+        parked.c.tenant,
+        parked.c.event_id,
+        parked.c.event_id.label("value"),
+        parked.c.ordering_keys.label("keys"),
+        parked.c.position,
+    ).where(among([parked.c.tenant], "tenants", postgres=postgres), parked.c.kind == RETRYING)
+    recorded: Any = inbox
+    source: Any = inbox
+    condition = among([inbox.c.tenant, inbox.c.event_id], "pairs", postgres=postgres)
+    if postgres:  # each pair looked up by its key on its own (`lookup`)
+        pairs = wanted("pairs", (inbox.c.tenant, inbox.c.event_id))
+        recorded = lookup(
+            sa.select(inbox.c.tenant, inbox.c.event_id, inbox.c.digest).where(
+                inbox.c.tenant == pairs.c.tenant, inbox.c.event_id == pairs.c.event_id
+            ),
+            "recorded",
+        )
+        source, condition = pairs.join(recorded, sa.true()), sa.true()
+    seen = (
+        sa.select(
+            sa.literal("inbox").label("source"),
+            recorded.c.tenant,
+            recorded.c.event_id,
+            sa.func.coalesce(recorded.c.digest, "").label("value"),
+            sa.literal("").label("keys"),
+            sa.literal(0).label("position"),
+        )
+        .select_from(source)
+        .where(condition)
+    )
+    return sa.union_all(seen, retrying).order_by("position")
+
+
+async def park(
+    connection: AsyncConnection,
+    *,
+    tenant: str,
+    event_id: str,
+    event_type: str,
+    keys: list[str],
+    body: bytes,
+    delivery: dict[str, Any],
+    reason: str,
+    event_time: datetime,
+    now: datetime,
+    kind: str = EARLY,
+) -> None:
+    """Store a waiting event (a redelivered copy of one already waiting changes nothing)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    await connection.execute(
+        dialect.insert(parked)
+        .values(
+            tenant=tenant,
+            event_id=event_id,
+            event_type=event_type,
+            kind=kind,
+            ordering_keys=KEY_SEPARATOR.join(keys),
+            body=body.decode(),
+            delivery=delivery,
+            reason=reason[:500],
+            event_time=event_time,
+            parked_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[parked.c.tenant, parked.c.event_id])
+    )
+
+
+async def remove_event(connection: AsyncConnection, tenant: str, event_id: str) -> None:
+    """The event is being applied (or was refused, or dead-lettered): it waits no more,
+    and nothing waits for it."""
+    await connection.execute(
+        parked.delete().where(parked.c.tenant == tenant, parked.c.event_id == event_id)
+    )
+
+
+async def before_applying(
+    connection: AsyncConnection, tenant: str, keys: list[str], event_id: str
+) -> tuple[str | None, str | None]:
+    """In one query: the id of an event out for a delayed retry that shares one of `keys`
+    (it comes first), if any; and the content digest the inbox has for this event id
+    ("" when recorded without one), or None when it was never processed."""
+    blocker, digest = None, None
+    wanted = set(keys)
+    found = await connection.execute(_BEFORE_APPLYING, {"tenant": tenant, "event_id": event_id})
+    for row in found:
+        if row.source == "inbox":
+            digest = str(row.value)
+        elif blocker is None and wanted.intersection(row.keys.split(KEY_SEPARATOR)):
+            blocker = str(row.value)
+    return blocker, digest
+
+
+async def before_applying_all(
+    connection: AsyncConnection, events: list[tuple[str, list[str], str]]
+) -> list[tuple[str | None, str | None]]:
+    """`before_applying` for several events of any councils, (tenant, keys, event id) each,
+    in one query."""
+    tenants = sorted({tenant for tenant, _keys, _event_id in events})
+    pairs = [(tenant, event_id) for tenant, _keys, event_id in events]
+    postgres = connection.dialect.name == "postgresql"
+    found = (
+        await connection.execute(
+            _before_applying_all(postgres),
+            {
+                **among_values("tenants", tenants, postgres=postgres),
+                **among_values("pairs", pairs, postgres=postgres, width=2),
+            },
+        )
+    ).all()
+    digests = {(row.tenant, row.event_id): str(row.value) for row in found if row.source == "inbox"}
+    retrying = [row for row in found if row.source == "retrying"]
+    answers: list[tuple[str | None, str | None]] = []
+    for tenant, keys, event_id in events:
+        wanted = set(keys)
+        blocker = next(
+            (
+                str(row.event_id)
+                for row in retrying
+                if row.tenant == tenant
+                and row.event_id != event_id
+                and wanted.intersection(row.keys.split(KEY_SEPARATOR))
+            ),
+            None,
+        )
+        answers.append((blocker, digests.get((tenant, event_id))))
+    return answers
+
+
+async def waiting(
+    engine: AsyncEngine, keys: list[str] | None = None, tenant: str | None = None
+) -> list[ParkedEvent]:
+    """Early events waiting, in arrival order: all of them, or the council's that share one
+    of `keys`."""
+    query = sa.select(parked).where(parked.c.kind == EARLY).order_by(parked.c.position)
+    if tenant is not None:
+        query = query.where(parked.c.tenant == tenant)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    found = [
+        ParkedEvent(
+            row.position,
+            row.tenant,
+            row.event_id,
+            row.ordering_keys.split(KEY_SEPARATOR),
+            row.body.encode(),
+            dict(row.delivery),
+            row.reason,
+            row.parked_at,
+        )
+        for row in rows
+    ]
+    if keys is None:
+        return found
+    wanted = set(keys)
+    return [event for event in found if wanted.intersection(event.keys)]
+
+
+async def count(engine: AsyncEngine, kind: str = EARLY) -> int:
+    """How many events are waiting (or, with RETRYING, out for a delayed retry)."""
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            sa.select(sa.func.count()).select_from(parked).where(parked.c.kind == kind)
+        )
+        return int(result.scalar_one())
+
+
+async def expire_retrying(engine: AsyncEngine, before: datetime) -> int:
+    """Forget delayed retries sent before `before` that never came back (their queue was
+    purged): events waiting behind them are no longer held."""
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            parked.delete().where(parked.c.kind == RETRYING, parked.c.parked_at < before)
+        )
+        return int(result.rowcount or 0)

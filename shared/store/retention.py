@@ -1,0 +1,112 @@
+"""Pruning what is only kept for a while: published facts, processed event ids, timers done.
+
+A service's history grows with every event; what keeps processing fast is that the hot
+path reads none of it (every query on it uses an index) and that these rows are pruned:
+
+- outbox rows published more than `retention` ago;
+- inbox ids processed more than `inbox retention` ago: at least `retention`, and always
+  longer than the longest delayed retry plus a margin, so a redelivered or retried event
+  is still recognised. A CRM replaying events older than that finds them judged by the
+  aggregates (a conference requested twice is refused, not doubled);
+- timers fired or cancelled more than `retention` ago.
+
+Deletes go in small batches, each its own short transaction, so processing never waits
+long for the pruner. The aggregates (the state) and the parked events are never pruned
+here.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.observability.logging import get_logger
+from shared.store.tables import inbox, outbox, timers
+
+log = get_logger(__name__)
+
+INBOX_MARGIN = timedelta(days=3)
+"""How much longer than the longest delayed retry an event id is remembered."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of row is kept."""
+
+    outbox: timedelta
+    inbox: timedelta
+    timers: timedelta
+
+    @classmethod
+    def of(cls, days: float, longest_retry_seconds: float) -> "Retention":
+        """The retention for a service: `days` for everything, event ids at least the
+        longest delayed retry plus the margin."""
+        kept = timedelta(days=days)
+        ids = max(kept, timedelta(seconds=longest_retry_seconds) + INBOX_MARGIN)
+        return cls(outbox=kept, inbox=ids, timers=kept)
+
+
+def statements(
+    now: datetime, retention: Retention, batch: int, *, postgres: bool
+) -> list[tuple[str, sa.Delete]]:
+    """The deletes of one batch each of what is past retention, with the table each counts
+    for (run again until a batch deletes fewer than `batch` rows)."""
+    return [
+        ("outbox", _batch(outbox.c.published_at, now - retention.outbox, batch, postgres)),
+        ("inbox", _batch(inbox.c.processed_at, now - retention.inbox, batch, postgres)),
+        ("timers", _batch(timers.c.fired_at, now - retention.timers, batch, postgres)),
+        ("timers", _batch(timers.c.cancelled_at, now - retention.timers, batch, postgres)),
+    ]
+
+
+def _batch(time: sa.Column[Any], before: datetime, batch: int, postgres: bool) -> sa.Delete:
+    """Delete the (up to) `batch` oldest rows of `time`'s table whose `time` is `before`.
+
+    The batch is read in the order of `time`'s index, so the planner takes the index
+    whatever its statistics say of how many rows are past (with a bare LIMIT, after a
+    back-fill whose times all fell within minutes, it scanned the whole table for a few).
+    On PostgreSQL the rows are then deleted by their physical address (`ctid`, a TID scan):
+    as `key IN (the batch)` the planner joined the batch to the whole table (every batch
+    read all of an outbox or an inbox). The condition is repeated so a row changed
+    meanwhile (a timer set again under its id) is checked again as it now is. Elsewhere by
+    primary key."""
+    table = time.table
+    past = time < before
+    if postgres:
+        address: sa.ColumnClause[Any] = sa.literal_column("ctid")
+        doomed = sa.select(address).select_from(table).where(past).order_by(time).limit(batch)
+        return table.delete().where(
+            address == sa.any_(sa.func.array(doomed.scalar_subquery())), past
+        )
+    columns = list(table.primary_key.columns)
+    key = columns[0] if len(columns) == 1 else sa.tuple_(*columns)
+    oldest = sa.select(*columns).where(past).order_by(time).limit(batch)
+    return table.delete().where(key.in_(oldest))
+
+
+async def prune(
+    engine: AsyncEngine, now: datetime, retention: Retention, batch: int = 1000
+) -> dict[str, int]:
+    """Delete what is past retention, `batch` rows a transaction; returns counts by table."""
+    counts = {"outbox": 0, "inbox": 0, "timers": 0}
+    postgres = engine.dialect.name == "postgresql"
+    for table, statement in statements(now, retention, batch, postgres=postgres):
+        counts[table] += await _in_batches(engine, statement, batch)
+    if any(counts.values()):
+        log.info("pruned", **counts)
+    return counts
+
+
+async def _in_batches(engine: AsyncEngine, statement: sa.Delete, batch: int) -> int:
+    total = 0
+    while True:
+        async with engine.begin() as connection:
+            result = await connection.execute(statement)
+        deleted = int(result.rowcount or 0)
+        total += deleted
+        if deleted < batch:
+            return total
+        await asyncio.sleep(0)  # let deliveries in between batches
