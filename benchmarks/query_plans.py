@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.runtime import relay as relay_module
 from shared.runtime.settings import Settings
 from shared.store import aggregates as aggregates_module
 from shared.store import outbox as outbox_module
@@ -180,10 +181,10 @@ async def hot_path_plans(database_url: str, schema: str) -> list[str]:
                     ),
                     {},
                 ),
-                ("the relay's unsent rows", outbox_module._UNSENT, {"limit": 1000}),
+                ("the relay's unsent rows", outbox_module.UNSENT, {"limit": 1000}),
                 (
                     "the relay's rows marked sent",
-                    outbox_module._mark_sent(postgres=True),
+                    relay_module._mark_sent(postgres=True),
                     {
                         **among_values("positions", [p for (p,) in positions], postgres=True),
                         "at": now,

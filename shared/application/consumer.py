@@ -31,8 +31,8 @@ from contracts.common_v1 import InputRejected
 from contracts.envelope import CloudEvent
 from contracts.registry import event_type
 from shared.application.availability import Abandoned, DatabaseGate
-from shared.application.grouping import CONFLICT, GroupCommit, Regroup
-from shared.application.handling import HandlerContext, NotReadyYet, RuleViolation
+from shared.application.grouping import CONFLICT, GroupCommit
+from shared.application.handling import Flow, HandlerContext, NotReadyYet, RuleViolation
 from shared.broker import handback
 from shared.broker.topology import dead_letter_exchange, retry_queue_name
 from shared.clock import Clock
@@ -87,43 +87,24 @@ class Delivery:
         return cls(body=event.body, **event.delivery)
 
 
-@dataclass(frozen=True)
-class Flow:
-    """What links an outgoing event to the one that caused it."""
+def flow_of_raw(raw: dict[str, Any], event_id: str, event_type: str, now: datetime) -> Flow:
+    """The flow of an event that failed validation, from what could be read."""
 
-    event_id: str
-    event_type: str
-    tenant: str
-    subject: str
-    correlationid: str
-    time: datetime
+    def text(key: str, fallback: str) -> str:
+        value = raw.get(key)
+        if isinstance(value, str) and re.fullmatch(r"[!-~]{1,200}", value):
+            return value
+        return fallback
 
-    @classmethod
-    def of(cls, event: CloudEvent) -> "Flow":
-        """The flow of a parsed event."""
-        return cls(
-            event.id, event.type, event.tenant, event.subject, event.correlationid, event.time
-        )
-
-    @classmethod
-    def of_raw(cls, raw: dict[str, Any], event_id: str, event_type: str, now: datetime) -> "Flow":
-        """The flow of an event that failed validation, from what could be read."""
-
-        def text(key: str, fallback: str) -> str:
-            value = raw.get(key)
-            if isinstance(value, str) and re.fullmatch(r"[!-~]{1,200}", value):
-                return value
-            return fallback
-
-        tenant = text("tenant", "000")
-        return cls(
-            event_id,
-            event_type,
-            tenant if re.fullmatch(r"[0-9]{3}", tenant) else "000",
-            text("subject", event_id),
-            text("correlationid", event_id),
-            now,
-        )
+    tenant = text("tenant", "000")
+    return Flow(
+        event_id,
+        event_type,
+        tenant if re.fullmatch(r"[0-9]{3}", tenant) else "000",
+        text("subject", event_id),
+        text("correlationid", event_id),
+        now,
+    )
 
 
 class DeadLetterSink(Protocol):
@@ -189,19 +170,15 @@ class Consumer:
         self._producer_users = producer_users
         self._in_transaction = in_transaction or _nothing
         self._skew = timedelta(seconds=max_clock_skew_seconds)
-        self.grouping = (
-            GroupCommit(
-                service,
-                engine,
-                clock,
-                context,
-                self._in_transaction,
-                group_size,
-                # SQLite has one connection (one writer): one group at a time.
-                lanes=1 if engine.dialect.name == "sqlite" else 2,
-            )
-            if group_size > 1
-            else None
+        self.grouping = GroupCommit(
+            service,
+            engine,
+            clock,
+            context,
+            self._in_transaction,
+            group_size,
+            # SQLite has one connection (one writer): one group at a time.
+            lanes=1 if engine.dialect.name == "sqlite" else 2,
         )
 
     def bind_log_context(self, delivery: Delivery) -> None:
@@ -263,7 +240,7 @@ class Consumer:
         telemetry.count(self._service, known, "dead_lettered")
         await self._dead_letter(delivery, error, error.reasons, attempts=1)
         if error.event_id and error.event_type:
-            flow = Flow.of_raw(error.raw, error.event_id, error.event_type, self._clock.now())
+            flow = flow_of_raw(error.raw, error.event_id, error.event_type, self._clock.now())
             await self._reject(flow, error.reasons)
         return "dead_lettered"
 
@@ -361,57 +338,16 @@ class Consumer:
             )
 
     async def _apply(self, flow: Flow, attempt: "Attempt") -> str:
-        digest = _digest(attempt.event)
-        conflict = False
-        plain = attempt.parked is None and RETRIED not in attempt.delivery.headers
-        if self.grouping is not None and plain:
-            try:
-                outcome = await self.grouping.apply(
-                    flow, attempt.keys, digest, attempt.handler, attempt.data
-                )
-            except Regroup:
-                pass  # applied on its own, below
-            else:
-                if outcome == CONFLICT:
-                    return await self._refuse_reused(flow)
-                if outcome == "applied":
-                    self._after_commit()
-                return outcome
-        try:
-            async with self._engine.begin() as connection:
-                blocker, seen = await parking.before_applying(
-                    connection, flow.tenant, attempt.keys, flow.event_id
-                )
-                if blocker is not None:
-                    raise NotReadyYet(f"event {blocker}, published before it, is being retried")
-                if attempt.parked is not None or RETRIED in attempt.delivery.headers:
-                    await parking.remove_event(connection, flow.tenant, flow.event_id)
-                if seen is not None and seen not in ("", digest):
-                    conflict = True
-                elif seen is not None:
-                    return "duplicate"
-                if not conflict:
-                    await inbox.record(
-                        connection, flow.tenant, flow.event_id, flow.event_type, "applied",
-                        self._clock, digest,
-                    )  # fmt: skip
-                    context = self._context(connection, flow)
-                    await attempt.handler(context, attempt.data)
-                    await context.flush()
-                    await self._in_transaction(connection, flow)
-        except sa.exc.IntegrityError:
-            # The same id was committed first, by a replica or by another conference's delivery.
-            async with self._engine.connect() as connection:
-                seen = await inbox.digest_of(connection, flow.tenant, flow.event_id)
-            if seen is None:
-                raise
-            if seen in ("", digest):
-                return "duplicate"
-            conflict = True
-        if conflict:
+        unpark = attempt.parked is not None or RETRIED in attempt.delivery.headers
+        outcome = await self.grouping.apply(
+            flow, attempt.keys, _digest(attempt.event), attempt.handler, attempt.data,
+            unpark=unpark,
+        )  # fmt: skip
+        if outcome == CONFLICT:
             return await self._refuse_reused(flow)
-        self._after_commit()
-        return "applied"
+        if outcome == "applied":
+            self._after_commit()
+        return outcome
 
     async def _refuse_reused(self, flow: Flow) -> str:
         reason = f"event id {flow.event_id} was already used for a different event"
@@ -431,10 +367,7 @@ class Consumer:
             if record:
                 if await inbox.already_processed(connection, flow.tenant, flow.event_id):
                     return
-                await inbox.record(
-                    connection, flow.tenant, flow.event_id, flow.event_type, "rejected",
-                    self._clock,
-                )  # fmt: skip
+                await inbox.record_all(connection, [_inbox_row(flow, "rejected", self._clock)])
             context = self._context(connection, flow)
             await context.outbox.emit(
                 f"{self._service}.input.rejected.v1",
@@ -566,6 +499,17 @@ class Attempt:
 
 async def _nothing(_connection: AsyncConnection, _flow: Flow) -> None:
     return None
+
+
+def _inbox_row(flow: Flow, outcome: str, clock: Clock) -> dict[str, object]:
+    return {
+        "tenant": flow.tenant,
+        "event_id": flow.event_id,
+        "event_type": flow.event_type,
+        "outcome": outcome,
+        "processed_at": clock.now(),
+        "digest": None,
+    }
 
 
 def _digest(event: CloudEvent) -> str:

@@ -1,71 +1,90 @@
-"""Group commit: deliveries of different conferences applied in one transaction.
+"""One way to apply: every delivery and every timer firing is a member of a group, and a
+group is applied in one transaction by this code alone.
+
+A lone delivery, a redelivery, a delayed retry coming back, a parked event tried again
+and a timer the scheduler found due are each a member of a group of one or more. A group
+asks the database once at each step for all its members: one inbox check (and whether an
+event of the council out for a delayed retry comes first), one read of the aggregates
+(locked) and one of their due timers, the handlers, one write of each kind (inbox,
+aggregates, facts, timers, the service's own rows, parked rows done with), one commit.
 
 Under load many deliveries are ready at once (of different conferences: the sequencer
-applies one conference's events one at a time). Applied each on its own, every one
-costs the same round trips to the database: begin, the inbox check, the aggregate,
-its due timers, the save, the facts, the timers, commit. A group takes the
-deliveries that became ready while the previous group was being written (up to
-`CONVENE_GROUP_COMMIT`) into one transaction, and asks the database once for all of
-them at each step: one inbox check, one read of the aggregates (locked) and one of
-their due timers, one write of each kind, one commit. With nothing else waiting, a
-delivery makes a group of one at once: grouping never waits for company.
+applies one conference's events one at a time). A group takes those that became ready
+while the previous group was being written (up to `CONVENE_GROUP_COMMIT`). With nothing
+else waiting, a delivery makes a group of one at once: grouping never waits for company.
 
-Each delivery's handler still runs in the delivery's own task (its log context, its
-trace), beside the group's other handlers: a load waits until every running handler
-of the group is waiting for a load or has finished, then the loads asked for are
-read together. Handlers never write themselves: saves, facts, timers and the
-service's own rows wait until the group writes them, in each handler's order.
+Each member's handler runs in the member's own task (its log context, its trace), beside
+the group's other handlers: a load waits until every running handler of the group is
+waiting for a load or has finished, then the loads asked for are read together. Handlers
+never write themselves: saves, facts, timers and the service's own rows wait until the
+group writes them, in each handler's order.
 
-A delivery leaves the group and is applied on its own, as without grouping, when:
-- its handler raises (a broken rule, an early event, a failure): nothing of it was
+A member leaves its group:
+- when its handler raises (a broken rule, an early event, a failure): nothing of it is
   written; the consumer refuses, parks or retries it as any delivery;
-- it asks for an aggregate another delivery of the group holds (two conferences'
-  events touching one aggregate): it is applied after the group commits;
-- the group fails as a whole (an event id committed meanwhile by another replica, a
-  deadlock, the database away): each of its deliveries is applied again on its own,
-  which tells a duplicate from a conflict and waits out an outage as ever.
+- to be applied again in a group of its own when it asks for an aggregate another member
+  holds (two conferences' events touching one aggregate), or when a group of several fails
+  as a whole (an event id committed meanwhile by another replica, a deadlock, the database
+  away). A group of one that fails tells its member why: an id another transaction
+  committed first is a duplicate (or, with other content, a conflict); anything else goes
+  to the consumer's retries and the database gate.
 """
 
 import asyncio
 import collections
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from rules.effects import NotReadyYet, Timer
-from shared.application.handling import HandlerContext, write_pending
+from rules.effects import Effects, NotReadyYet, Timer
+from shared.application.handling import Flow, HandlerContext, TimerRule, write_pending
 from shared.clock import Clock
 from shared.observability import telemetry
 from shared.store import aggregates, inbox, parking, timers
 from shared.store.aggregates import AggregateStore, Loaded
 
-ContextFactory = Callable[[AsyncConnection, Any], HandlerContext]
-InTransaction = Callable[[AsyncConnection, Any], Awaitable[None]]
+ContextFactory = Callable[[AsyncConnection, Flow], HandlerContext]
+InTransaction = Callable[[AsyncConnection, Flow], Awaitable[None]]
+Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 
 RUN, DUPLICATE, CONFLICT = "run", "duplicate", "conflict"
+Name = tuple[str, str, str]  # tenant, aggregate kind, key
 
 
 class Regroup(Exception):
-    """The group could not take this delivery: apply it on its own."""
+    """The group could not take this member: apply it in a group of its own."""
 
 
 @dataclass(eq=False)
 class Member:
-    """One delivery in a group: what the group needs of it, and how it stands."""
+    """One delivery or timer firing in a group: what the group needs of it, how it stands."""
 
-    flow: Any  # shared.application.consumer.Flow
+    flow: Flow
+    handler: Handler
+    data: Any
     keys: list[str]
-    digest: str
+    digest: str | None
+    """The event's content digest; None for a timer firing (no inbox, no order check)."""
+    unpark: bool
+    """A parked event or a delayed retry: its parked row goes when it is done with."""
+    alone: bool
     verdict: "asyncio.Future[tuple[str, str | None]]"
     committed: "asyncio.Future[None]"
     context: HandlerContext | None = None
+    group: "Group | None" = None
     finished: bool = False
-    left: bool = False
     saves: dict[tuple[str, str], tuple[AggregateStore[Any], Loaded[Any]]] = field(
         default_factory=dict
     )
+
+    @property
+    def event(self) -> bool:
+        """True for a delivery (false for a timer firing)."""
+        return self.digest is not None
 
 
 @dataclass(eq=False)
@@ -77,8 +96,24 @@ class _Load:
     answer: "asyncio.Future[tuple[Loaded[Any], list[Timer]] | None]"
 
 
+@dataclass(eq=False)
+class _Seat:
+    """A member's place in its group (the handler context's `seat`)."""
+
+    group: "Group"
+    member: Member
+
+    async def load(
+        self, context: HandlerContext, store: AggregateStore[Any], key: str, kinds: list[str]
+    ) -> tuple[Loaded[Any], list[Timer]] | None:
+        return await self.group.load(self.member, store, key, kinds)
+
+    def save(self, store: AggregateStore[Any], loaded: Loaded[Any]) -> None:
+        self.group.save(self.member, store, loaded)
+
+
 class Group:
-    """One transaction's deliveries while their handlers run."""
+    """One transaction's members while their handlers run."""
 
     def __init__(self, connection: AsyncConnection, clock: Clock) -> None:
         self.connection = connection
@@ -86,8 +121,8 @@ class Group:
         self.running = 0
         self.settled = asyncio.Event()
         self.loads: list[_Load] = []
-        self.holders: dict[tuple[str, str, str], Member] = {}
-        self.loaded: dict[tuple[str, str, str], Loaded[Any] | None] = {}
+        self.holders: dict[Name, Member] = {}
+        self.loaded: dict[Name, Loaded[Any] | None] = {}
 
     def start(self, count: int) -> None:
         """`count` handlers run (or go on running)."""
@@ -102,10 +137,9 @@ class Group:
             self.settled.set()
 
     async def load(
-        self, context: HandlerContext, store: AggregateStore[Any], key: str, kinds: list[str]
+        self, member: Member, store: AggregateStore[Any], key: str, kinds: list[str]
     ) -> tuple[Loaded[Any], list[Timer]] | None:
         """An aggregate, read with the group's other loads (locked), with its due timers."""
-        member = _member_of(context)
         answer: asyncio.Future[tuple[Loaded[Any], list[Timer]] | None] = (
             asyncio.get_running_loop().create_future()
         )
@@ -113,14 +147,11 @@ class Group:
         self.stop()
         return await answer
 
-    def save(
-        self, context: HandlerContext, store: AggregateStore[Any], loaded: Loaded[Any]
-    ) -> None:
+    def save(self, member: Member, store: AggregateStore[Any], loaded: Loaded[Any]) -> None:
         """The aggregate is written with the group's other saves (and read back from here)."""
-        member = _member_of(context)
         member.saves[(store.kind, loaded.key)] = (store, loaded)
-        self.holders[(context.tenant, store.kind, loaded.key)] = member
-        self.loaded[(context.tenant, store.kind, loaded.key)] = loaded
+        self.holders[(member.flow.tenant, store.kind, loaded.key)] = member
+        self.loaded[(member.flow.tenant, store.kind, loaded.key)] = loaded
 
     async def serve(self) -> None:
         """Answer the handlers' loads, all those asked at once together, until every
@@ -148,60 +179,67 @@ class Group:
         self, loads: list[_Load]
     ) -> list[tuple[Loaded[Any], list[Timer]] | BaseException | None]:
         # A handler that set timers and loads again must see them (and its facts go too).
-        for context in {id(load.member.context): load.member.context for load in loads}.values():
+        contexts = {id(load.member): load.member.context for load in loads}
+        for context in contexts.values():
             if context is not None and context.has_pending:
                 await write_pending(self.connection, self.clock, [context.take_pending()])
         answers: list[tuple[Loaded[Any], list[Timer]] | BaseException | None] = []
-        fresh: dict[tuple[str, str, str], _Load] = {}
+        fresh: dict[Name, _Load] = {}
         for load in loads:
             name = (load.member.flow.tenant, load.store.kind, load.key)
             holder = self.holders.get(name)
             if holder is not None and holder is not load.member:
-                answers.append(Regroup(f"{load.store.kind} held by another delivery"))
+                answers.append(Regroup(f"{load.store.kind} held by another member"))
                 continue
             self.holders[name] = load.member
             fresh.setdefault(name, load)
             answers.append(None)
-        new = [name for name in fresh if name not in self.loaded]
-        documents = await aggregates.load_all(self.connection, new)
-        for name in new:
-            store = fresh[name].store
-            document = documents.get(name)
-            self.loaded[name] = (
-                None if document is None else Loaded(name[2], store.parse(document), stored=True)
-            )
-        wanted = [
-            (name, fresh[name])
-            for name in new
-            if self.loaded[name] is not None and fresh[name].kinds
-        ]
-        now = self.clock.now()  # never a timer before its due time by the clock
-        due = await timers.due_for_all(
-            self.connection,
-            [
-                (name[0], name[2], load.kinds, min(load.member.flow.time, now))
-                for name, load in wanted
-            ],
-        )
-        due_by_name = {name: found for (name, _load), found in zip(wanted, due, strict=True)}
+        due = await self._read_fresh(fresh)
         for index, load in enumerate(loads):
             if isinstance(answers[index], BaseException):
                 continue
             name = (load.member.flow.tenant, load.store.kind, load.key)
             loaded = self.loaded[name]
             # Due timers fire once, for the first load of an aggregate.
-            answers[index] = None if loaded is None else (loaded, due_by_name.pop(name, []))
+            answers[index] = None if loaded is None else (loaded, due.pop(name, []))
         return answers
 
+    async def _read_fresh(self, fresh: dict[Name, _Load]) -> dict[Name, list[Timer]]:
+        """Read the aggregates not read yet (locked), then, in a statement of its own, their
+        due timers: its snapshot is taken after the locks, so a timer another transaction
+        fired while this one waited is seen as fired."""
+        new = [name for name in fresh if name not in self.loaded]
+        documents = await aggregates.load_all(self.connection, new)
+        for name in new:
+            document = documents.get(name)
+            self.loaded[name] = (
+                None
+                if document is None
+                else Loaded(name[2], fresh[name].store.parse(document), stored=True)
+            )
+        wanted = [
+            (name, fresh[name])
+            for name in new
+            if self.loaded[name] is not None and fresh[name].kinds
+        ]
+        found = await timers.due_for_all(
+            self.connection,
+            [(name[0], name[2], load.kinds, _through(load.member)) for name, load in wanted],
+        )
+        return {name: due for (name, _load), due in zip(wanted, found, strict=True)}
 
-def _member_of(context: HandlerContext) -> Member:
-    member = getattr(context, "member", None)
-    assert isinstance(member, Member), "a grouped context belongs to a member"
-    return member
+
+def _through(member: Member) -> datetime:
+    """Timers due by when fire first: by a delivery's time (never past the clock), and by
+    a timer's own due time (the scheduler fires only what the clock has passed)."""
+    if not member.event:
+        return member.flow.time
+    assert member.context is not None, "a member that loads has its context"
+    return member.context.through()
 
 
 class GroupCommit:
-    """Gathers ready deliveries into groups and writes each group in one transaction."""
+    """Gathers ready members into groups and applies each group in one transaction."""
 
     def __init__(
         self,
@@ -218,7 +256,7 @@ class GroupCommit:
         self._clock = clock
         self._context = context
         self._in_transaction = in_transaction
-        self._size = size
+        self._size = max(1, size)
         self._lanes = lanes
         self._driving = 0
         self._queue: collections.deque[Member] = collections.deque()
@@ -228,17 +266,56 @@ class GroupCommit:
 
     async def apply(
         self,
-        flow: Any,
-        keys: Sequence[str],
+        flow: Flow,
+        keys: list[str],
         digest: str,
-        handler: Callable[[HandlerContext, Any], Awaitable[None]],
+        handler: Handler,
         data: Any,
+        *,
+        unpark: bool = False,
     ) -> str:
-        """Apply one delivery in a group: "applied", "duplicate", "conflict" (its id was
-        used for other content), or raises: `NotReadyYet` with the event out for a retry
-        that comes first, the handler's exception, or `Regroup`."""
+        """Apply one delivery: "applied", "duplicate", "conflict" (its id was used for other
+        content), or raises: `NotReadyYet` with an event out for a retry that comes first,
+        the handler's exception, or why its group of one failed."""
+        try:
+            return await self._join(flow, keys, digest, handler, data, unpark, alone=False)
+        except Regroup:
+            return await self._join(flow, keys, digest, handler, data, unpark, alone=True)
+
+    async def fire(self, timer: Timer, rule: TimerRule | None) -> None:
+        """Fire a timer the scheduler found due, on its aggregate (locked), with every other
+        timer of the aggregate due by then."""
+
+        async def firing(context: HandlerContext, _data: None) -> None:
+            if rule is not None:
+                loaded = await context.load(rule.store, timer.subject)
+                if loaded is not None and context.fired:
+                    await context.save(rule.store, loaded, Effects())
+                    return
+            context.mark_fired(timer.timer_id)  # its aggregate is gone, or it has no rule
+
+        flow = Flow.of_timer(timer)
+        try:
+            await self._join(flow, [], None, firing, None, False, alone=False)
+        except Regroup:
+            await self._join(flow, [], None, firing, None, False, alone=True)
+
+    async def _join(
+        self,
+        flow: Flow,
+        keys: list[str],
+        digest: str | None,
+        handler: Handler,
+        data: Any,
+        unpark: bool,
+        *,
+        alone: bool,
+    ) -> str:
         loop = asyncio.get_running_loop()
-        member = Member(flow, list(keys), digest, loop.create_future(), loop.create_future())
+        member = Member(
+            flow, handler, data, keys, digest, unpark, alone,
+            loop.create_future(), loop.create_future(),
+        )  # fmt: skip
         self._queue.append(member)
         self._drive()
         verdict, blocker = await member.verdict
@@ -246,17 +323,18 @@ class GroupCommit:
             return verdict
         if blocker is not None:
             raise NotReadyYet(f"event {blocker}, published before it, is being retried")
-        assert member.context is not None and member.context.group is not None
-        group = member.context.group
+        assert member.context is not None and member.group is not None
         try:
             await handler(member.context, data)
         except BaseException:
-            member.left = True
-            group.stop()
+            member.group.stop()
             raise
         member.finished = True
-        group.stop()
-        await member.committed
+        member.group.stop()
+        try:
+            await member.committed
+        except _Settled as settled:
+            return settled.verdict
         return "applied"
 
     def _drive(self) -> None:
@@ -269,10 +347,21 @@ class GroupCommit:
     async def _lane(self) -> None:
         try:
             while self._queue:
-                members = [self._queue.popleft() for _ in range(min(self._size, len(self._queue)))]
-                await self._commit(members)
+                await self._commit(self._next_group())
         finally:
             self._driving -= 1
+
+    def _next_group(self) -> list[Member]:
+        """The next members in order: one that must be alone goes alone."""
+        members = [self._queue.popleft()]
+        while (
+            not members[0].alone
+            and self._queue
+            and len(members) < self._size
+            and not self._queue[0].alone
+        ):
+            members.append(self._queue.popleft())
+        return members
 
     async def _commit(self, members: list[Member]) -> None:
         self.groups += 1
@@ -280,48 +369,65 @@ class GroupCommit:
         telemetry.GROUP_DELIVERIES.labels(self._service).observe(len(members))
         try:
             async with self._engine.begin() as connection:
-                group = Group(connection, self._clock)
-                checks = await parking.before_applying_all(
-                    connection, [(m.flow.tenant, m.keys, m.flow.event_id) for m in members]
-                )
-                runners = []
-                for member, (blocker, seen) in zip(members, checks, strict=True):
-                    if blocker is not None:
-                        member.verdict.set_result((RUN, blocker))
-                    elif seen is not None:
-                        member.verdict.set_result(
-                            (DUPLICATE if seen in ("", member.digest) else CONFLICT, None)
-                        )
-                    else:
-                        context = self._context(connection, member.flow)
-                        context.group = group
-                        context.member = member  # type: ignore[attr-defined]
-                        member.context = context
-                        runners.append(member)
-                group.start(len(runners))
-                if not runners:
-                    group.settled.set()
-                for member in runners:
-                    member.verdict.set_result((RUN, None))
-                await group.serve()
-                done = [member for member in runners if member.finished]
-                if done:
-                    await self._write(connection, done)
+                settled = await self._run(connection, members)
         except BaseException as error:
-            for member in members:
-                if not member.verdict.done():
-                    member.verdict.set_exception(Regroup(type(error).__name__))
-                if not member.committed.done():
-                    member.committed.set_exception(Regroup(type(error).__name__))
-                    member.committed.exception()  # those that left never look
+            await self._failed(members, error)
             if not isinstance(error, Exception):
                 raise
             return
         for member in members:
             if not member.committed.done():
                 member.committed.set_result(None)
+        for member, verdict in settled:
+            member.verdict.set_result((verdict, None))
 
-    async def _write(self, connection: AsyncConnection, done: list[Member]) -> None:
+    async def _run(
+        self, connection: AsyncConnection, members: list[Member]
+    ) -> list[tuple[Member, str]]:
+        """Check, run the handlers, write: in the group's transaction. Returns the members
+        settled without running (duplicates and conflicts), told once it commits."""
+        group = Group(connection, self._clock)
+        settled, runners = await self._check(connection, members)
+        for member in runners:
+            member.group = group
+            member.context = self._context(connection, member.flow)
+            member.context.seat = _Seat(group, member)
+        group.start(len(runners))
+        if not runners:
+            group.settled.set()
+        for member in runners:
+            member.verdict.set_result((RUN, None))
+        await group.serve()
+        done = [member for member in runners if member.finished]
+        await self._write(connection, done, [member for member, _verdict in settled])
+        return settled
+
+    async def _check(
+        self, connection: AsyncConnection, members: list[Member]
+    ) -> tuple[list[tuple[Member, str]], list[Member]]:
+        """The events already applied (by content: duplicates or conflicts), the events an
+        event out for a retry comes before (told at once), and those to run."""
+        events = [member for member in members if member.event]
+        checks = await parking.before_applying_all(
+            connection, [(m.flow.tenant, m.keys, m.flow.event_id) for m in events]
+        )
+        found = dict(zip(map(id, events), checks, strict=True))
+        settled: list[tuple[Member, str]] = []
+        runners: list[Member] = []
+        for member in members:
+            blocker, seen = found.get(id(member), (None, None))
+            if blocker is not None:
+                member.verdict.set_result((RUN, blocker))
+            elif seen is not None:
+                settled.append((member, DUPLICATE if seen in ("", member.digest) else CONFLICT))
+            else:
+                runners.append(member)
+        return settled, runners
+
+    async def _write(
+        self, connection: AsyncConnection, done: list[Member], settled: list[Member]
+    ) -> None:
+        events = [member for member in done if member.event]
         now = self._clock.now()
         await inbox.record_all(
             connection,
@@ -334,8 +440,12 @@ class GroupCommit:
                     "processed_at": now,
                     "digest": m.digest,
                 }
-                for m in done
+                for m in events
             ],
+        )
+        await parking.remove_all(
+            connection,
+            [(m.flow.tenant, m.flow.event_id) for m in [*events, *settled] if m.unpark],
         )
         await aggregates.save_all(
             connection,
@@ -344,10 +454,47 @@ class GroupCommit:
         await write_pending(
             connection, self._clock, [m.context.take_pending() for m in done if m.context]
         )
-        for member in done:
+        for member in events:
             await self._in_transaction(connection, member.flow)
+
+    async def _failed(self, members: list[Member], error: BaseException) -> None:
+        """The group's transaction failed: several members are applied again each in a
+        group of its own; a member alone is told why (an id another transaction committed
+        first is a duplicate or a conflict)."""
+        for member in members:
+            failure: BaseException = Regroup(type(error).__name__)
+            if len(members) == 1:
+                failure = error
+                if isinstance(error, sa.exc.IntegrityError) and member.event:
+                    verdict = await self._committed_elsewhere(member)
+                    if verdict is not None:
+                        if member.verdict.done():
+                            member.committed.set_exception(_Settled(verdict))
+                        else:
+                            member.verdict.set_result((verdict, None))
+                        continue
+            if not member.verdict.done():
+                member.verdict.set_exception(failure)
+            if not member.committed.done():
+                member.committed.set_exception(failure)
+                member.committed.exception()  # those that left never look
+
+    async def _committed_elsewhere(self, member: Member) -> str | None:
+        async with self._engine.connect() as connection:
+            seen = await inbox.digest_of(connection, member.flow.tenant, member.flow.event_id)
+        if seen is None:
+            return None
+        return DUPLICATE if seen in ("", member.digest) else CONFLICT
 
     async def drain(self) -> None:
         """Wait for the groups being written."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class _Settled(Exception):
+    """A member that ran, whose id another transaction committed first."""
+
+    def __init__(self, verdict: str) -> None:
+        super().__init__(verdict)
+        self.verdict = verdict

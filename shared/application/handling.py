@@ -9,16 +9,21 @@ A handler loads the aggregate an event is about, calls the domain, and saves:
 Loading also fires the aggregate's timers that fell due before the event's own
 time (in due order, each judged as of its due time), so an aggregate's timers
 and events are applied in the order live processing would have applied them.
+
+The handler does no I/O of its own: its loads are read by the group it is applied in
+(`shared.application.grouping`), together with the group's others, and what it saves,
+the facts and timer changes are kept here, in order, until the group writes them.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.envelope import CloudEvent
 from rules.calendar import WorkingDayCalendar
 from rules.effects import CancelTimer, Effects, Env, NotReadyYet, RuleViolation, SetTimer, Timer
 from rules.policy import Policy
@@ -28,12 +33,40 @@ from shared.store import timers
 from shared.store.aggregates import AggregateStore, Loaded
 from shared.store.outbox import OutboxWriter
 
-if TYPE_CHECKING:
-    from shared.application.grouping import Group
-
-__all__ = ["HandlerContext", "NotReadyYet", "RuleViolation", "TimerRule"]
+__all__ = ["Flow", "HandlerContext", "NotReadyYet", "RuleViolation", "Seat", "TimerRule"]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What links an outgoing fact to the event (or timer) that caused it."""
+
+    event_id: str
+    event_type: str
+    tenant: str
+    subject: str
+    correlationid: str
+    time: datetime
+
+    @classmethod
+    def of(cls, event: CloudEvent) -> "Flow":
+        """The flow of a parsed event."""
+        return cls(
+            event.id, event.type, event.tenant, event.subject, event.correlationid, event.time
+        )
+
+    @classmethod
+    def of_timer(cls, timer: Timer) -> "Flow":
+        """The flow of a timer firing: its facts are dated at its due time."""
+        return cls(
+            timer.timer_id,
+            f"timer:{timer.kind}",
+            timer.tenant,
+            timer.subject,
+            timer.correlationid,
+            timer.due_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -44,13 +77,28 @@ class TimerRule:
     fire: Callable[[Any, Timer, Env], Effects]
 
 
+class Seat(Protocol):
+    """A handler's place in its group: how its loads are read and its saves kept."""
+
+    async def load(
+        self, context: "HandlerContext", store: AggregateStore[Any], key: str, kinds: list[str]
+    ) -> tuple[Loaded[Any], list[Timer]] | None:
+        """The aggregate (locked until the group commits) and its timers due by the
+        event's time, or None when it is not stored."""
+        ...
+
+    def save(self, store: AggregateStore[Any], loaded: Loaded[Any]) -> None:
+        """The aggregate is written with the group's other saves."""
+        ...
+
+
 @dataclass
 class HandlerContext:
-    """One transaction's worth of tools for a message or timer handler.
+    """One event's (or timer's) worth of tools for a handler.
 
-    Facts to queue and timers to set, cancel or mark fired are kept in order and written
-    in as few statements as they allow (`flush`, before the transaction commits, and
-    before any read that could see them).
+    Facts to queue and timers to set, cancel or mark fired are kept in order; the group
+    writes them, in as few statements as they allow, before any read that could see them
+    and before it commits.
     """
 
     connection: AsyncConnection
@@ -62,9 +110,10 @@ class HandlerContext:
     event_id: str
     event_time: datetime
     timer_rules: Mapping[str, TimerRule]
-    group: "Group | None" = None
-    """The group commit this context's delivery is applied in (its loads are read together
-    with the group's others; its writes wait for the group's)."""
+    seat: Seat | None = None
+    """The handler's place in the group it is applied in (given by the group)."""
+    fired: int = 0
+    """How many timers its loads fired."""
     _pending: list[tuple[str, Any]] = field(default_factory=list)
 
     def env(self, at: datetime | None = None) -> Env:
@@ -74,35 +123,15 @@ class HandlerContext:
 
     async def load(self, store: AggregateStore[T], key: str) -> Loaded[T] | None:
         """The aggregate, locked until the transaction ends, with its due timers fired."""
-        kinds = self._timer_kinds(store)
-        if self.group is not None:
-            grouped = await self.group.load(self, store, key, kinds)
-            if grouped is None:
-                return None
-            self._fire(store, grouped[0], grouped[1])
-            return cast("Loaded[T]", grouped[0])
-        if not kinds:
-            return await store.load(self.connection, self.tenant, key)
-        await self.flush()  # the timers this transaction set must be seen
-        if self.connection.dialect.name == "postgresql":
-            # Lock first, then read the timers in a statement of their own: its snapshot is
-            # taken after the lock, so a timer another transaction fired while this one
-            # waited is seen as fired (one statement would read them as they were before).
-            loaded = await store.load(self.connection, self.tenant, key)
-            if loaded is None:
-                return None
-            due = await timers.due_for(self.connection, self.tenant, key, kinds, self._through())
-        else:  # SQLite runs one writing transaction at a time: one statement is enough
-            found = await timers.load_with_due(
-                self.connection, store, self.tenant, key, kinds, self._through()
-            )
-            if found is None:
-                return None
-            loaded, due = found
+        assert self.seat is not None, "a handler runs in a group"
+        found = await self.seat.load(self, store, key, self._timer_kinds(store))
+        if found is None:
+            return None
+        loaded, due = found
         self._fire(store, loaded, due)
-        return loaded
+        return cast("Loaded[T]", loaded)
 
-    def _through(self) -> datetime:
+    def through(self) -> datetime:
         """Timers due by the event's time fire before it, but never one the clock has not
         reached (an event may be a little ahead of the clock)."""
         return min(self.event_time, self.clock.now())
@@ -110,14 +139,8 @@ class HandlerContext:
     def _timer_kinds(self, store: AggregateStore[Any]) -> list[str]:
         return [kind for kind, rule in self.timer_rules.items() if rule.store.kind == store.kind]
 
-    async def flush(self) -> None:
-        """Write what is pending, in order, joining neighbours of one kind (in a group
-        commit, the group writes it with the others')."""
-        if self.group is None:
-            await write_pending(self.connection, self.clock, [self.take_pending()])
-
     def take_pending(self) -> list[tuple[str, Any]]:
-        """What is pending, now the caller writes it."""
+        """What is pending, now the group writes it."""
         pending, self._pending = self._pending, []
         return pending
 
@@ -130,6 +153,11 @@ class HandlerContext:
         """A row of the service's own (an audit row): inserted in order with the rest, in
         one statement with the other rows for its table pending beside it."""
         self._pending.append(("insert", (table, row)))
+
+    def mark_fired(self, timer_id: str) -> None:
+        """A timer with nothing to judge (its aggregate is gone, or its kind has no rule)
+        is marked fired all the same."""
+        self._pending.append(("fired", timer_id))
 
     async def require(self, store: AggregateStore[T], key: str, what: str) -> Loaded[T]:
         """The aggregate; one not known yet may be on its way, so the event is retried."""
@@ -144,32 +172,9 @@ class HandlerContext:
 
     async def save(self, store: AggregateStore[T], loaded: Loaded[T], effects: Effects) -> None:
         """Save the aggregate once, queue its facts and set or cancel its timers."""
-        if self.group is not None:
-            self.group.save(self, store, loaded)
-        else:
-            await store.save(self.connection, self.tenant, loaded)
+        assert self.seat is not None, "a handler runs in a group"
+        self.seat.save(store, loaded)
         self._apply(store, loaded.key, effects, self.outbox)
-
-    async def fire_due(self, store: AggregateStore[T], key: str, through: datetime) -> int:
-        """Fire an aggregate's timers due by `through` (the scheduler's way in)."""
-        loaded = await store.load(self.connection, self.tenant, key)
-        if loaded is None:
-            return 0
-        fired = await self._fire_due(store, loaded, through)
-        if fired:
-            await store.save(self.connection, self.tenant, loaded)
-        return fired
-
-    async def _fire_due(
-        self, store: AggregateStore[T], loaded: Loaded[T], through: datetime
-    ) -> int:
-        kinds = self._timer_kinds(store)
-        if not kinds:
-            return 0
-        await self.flush()  # the query must see the timers this transaction set
-        due = await timers.due_for(self.connection, self.tenant, loaded.key, kinds, through)
-        self._fire(store, loaded, due)
-        return len(due)
 
     def _fire(self, store: AggregateStore[T], loaded: Loaded[T], due: list[Timer]) -> None:
         """Fire due timers on the aggregate, in due order, each judged as of its due time."""
@@ -180,6 +185,7 @@ class HandlerContext:
             writer = self.outbox.for_timer(timer.correlationid, timer.due_at)
             self._pending.append(("fired", timer.timer_id))
             self._apply(store, loaded.key, effects, writer, timer.due_at)
+            self.fired += 1
 
     def _apply(
         self,
@@ -197,27 +203,32 @@ class HandlerContext:
             self._pending.append(("facts", (writer, writer.rows(list(effects.facts)))))
         for change in effects.timers:
             if isinstance(change, SetTimer):
-                self._pending.append(
-                    (
-                        "set",
-                        Timer(
-                            timers.timer_id(self.tenant, store.kind, key, change.kind, change.name),
-                            change.kind,
-                            # A timer judges, and its facts are dated, as of the later of
-                            # its due time and the moment it became known: never before
-                            # what set it (a deadline born in the past judges then).
-                            max(change.due_at, known_at),
-                            key,
-                            self.tenant,
-                            writer.correlationid,
-                            {"name": change.name, **change.payload},
-                            current_trace().get("traceparent"),
-                        ),
-                    )
-                )
+                self._pending.append(("set", self._timer(store, key, change, writer, known_at)))
             elif isinstance(change, CancelTimer):
                 prefix = timers.timer_id(self.tenant, store.kind, key, change.kind, change.name)
                 self._pending.append(("cancel", (self.tenant, key, prefix)))
+
+    def _timer(
+        self,
+        store: AggregateStore[Any],
+        key: str,
+        change: SetTimer,
+        writer: OutboxWriter,
+        known_at: datetime,
+    ) -> Timer:
+        return Timer(
+            timers.timer_id(self.tenant, store.kind, key, change.kind, change.name),
+            change.kind,
+            # A timer judges, and its facts are dated, as of the later of its due time and
+            # the moment it became known: never before what set it (a deadline born in the
+            # past judges then).
+            max(change.due_at, known_at),
+            key,
+            self.tenant,
+            writer.correlationid,
+            {"name": change.name, **change.payload},
+            current_trace().get("traceparent"),
+        )
 
 
 async def write_pending(
@@ -238,18 +249,24 @@ async def write_pending(
         heads = [run[0][0] for run in runs if run]
         kind = max(dict.fromkeys(heads), key=heads.count)
         items = [item for run in runs if run and run[0][0] == kind for item in run.pop(0)[1]]
-        if kind == "set":
-            await timers.schedule_all(connection, clock, items)
-        elif kind == "cancel":
-            await timers.cancel_all(connection, clock, items)
-        elif kind == "fired":
-            await timers.mark_all_fired(connection, items, clock)
-        else:
-            rows: dict[sa.Table, list[dict[str, Any]]] = {}
-            for table, row in items:
-                rows.setdefault(table, []).append(row)
-            for table, of_table in rows.items():
-                await connection.execute(table.insert(), of_table)
+        await _write_run(connection, clock, kind, items)
+
+
+async def _write_run(
+    connection: AsyncConnection, clock: Clock, kind: str, items: list[Any]
+) -> None:
+    if kind == "set":
+        await timers.schedule_all(connection, clock, items)
+    elif kind == "cancel":
+        await timers.cancel_all(connection, clock, items)
+    elif kind == "fired":
+        await timers.mark_all_fired(connection, items, clock)
+    else:
+        rows: dict[sa.Table, list[dict[str, Any]]] = {}
+        for table, row in items:
+            rows.setdefault(table, []).append(row)
+        for table, of_table in rows.items():
+            await connection.execute(table.insert(), of_table)
 
 
 def _runs(changes: list[tuple[str, Any]]) -> list[tuple[str, list[Any]]]:

@@ -33,8 +33,8 @@ from rules.calendar import WorkingDayCalendar
 from rules.effects import Timer
 from rules.policy import PolicyBook
 from shared.application.availability import DatabaseGate
-from shared.application.consumer import Consumer, Delivery, Flow, MessageHandler
-from shared.application.handling import HandlerContext, TimerRule
+from shared.application.consumer import Consumer, Delivery, MessageHandler
+from shared.application.handling import Flow, HandlerContext, TimerRule
 from shared.application.ordering import Arrivals, DeliveryOrder, Progress, Sequencer
 from shared.broker.topology import (
     BrokerPublisher,
@@ -489,27 +489,11 @@ class ServiceRuntime:
         )
 
     async def _fire_timer(self, timer: Timer) -> None:
-        """Fire a timer the scheduler found due, on its aggregate (locked)."""
-        rule = self.definition.timer_rules.get(timer.kind)
+        """Fire a timer the scheduler found due, on its aggregate (locked), applied as any
+        delivery is: in a group."""
+        assert self.consumer is not None, "prepare() first"
         with telemetry.firing(self.name, timer):
-            async with self.engine.begin() as connection:
-                flow = Flow(
-                    timer.timer_id,
-                    f"timer:{timer.kind}",
-                    timer.tenant,
-                    timer.subject,
-                    timer.correlationid,
-                    timer.due_at,
-                )
-                context = self.context(connection, flow)
-                fired = (
-                    0
-                    if rule is None
-                    else await context.fire_due(rule.store, timer.subject, timer.due_at)
-                )
-                await context.flush()
-                if not fired:  # its aggregate is gone, or it has no rule: nothing to judge
-                    await timers.mark_fired(connection, timer.timer_id, self.clock)
+            await self.consumer.grouping.fire(timer, self.definition.timer_rules.get(timer.kind))
         log.info("timer_fired", timer_id=timer.timer_id, timer_kind=timer.kind)
 
     async def start_background(self, broker: RabbitBroker, *, in_memory: bool = False) -> None:
@@ -575,7 +559,7 @@ class ServiceRuntime:
                     await task
         await self.gate.stop()  # deliveries waiting out an outage return to the queue
         await self.sequencer.drain()
-        if self.consumer is not None and self.consumer.grouping is not None:
+        if self.consumer is not None:
             await self.consumer.grouping.drain()
 
     async def stop(self) -> None:

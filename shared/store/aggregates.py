@@ -20,13 +20,6 @@ from shared.store.tables import aggregates
 T = TypeVar("T")
 
 # Built once: the hot path's statements cost no construction and no cache key per call.
-_ONE = sa.and_(
-    aggregates.c.tenant == sa.bindparam("tenant"),
-    aggregates.c.kind == sa.bindparam("kind"),
-    aggregates.c.key == sa.bindparam("key"),
-)
-_LOAD = sa.select(aggregates.c.state).where(_ONE)
-_LOAD_LOCKED = _LOAD.with_for_update()
 _UPDATE = (
     aggregates.update()
     .where(
@@ -113,32 +106,6 @@ class AggregateStore(Generic[T]):
     def __init__(self, kind: str, model: type[T]) -> None:
         self.kind = kind
         self._adapter: TypeAdapter[T] = TypeAdapter(model)
-
-    async def load(
-        self, connection: AsyncConnection, tenant: str, key: str, *, lock: bool = True
-    ) -> Loaded[T] | None:
-        """One aggregate of one council, or None."""
-        query = _LOAD_LOCKED if lock else _LOAD
-        row = (
-            await connection.execute(query, {"tenant": tenant, "kind": self.kind, "key": key})
-        ).first()
-        if row is None:
-            return None
-        return Loaded(key, self.parse(row.state), stored=True)
-
-    async def save(self, connection: AsyncConnection, tenant: str, loaded: Loaded[T]) -> None:
-        """Write the aggregate back (insert the first time)."""
-        state = self.dump(loaded.state)
-        if loaded.stored:
-            await connection.execute(
-                _UPDATE,
-                {"b_tenant": tenant, "b_kind": self.kind, "b_key": loaded.key, "b_state": state},
-            )
-        else:
-            await connection.execute(
-                _INSERT, {"tenant": tenant, "kind": self.kind, "key": loaded.key, "state": state}
-            )
-            loaded.stored = True
 
     async def all(self, connection: AsyncConnection, tenant: str) -> list[T]:
         """Every aggregate of this kind for one council (reports and exports)."""

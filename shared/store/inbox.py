@@ -3,7 +3,6 @@
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.clock import Clock
 from shared.store.tables import inbox
 
 _RECORD = inbox.insert()  # built once (no construction or cache key per event)
@@ -24,33 +23,6 @@ async def digest_of(connection: AsyncConnection, tenant: str, event_id: str) -> 
     )
     row = result.first()
     return None if row is None else (row.digest or "")
-
-
-async def record(
-    connection: AsyncConnection,
-    tenant: str,
-    event_id: str,
-    event_type: str,
-    outcome: str,
-    clock: Clock,
-    digest: str | None = None,
-) -> None:
-    """Record the event as processed, in the transaction that holds its effects.
-
-    A concurrent replica processing the same id fails this insert on the
-    primary key, so only one transaction can commit the event's effects.
-    """
-    await connection.execute(
-        _RECORD,
-        {
-            "tenant": tenant,
-            "event_id": event_id,
-            "event_type": event_type,
-            "outcome": outcome,
-            "processed_at": clock.now(),
-            "digest": digest,
-        },
-    )
 
 
 async def record_all(connection: AsyncConnection, rows: list[dict[str, object]]) -> None:

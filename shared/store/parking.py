@@ -45,27 +45,6 @@ class ParkedEvent:
     parked_at: datetime
 
 
-def _before_applying() -> sa.CompoundSelect[tuple[str, str, str]]:
-    """Built once: the event's inbox digest, and the events of its council out for a delayed
-    retry (bound: tenant, event_id)."""
-    tenant: sa.BindParameter[str] = sa.bindparam("tenant", type_=sa.String)
-    event_id: sa.BindParameter[str] = sa.bindparam("event_id", type_=sa.String)
-    retrying = sa.select(
-        sa.literal("retrying").label("source"),
-        parked.c.event_id.label("value"),
-        parked.c.ordering_keys.label("keys"),
-    ).where(parked.c.tenant == tenant, parked.c.kind == RETRYING, parked.c.event_id != event_id)
-    seen = sa.select(
-        sa.literal("inbox").label("source"),
-        sa.func.coalesce(inbox.c.digest, "").label("value"),
-        sa.literal("").label("keys"),
-    ).where(inbox.c.tenant == tenant, inbox.c.event_id == event_id)
-    return sa.union_all(seen, retrying)
-
-
-_BEFORE_APPLYING = _before_applying()
-
-
 @functools.cache
 def _before_applying_all(postgres: bool) -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
     """Built once a dialect: the inbox digests of (tenant, event id) pairs, and the events
@@ -139,6 +118,18 @@ async def park(
     )
 
 
+async def remove_all(connection: AsyncConnection, events: list[tuple[str, str]]) -> None:
+    """`remove_event` for several events, (tenant, event id) each, in one statement."""
+    if events:
+        await connection.execute(
+            parked.delete().where(
+                parked.c.tenant == sa.bindparam("b_tenant"),
+                parked.c.event_id == sa.bindparam("b_event_id"),
+            ),
+            [{"b_tenant": tenant, "b_event_id": event_id} for tenant, event_id in events],
+        )
+
+
 async def remove_event(connection: AsyncConnection, tenant: str, event_id: str) -> None:
     """The event is being applied (or was refused, or dead-lettered): it waits no more,
     and nothing waits for it."""
@@ -147,28 +138,15 @@ async def remove_event(connection: AsyncConnection, tenant: str, event_id: str) 
     )
 
 
-async def before_applying(
-    connection: AsyncConnection, tenant: str, keys: list[str], event_id: str
-) -> tuple[str | None, str | None]:
-    """In one query: the id of an event out for a delayed retry that shares one of `keys`
-    (it comes first), if any; and the content digest the inbox has for this event id
-    ("" when recorded without one), or None when it was never processed."""
-    blocker, digest = None, None
-    wanted = set(keys)
-    found = await connection.execute(_BEFORE_APPLYING, {"tenant": tenant, "event_id": event_id})
-    for row in found:
-        if row.source == "inbox":
-            digest = str(row.value)
-        elif blocker is None and wanted.intersection(row.keys.split(KEY_SEPARATOR)):
-            blocker = str(row.value)
-    return blocker, digest
-
-
 async def before_applying_all(
     connection: AsyncConnection, events: list[tuple[str, list[str], str]]
 ) -> list[tuple[str | None, str | None]]:
-    """`before_applying` for several events of any councils, (tenant, keys, event id) each,
-    in one query."""
+    """For several events of any councils, (tenant, keys, event id) each, in one query:
+    the id of an event out for a delayed retry that shares one of its keys (it comes
+    first), if any; and the content digest the inbox has for its id ("" when recorded
+    without one), or None when it was never processed."""
+    if not events:
+        return []
     tenants = sorted({tenant for tenant, _keys, _event_id in events})
     pairs = [(tenant, event_id) for tenant, _keys, event_id in events]
     postgres = connection.dialect.name == "postgresql"

@@ -34,9 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rules.effects import Timer
 from shared.clock import Clock
 from shared.observability.logging import get_logger
-from shared.store.aggregates import AggregateStore, Loaded
 from shared.store.db import among, among_values, lookup, padded, wanted
-from shared.store.tables import aggregates, parked, progress, timers
+from shared.store.tables import parked, progress, timers
 
 log = get_logger(__name__)
 
@@ -51,23 +50,6 @@ def timer_id(tenant: str, store: str, key: str, kind: str | None, name: str | No
         if name is not None:
             parts.append(name)
     return "|".join(parts) + ("" if name is not None else "|")
-
-
-async def schedule(
-    connection: AsyncConnection,
-    clock: Clock,
-    *,
-    timer_id: str,
-    kind: str,
-    due_at: datetime,
-    subject: str,
-    tenant: str,
-    correlationid: str,
-    payload: dict[str, Any],
-) -> None:
-    """Set (or move) a timer. A timer id names one purpose, so rescheduling replaces it."""
-    timer = Timer(timer_id, kind, due_at, subject, tenant, correlationid, payload)
-    await schedule_all(connection, clock, [timer])
 
 
 async def schedule_all(connection: AsyncConnection, clock: Clock, batch: list[Timer]) -> None:
@@ -108,21 +90,6 @@ def _pending() -> sa.ColumnElement[bool]:
     return sa.and_(timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None))
 
 
-# Built once (bound: tenant, subject or kind and key, kinds, through): the hot path's
-# statements cost no construction and no cache key per event.
-_DUE_FOR = (
-    sa.select(timers)
-    .where(
-        timers.c.tenant == sa.bindparam("tenant"),
-        timers.c.subject == sa.bindparam("subject"),
-        timers.c.kind.in_(sa.bindparam("kinds", expanding=True)),
-        timers.c.due_at <= sa.bindparam("through"),
-        _pending(),
-    )
-    .order_by(timers.c.due_at, timers.c.timer_id)
-)
-
-
 @functools.cache
 def _due_for_all(postgres: bool) -> sa.Select[Any]:
     """Built once a dialect (bound: subjects, rows of tenant and subject; kinds; through).
@@ -160,37 +127,6 @@ def _due_for_all(postgres: bool) -> sa.Select[Any]:
         .join(due, sa.true())
         .order_by(due.c.due_at, due.c.timer_id)
     )
-
-
-_LOAD_WITH_DUE = (
-    sa.select(aggregates.c.state, timers)
-    .select_from(
-        aggregates.outerjoin(
-            timers,
-            sa.and_(
-                timers.c.tenant == aggregates.c.tenant,
-                timers.c.subject == aggregates.c.key,
-                timers.c.kind.in_(sa.bindparam("kinds", expanding=True)),
-                timers.c.due_at <= sa.bindparam("through"),
-                _pending(),
-            ),
-        )
-    )
-    .where(
-        aggregates.c.tenant == sa.bindparam("tenant"),
-        aggregates.c.kind == sa.bindparam("kind"),
-        aggregates.c.key == sa.bindparam("key"),
-    )
-    .order_by(timers.c.due_at, timers.c.timer_id)
-    .with_for_update(of=aggregates)
-)
-
-
-async def cancel(
-    connection: AsyncConnection, clock: Clock, *, tenant: str, subject: str, prefix: str
-) -> int:
-    """Cancel an aggregate's unfired timers whose id starts with `prefix`."""
-    return await cancel_all(connection, clock, [(tenant, subject, prefix)])
 
 
 async def cancel_all(
@@ -239,17 +175,6 @@ def timer_of_row(row: Any) -> Timer:
     )
 
 
-async def due_for(
-    connection: AsyncConnection, tenant: str, subject: str, kinds: Sequence[str], through: datetime
-) -> list[Timer]:
-    """An aggregate's unfired timers due by `through`, oldest first."""
-    result = await connection.execute(
-        _DUE_FOR,
-        {"tenant": tenant, "subject": subject, "kinds": list(kinds), "through": through},
-    )
-    return [timer_of_row(row) for row in result]
-
-
 async def due_for_all(
     connection: AsyncConnection, wanted: list[tuple[str, str, Sequence[str], datetime]]
 ) -> list[list[Timer]]:
@@ -280,39 +205,6 @@ async def due_for_all(
         ]
         for tenant, subject, kinds, through in wanted
     ]
-
-
-async def load_with_due(
-    connection: AsyncConnection,
-    store: AggregateStore[T],
-    tenant: str,
-    key: str,
-    kinds: Sequence[str],
-    through: datetime,
-) -> tuple[Loaded[T], list[Timer]] | None:
-    """An aggregate (locked until the transaction ends) and its unfired timers due by
-    `through`, oldest first, in one query; None if the aggregate is not stored."""
-    rows = (
-        await connection.execute(
-            _LOAD_WITH_DUE,
-            {
-                "tenant": tenant,
-                "kind": store.kind,
-                "key": key,
-                "kinds": list(kinds),
-                "through": through,
-            },
-        )
-    ).all()
-    if not rows:
-        return None
-    loaded = Loaded(key, store.parse(rows[0].state), stored=True)
-    return loaded, [timer_of_row(row) for row in rows if row.timer_id is not None]
-
-
-async def mark_fired(connection: AsyncConnection, timer_id: str, clock: Clock) -> None:
-    """The timer has fired (in this transaction)."""
-    await mark_all_fired(connection, [timer_id], clock)
 
 
 async def mark_all_fired(connection: AsyncConnection, timer_ids: list[str], clock: Clock) -> None:

@@ -179,7 +179,7 @@ async def test_an_event_id_used_again_for_other_content_is_refused(
     # The first published is slow to apply (a busy database, say): it is held until the
     # later delivery of another conference has either been queued behind it or checked the
     # inbox itself (free to run beside it). That delivery must still not take the id.
-    checking, submit = parking.before_applying, Sequencer.submit
+    checking, submit = parking.before_applying_all, Sequencer.submit
     other_went = asyncio.Event()
 
     def watching(self: Sequencer, keys: Iterable[str], work: Any) -> None:
@@ -190,17 +190,18 @@ async def test_an_event_id_used_again_for_other_content_is_refused(
             other_went.set()  # it waits for an earlier delivery: nothing to race
         submit(self, keys, work)
 
-    async def slow_first(connection: Any, tenant: str, keys: list[str], event_id: str) -> Any:
+    async def slow_first(connection: Any, events: list[tuple[str, list[str], str]]) -> Any:
+        keys = [key for _tenant, of_event, _id in events for key in of_event]
         if any(key.endswith("CONF-REUSED") for key in keys) and not other_went.is_set():
             async with asyncio.timeout(20):
                 await other_went.wait()
-        found = await checking(connection, tenant, keys, event_id)
+        found = await checking(connection, events)
         if any(key.endswith("CONF-SOMETHING-ELSE") for key in keys):
             other_went.set()  # it ran beside the first and is about to record the id
         return found
 
     monkeypatch.setattr(Sequencer, "submit", watching)
-    monkeypatch.setattr(parking, "before_applying", slow_first)
+    monkeypatch.setattr(parking, "before_applying_all", slow_first)
     async with listening(amqp_url) as listener, running(["reports"], settings):
         await publish_events(amqp_url, [first, first, other])
         await listener.wait_until(lambda seen: len(seen.of_type("reports.input.rejected.v1")) == 1)

@@ -19,6 +19,7 @@ from pamqp.commands import Basic
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.common_v1 import InputRejected
+from rules.effects import Timer
 from services.app import DEFINITIONS
 from shared.broker.topology import BrokerPublisher, declare_service_topology
 from shared.clock import ManualClock, SystemClock
@@ -165,10 +166,11 @@ async def test_rows_past_retention_are_pruned_in_batches(settings: Settings, dat
             for n, (fired, cancelled) in enumerate(
                 [(old, None), (None, old), (recent, None), (None, None), (old, None)]
             ):
-                await timers.schedule(
-                    connection, ManualClock(old), timer_id=f"T{n}", kind="k", due_at=old,
-                    subject="S", tenant="201", correlationid="C", payload={},
-                )  # fmt: skip
+                await timers.schedule_all(
+                    connection,
+                    ManualClock(old),
+                    [Timer(f"T{n}", "k", old, "S", "201", "C", {})],
+                )
                 await connection.execute(
                     timer_table.update()
                     .where(timer_table.c.timer_id == f"T{n}")
@@ -260,7 +262,7 @@ async def test_the_relay_reads_its_unsent_rows_by_its_own_index_after_a_long_his
             outbox.update().where(outbox.c.position <= 20_000).values(published_at=NOW)
         )
         await connection.execute(sa.text("ANALYZE outbox"))
-        compiled = outbox_module._UNSENT.compile(
+        compiled = outbox_module.UNSENT.compile(
             engine.sync_engine, compile_kwargs={"literal_binds": True}
         )
         analysed = await connection.execute(sa.text(f"EXPLAIN (FORMAT JSON) {compiled}"))

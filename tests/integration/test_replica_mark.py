@@ -8,7 +8,7 @@ from rules.effects import Timer
 from services.app import DEFINITIONS
 from shared.application.ordering import Progress
 from shared.clock import ManualClock
-from shared.runtime import scheduler
+from shared.runtime.scheduler import TimerScheduler
 from shared.runtime.settings import Settings
 from shared.store import timers
 from shared.store.db import create_engine, migrate
@@ -53,7 +53,7 @@ async def test_a_probe_of_the_mark_never_refuses_the_replica_that_takes_it(
     async def nothing(_timer: Timer) -> None:
         return None
 
-    taking = scheduler.TimerScheduler(engine, nothing, clock, tracker, mark=consuming)
+    taking = TimerScheduler(engine, nothing, clock, tracker, mark=consuming)
     try:
 
         async def probing() -> None:
@@ -81,11 +81,21 @@ async def test_a_replica_that_does_not_consume_never_takes_a_consuming_ones_coun
     await migrate(engine, schema, DEFINITIONS["reports"].migrations)
     clock = ManualClock(START + timedelta(days=10))
     async with engine.begin() as connection:
-        await timers.schedule(
-            connection, clock, timer_id="201|conference|C|report_reminder|R",
-            kind="report_reminder", due_at=START + timedelta(days=1), subject="C",
-            tenant="201", correlationid="C", payload={},
-        )  # fmt: skip
+        await timers.schedule_all(
+            connection,
+            clock,
+            [
+                Timer(
+                    "201|conference|C|report_reminder|R",
+                    "report_reminder",
+                    START + timedelta(days=1),
+                    "C",
+                    "201",
+                    "C",
+                    {},
+                )
+            ],
+        )
         await timers.ensure_progress(connection, "201", START)  # active long ago
     consuming = ReplicaMark(engine, f"{schema}-consuming")
     assert await consuming.hold()
@@ -93,7 +103,7 @@ async def test_a_replica_that_does_not_consume_never_takes_a_consuming_ones_coun
     async def nothing(_timer: Timer) -> None:
         return None
 
-    standby = scheduler.TimerScheduler(
+    standby = TimerScheduler(
         engine, nothing, clock, Progress(), quiet_seconds=0.0,
         consuming=lambda: False, mark=ReplicaMark(engine, f"{schema}-consuming"),
     )  # fmt: skip

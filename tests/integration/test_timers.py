@@ -14,7 +14,7 @@ from services.app import DEFINITIONS
 from shared.application.consumer import Delivery
 from shared.application.ordering import Progress
 from shared.clock import ManualClock
-from shared.runtime import scheduler
+from shared.runtime.scheduler import TimerScheduler, save_progress
 from shared.runtime.service import ServiceRuntime
 from shared.runtime.settings import Settings
 from shared.store import timers
@@ -33,26 +33,20 @@ async def _runtime(settings: Settings, clock: ManualClock) -> ServiceRuntime:
 
 async def _schedule(engine: AsyncEngine, tenant: str, timer_id: str, due: datetime) -> None:
     async with engine.begin() as connection:
-        await timers.schedule(
+        await timers.schedule_all(
             connection,
             ManualClock(START),
-            timer_id=timer_id,
-            kind="report_reminder",
-            due_at=due,
-            subject="CONF-T",
-            tenant=tenant,
-            correlationid="CONF-T",
-            payload={},
+            [Timer(timer_id, "report_reminder", due, "CONF-T", tenant, "CONF-T", {})],
         )
 
 
 def _scheduler(
     engine: AsyncEngine, clock: ManualClock, tracker: Progress, quiet: float
-) -> scheduler.TimerScheduler:
+) -> TimerScheduler:
     async def nothing(_timer: Timer) -> None:
         return None
 
-    return scheduler.TimerScheduler(engine, nothing, clock, tracker, quiet_seconds=quiet)
+    return TimerScheduler(engine, nothing, clock, tracker, quiet_seconds=quiet)
 
 
 async def test_how_far_other_conferences_were_applied_fires_no_timer_nor_does_the_future(
@@ -71,11 +65,11 @@ async def test_how_far_other_conferences_were_applied_fires_no_timer_nor_does_th
     async with asyncio.timeout(5):  # until 201 is quiet: the timer the clock has passed fires
         while not (due := await scheduler.due()):
             tracker.changed.add("201")
-            await scheduler.save_progress(runtime.engine, tracker)
+            await save_progress(runtime.engine, tracker)
             await asyncio.sleep(0.05)  # poll for the condition
     assert [t.timer_id for t in due] == ["T-now"]  # not T-201: the clock has not reached it
     async with runtime.engine.begin() as connection:
-        await timers.mark_fired(connection, "T-now", clock)
+        await timers.mark_all_fired(connection, ["T-now"], clock)
     clock.advance(timedelta(days=2))
     async with asyncio.timeout(5):
         while not (due := await scheduler.due()):
@@ -93,17 +87,17 @@ async def test_a_timer_fires_once_the_clock_has_passed_it_and_the_stream_is_quie
     scheduler = _scheduler(runtime.engine, clock, tracker, quiet=0.2)
     tracker.started("201", START)  # council 201's last event, then nothing
     tracker.finished("201", START)
-    await scheduler.save_progress(runtime.engine, tracker)
+    await save_progress(runtime.engine, tracker)
     clock.advance(timedelta(hours=2))
     assert await scheduler.due() == []  # the clock has passed it, but 201 only just went still
     async with asyncio.timeout(5):  # once 201 has been still for 0.2 s, it is due
         while not (due := await scheduler.due()):
             tracker.changed.add("201")
-            await scheduler.save_progress(runtime.engine, tracker)
+            await save_progress(runtime.engine, tracker)
             await asyncio.sleep(0.05)  # poll for the condition
     assert [t.timer_id for t in due] == ["T-1"]
     tracker.started("201", START)  # the council's stream moves again: wait for it
-    await scheduler.save_progress(runtime.engine, tracker)
+    await save_progress(runtime.engine, tracker)
     assert await scheduler.due() == []
     await runtime.stop()
 
@@ -118,17 +112,9 @@ async def test_moved_and_cancelled_timers(settings: Settings, database: str) -> 
     await _schedule(engine, "807", "807|conference|CONF-T|report_reminder|A", START)
     async with engine.begin() as connection:
         prefix = timers.timer_id("201", "conference", "CONF-T", "report_reminder", None)
-        assert (
-            await timers.cancel(connection, clock, tenant="201", subject="CONF-T", prefix=prefix)
-            == 1
-        )
+        assert await timers.cancel_all(connection, clock, [("201", "CONF-T", prefix)]) == 1
         everything = timers.timer_id("201", "conference", "CONF-T", None, None)
-        assert (
-            await timers.cancel(
-                connection, clock, tenant="201", subject="CONF-T", prefix=everything
-            )
-            == 1
-        )
+        assert await timers.cancel_all(connection, clock, [("201", "CONF-T", everything)]) == 1
         rows = await connection.execute(
             sa.select(timer_table.c.timer_id).where(timer_table.c.cancelled_at.is_(None))
         )
@@ -152,7 +138,7 @@ async def test_two_replicas_fire_each_timer_once_on_its_aggregate(
         )
         assert outcome == "applied"
     async with first.engine.connect() as connection:
-        due = [timers._timer(row) for row in await connection.execute(sa.select(timer_table))]
+        due = [timers.timer_of_row(row) for row in await connection.execute(sa.select(timer_table))]
     # per request a reminder and a chase before each of its two deadlines; a summary each
     assert len(due) == 5 * 3 * 4 + 5
     await asyncio.gather(*(r._fire_timer(t) for t in due for r in (first, second)))
@@ -180,7 +166,7 @@ async def test_a_councils_first_row_is_not_ahead_of_its_earlier_events_in_flight
     be a later one (a review months on) while earlier ones are still being applied. The
     council's progress row must not start at the later one's time, or the earlier
     conference's timers would fire before its earlier events."""
-    from shared.application.consumer import Flow
+    from shared.application.handling import Flow
     from shared.store.tables import progress
 
     runtime = await _runtime(settings, ManualClock(START))
@@ -221,7 +207,7 @@ async def test_a_timer_fired_while_an_event_waited_for_its_aggregate_is_not_fire
     )  # fmt: skip
     assert outcome == "applied"
     async with first.engine.connect() as connection:
-        pending = [timers._timer(r) for r in await connection.execute(sa.select(timer_table))]
+        pending = [timers.timer_of_row(r) for r in await connection.execute(sa.select(timer_table))]
     earliest = min(pending, key=lambda t: (t.due_at, t.timer_id))
     report = next(e for e in family_history("201") if e["type"] == "crm.report.submitted.v1")
     submitted_at = (earliest.due_at + timedelta(minutes=1)).isoformat()
@@ -298,7 +284,7 @@ async def test_a_delivery_begun_while_the_scheduler_asks_the_broker_keeps_its_co
     await _schedule(runtime.engine, "201", "T-1", START + timedelta(hours=1))
     tracker.started("201", START)  # council 201's last event, long ago
     tracker.finished("201", START)
-    await scheduler.save_progress(runtime.engine, tracker)
+    await save_progress(runtime.engine, tracker)
     clock.advance(timedelta(hours=2))
     arriving = [START + timedelta(minutes=30)]
 
@@ -311,7 +297,7 @@ async def test_a_delivery_begun_while_the_scheduler_asks_the_broker_keeps_its_co
     async def nothing(_timer: Timer) -> None:
         return None
 
-    waiting = scheduler.TimerScheduler(
+    waiting = TimerScheduler(
         runtime.engine, nothing, clock, tracker, quiet_seconds=0.2, backlog=backlog
     )
     await asyncio.sleep(0.3)  # 201 has been still for longer than the quiet period
