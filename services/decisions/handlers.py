@@ -11,7 +11,6 @@ from contracts.crm_v1 import (
     ParticipantAdded,
 )
 from contracts.crm_v1 import PlanEnded as CrmPlanEnded
-from rules.effects import Effects
 from services.decisions import domain
 from services.decisions.domain import ChildPlans, Conference
 from shared.application.handling import HandlerContext
@@ -24,57 +23,50 @@ CHILDREN = AggregateStore("child", ChildPlans)
 async def on_conference_requested(ctx: HandlerContext, data: ConferenceRequested) -> None:
     """Remember the conference (kind, date, chair, children, who is invited) and the children."""
     existing = await ctx.load(CONFERENCES, data.conference_id)
-    conference = Conference.request(data, existing.state if existing else None)
+    conference, effects = Conference.request(data, existing.state if existing else None)
     for child in data.children:
         loaded = await _child(ctx, child.child_id)
-        loaded.state.remember(child)
-        await ctx.save(CHILDREN, loaded, Effects())
-    await ctx.save(CONFERENCES, ctx.new(data.conference_id, conference), Effects())
+        await ctx.save(CHILDREN, loaded, loaded.state.remember(child))
+    await ctx.save(CONFERENCES, ctx.new(data.conference_id, conference), effects)
 
 
 async def on_conference_rescheduled(ctx: HandlerContext, data: ConferenceRescheduled) -> None:
     """The conference moved: plans and the census count from the new date."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
-    conference.state.reschedule(data)
-    await ctx.save(CONFERENCES, conference, Effects())
+    await ctx.save(CONFERENCES, conference, conference.state.reschedule(data))
 
 
 async def on_conference_cancelled(ctx: HandlerContext, data: ConferenceCancelled) -> None:
     """The conference will not take place: an outcome for it is refused."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
-    conference.state.cancel(data)
-    await ctx.save(CONFERENCES, conference, Effects())
+    await ctx.save(CONFERENCES, conference, conference.state.cancel(data))
 
 
 async def on_child_added(ctx: HandlerContext, data: ChildAdded) -> None:
     """Another child the conference concerns (kept for CP-IS and the census too)."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
-    conference.state.add_child(data)
+    effects = conference.state.add_child(data)
     child = await _child(ctx, data.child.child_id)
-    child.state.remember(data.child)
-    await ctx.save(CHILDREN, child, Effects())
-    await ctx.save(CONFERENCES, conference, Effects())
+    await ctx.save(CHILDREN, child, child.state.remember(data.child))
+    await ctx.save(CONFERENCES, conference, effects)
 
 
 async def on_participant_added(ctx: HandlerContext, data: ParticipantAdded) -> None:
     """Someone added to the list (quorum counts them if they attend)."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
-    conference.state.add_participant(data)
-    await ctx.save(CONFERENCES, conference, Effects())
+    await ctx.save(CONFERENCES, conference, conference.state.add_participant(data))
 
 
 async def on_invitation_responded(ctx: HandlerContext, data: InvitationResponded) -> None:
     """An invitee's answer: quorum comes from the answers when attendance is not sent."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
-    conference.state.respond(data)
-    await ctx.save(CONFERENCES, conference, Effects())
+    await ctx.save(CONFERENCES, conference, conference.state.respond(data))
 
 
 async def on_conference_held(ctx: HandlerContext, data: ConferenceHeld) -> None:
     """The conference took place: plans start, reviews count and quorum is judged on it."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
-    conference.state.hold(data)
-    await ctx.save(CONFERENCES, conference, Effects())
+    await ctx.save(CONFERENCES, conference, conference.state.hold(data))
 
 
 async def on_outcome_decided(ctx: HandlerContext, data: OutcomeDecided) -> None:

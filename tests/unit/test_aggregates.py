@@ -28,6 +28,15 @@ from tests.support.crm import family_conference
 CALENDAR = WorkingDayCalendar()
 
 
+def _decisions_conference(
+    data: ConferenceRequested, existing: decisions.Conference | None
+) -> decisions.Conference:
+    """The decisions service's conference as requested (a request says nothing yet)."""
+    conference, effects = decisions.Conference.request(data, existing)
+    assert not effects.facts and not effects.timers
+    return conference
+
+
 def env(at: str) -> Env:
     return Env(datetime.fromisoformat(at).replace(tzinfo=UTC), Policy(), CALENDAR)
 
@@ -240,7 +249,7 @@ def outcome(category: str = "neglect", **extra: Any) -> OutcomeDecided:
 def test_quorum_from_attendance_else_from_answers(
     attended: list[str] | None, answers: list[tuple[str, str]], quorate: bool | None
 ) -> None:
-    conference = decisions.Conference.request(requested(), None)
+    conference = _decisions_conference(requested(), None)
     for person, response in answers:
         conference.respond(
             InvitationResponded.model_validate(
@@ -271,13 +280,13 @@ def held_review() -> decisions.Conference:
     )
     review_request.pop("strategy_discussion_date")
     return held(
-        decisions.Conference.request(ConferenceRequested.model_validate(review_request), None),
+        _decisions_conference(ConferenceRequested.model_validate(review_request), None),
         "2027-02-23",
     )
 
 
 def test_a_correction_of_categories_changes_them_on_the_plan_and_one_of_decision_voids_it() -> None:
-    conference = held(decisions.Conference.request(requested(), None))
+    conference = held(_decisions_conference(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     decisions.decide("201", conference, children, outcome(), "REC-1", env("2026-11-25T12:30"))
     [plan] = children["C1"].plans
@@ -320,7 +329,7 @@ def test_a_correction_of_categories_changes_them_on_the_plan_and_one_of_decision
 
 
 def test_an_outcome_waits_for_held_and_a_review_for_its_previous_outcome() -> None:
-    conference = decisions.Conference.request(requested(), None)
+    conference = _decisions_conference(requested(), None)
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     with pytest.raises(NotReadyYet, match="not been held"):
         decisions.decide("201", conference, children, outcome(), "REC-1", env("2026-11-25T12:30"))
@@ -342,7 +351,7 @@ def test_an_outcome_waits_for_held_and_a_review_for_its_previous_outcome() -> No
 
 
 def test_an_overdue_review_is_judged_on_the_plan_as_it_stands() -> None:
-    conference = held(decisions.Conference.request(requested(), None))
+    conference = held(_decisions_conference(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     decisions.decide("201", conference, children, outcome(), "REC-1", env("2026-11-25T12:30"))
     [plan] = children["C1"].plans
@@ -355,7 +364,7 @@ def test_an_overdue_review_is_judged_on_the_plan_as_it_stands() -> None:
 
 
 def test_aggregates_survive_the_store_round_trip() -> None:
-    conference = held(decisions.Conference.request(requested(), None))
+    conference = held(_decisions_conference(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     decisions.decide("201", conference, children, outcome(), "REC-1", env("2026-11-25T12:30"))
     for store, state in (
@@ -385,7 +394,7 @@ def test_only_agencies_with_direct_involvement_count_for_quorum(
         {"person_id": "POL", "name": "P", "role": "police", "agency": "Police"},
         {**third, "name": "N"},
     ]
-    conference = decisions.Conference.request(requested(participants=people), None)
+    conference = _decisions_conference(requested(participants=people), None)
     conference.hold(
         ConferenceHeld.model_validate(
             {
@@ -418,7 +427,7 @@ def test_a_deputy_counts_for_the_agency_they_stand_in_for() -> None:
         {"person_id": "POL", "name": "P", "role": "police", "agency": "Police"},
         {"person_id": "HV", "name": "H", "role": "health_visitor", "agency": "Community Health"},
     ]
-    conference = decisions.Conference.request(requested(participants=people), None)
+    conference = _decisions_conference(requested(participants=people), None)
     conference.respond(
         InvitationResponded.model_validate(
             {
@@ -443,7 +452,7 @@ def test_a_deputy_counts_for_the_agency_they_stand_in_for() -> None:
 
 
 def test_decisions_follow_a_reschedule_and_refuse_an_outcome_after_a_cancellation() -> None:
-    moved = decisions.Conference.request(requested(), None)
+    moved = _decisions_conference(requested(), None)
     moved.reschedule(
         ConferenceRescheduled.model_validate(
             {"conference_id": "C", "scheduled_start": "2027-06-18T10:00:00+01:00", "reason": "r"}
@@ -454,7 +463,7 @@ def test_decisions_follow_a_reschedule_and_refuse_an_outcome_after_a_cancellatio
     no_held = Env(datetime(2027, 6, 18, 12, 30, tzinfo=UTC), Policy(crm_sends_held=False), CALENDAR)
     decisions.decide("201", moved, children, outcome(), "REC-1", no_held)
     assert [p.start_date for p in children["C1"].plans] == [date(2027, 6, 18)]
-    cancelled = decisions.Conference.request(requested(), None)
+    cancelled = _decisions_conference(requested(), None)
     cancelled.cancel(ConferenceCancelled.model_validate({"conference_id": "C", "reason": "r"}))
     with pytest.raises(RuleViolation, match="cancelled"):
         decisions.decide("201", cancelled, {}, outcome(), "REC-2", env("2026-11-25T12:30"))
@@ -463,10 +472,10 @@ def test_decisions_follow_a_reschedule_and_refuse_an_outcome_after_a_cancellatio
 def test_timeliness_per_conference_and_per_child_as_the_dfe_counts() -> None:
     from services.decisions.stats import timeliness
 
-    siblings = decisions.Conference.request(  # two children, in time (target 27 November)
+    siblings = _decisions_conference(  # two children, in time (target 27 November)
         requested("A", strategy_discussion_date="2026-11-06"), None
     )
-    single = decisions.Conference.request(
+    single = _decisions_conference(
         requested(
             "B",
             children=[family_conference("B")["children"][0]],
@@ -569,7 +578,7 @@ def test_an_advocate_for_the_child_meets_the_need_for_their_views() -> None:
 
 
 def test_a_change_of_categories_within_mul_is_reported() -> None:
-    conference = held(decisions.Conference.request(requested(), None))
+    conference = held(_decisions_conference(requested(), None))
     children = {c.child_id: decisions.ChildPlans(c.child_id) for c in conference.children}
     first = outcome()
     first_children = [
@@ -632,7 +641,7 @@ def test_a_child_added_later_is_advised_on_and_can_be_decided_for() -> None:
     invited, _ = invitations.Conference.request(requested(), None, None, env("2026-11-16T09:00"))
     [advised] = invited.add_child(added, env("2026-11-17T09:00")).facts
     assert "C3" in {a.child_id for a in advised.data.advice}
-    conference = decisions.Conference.request(requested(), None)
+    conference = _decisions_conference(requested(), None)
     conference.add_child(added)
     assert "C3" in {c.child_id for c in conference.children}
     collecting, _ = reports.Conference.request("201", requested(), None, env("2026-11-16T09:00"))

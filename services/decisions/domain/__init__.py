@@ -1,0 +1,77 @@
+"""The decision rules, as plain Python: the `Conference` aggregate (what a conference
+decided), the `ChildPlans` aggregate (a child's plans across conferences), and the chair's
+outcome that changes them.
+
+- `conference`: the conference, its invitees, answers, attendance and outcome records;
+- `outcome`: the rules an outcome keeps, what it waits for, recording and correcting it;
+- `plans`: what a decision does to a child's plans, as values;
+- `children`: a child's plans, changed by decisions, with the facts CP-IS is told.
+"""
+
+from services.decisions.domain.children import ChildPlans
+from services.decisions.domain.conference import (
+    Answer,
+    ChildRef,
+    Conference,
+    Listed,
+    OutcomeRecord,
+)
+from services.decisions.domain.outcome import (
+    Dissent,
+    Recommendation,
+    core_group_due,
+    decide,
+    dissent,
+    quorate,
+    rule_violations,
+)
+from services.decisions.domain.plans import (
+    CENSUS_CODES,
+    REVIEW_OVERDUE,
+    Applied,
+    ChildDecision,
+    ContinuePlan,
+    EndPlan,
+    OpenPlan,
+    PlanEffect,
+    Plan,
+    Review,
+    StartPlan,
+    census_category,
+    plan_effects,
+    plan_type,
+    review_due,
+    stable_id,
+)
+
+__all__ = [
+    "CENSUS_CODES",
+    "REVIEW_OVERDUE",
+    "Answer",
+    "Applied",
+    "ChildDecision",
+    "ChildPlans",
+    "ChildRef",
+    "Conference",
+    "ContinuePlan",
+    "Dissent",
+    "EndPlan",
+    "Listed",
+    "OpenPlan",
+    "OutcomeRecord",
+    "Plan",
+    "PlanEffect",
+    "Recommendation",
+    "Review",
+    "StartPlan",
+    "census_category",
+    "core_group_due",
+    "decide",
+    "dissent",
+    "plan_effects",
+    "plan_type",
+    "quorate",
+    "review_due",
+    "rule_violations",
+    "stable_id",
+]

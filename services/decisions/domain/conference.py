@@ -1,0 +1,197 @@
+"""The conference aggregate: what the decisions service keeps of one conference (its kind,
+date, chair, children, who is invited, their answers, attendance) and its outcome records."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from contracts.common_v1 import Participant
+from contracts.crm_v1 import (
+    ChildAdded,
+    ConferenceCancelled,
+    ConferenceHeld,
+    ConferenceRequested,
+    ConferenceRescheduled,
+    InvitationResponded,
+    ParticipantAdded,
+)
+from rules.calendar import local_date
+from rules.effects import Effects, Env, RuleViolation
+from rules.quorum import Attendee, assess_quorum, attendee
+from services.decisions.domain.plans import Applied
+
+
+@dataclass(frozen=True)
+class ChildRef:
+    """A child a conference concerned."""
+
+    child_id: str
+    unborn: bool
+    nhs_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Someone invited: what quorum needs to know."""
+
+    person_id: str
+    role: str
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An invitee's response, with the deputy who attends in their place."""
+
+    response: str
+    deputy: Listed | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """One outcome record (never edited; a correction supersedes it)."""
+
+    record_id: str
+    decided_at: datetime
+    decided_by: str
+    children: list[dict[str, Any]]
+    quorate: bool
+    supersedes: str | None
+    correction_reason: str | None
+    applied: list[Applied]
+
+
+@dataclass
+class Conference:
+    """One council's conference, as the decisions service keeps it."""
+
+    conference_id: str
+    kind: str
+    scheduled_date: date
+    chair_person_id: str
+    children: list[ChildRef]
+    details: dict[str, Any]
+    listed: list[Listed] = field(default_factory=list)
+    answers: dict[str, Answer] = field(default_factory=dict)
+    attended: list[str] | None = None
+    held_on: date | None = None
+    records: list[OutcomeRecord] = field(default_factory=list)
+    status: str = "scheduled"
+
+    @property
+    def current(self) -> OutcomeRecord | None:
+        """The record no other supersedes."""
+        superseded = {r.supersedes for r in self.records}
+        return next((r for r in reversed(self.records) if r.record_id not in superseded), None)
+
+    @property
+    def date(self) -> date:
+        """The date it was held (else scheduled for): plans start and reviews count on it."""
+        return self.held_on or self.scheduled_date
+
+    @classmethod
+    def request(
+        cls, data: ConferenceRequested, existing: "Conference | None"
+    ) -> tuple["Conference", Effects]:
+        """Remember the conference's kind, date, chair, children and who is invited (nothing
+        to say yet)."""
+        if existing is not None:
+            raise RuleViolation([f"conference {data.conference_id} was already requested"])
+        return cls(
+            conference_id=data.conference_id,
+            kind=data.kind,
+            scheduled_date=local_date(data.scheduled_start),
+            chair_person_id=data.chair.person_id,
+            children=[ChildRef(c.child_id, c.unborn, c.nhs_number) for c in data.children],
+            details=data.model_dump(
+                mode="json",
+                include={
+                    "section47_start_date",
+                    "strategy_discussion_date",
+                    "transfer_notice_date",
+                    "previous_conference_id",
+                },
+            ),
+            listed=[listed(p) for p in data.participants],
+        ), Effects()
+
+    def reschedule(self, data: ConferenceRescheduled) -> Effects:
+        """The conference moved: plans start, reviews count and the census date on the new
+        date, unless it is recorded as held on another."""
+        self.open_for_change()
+        self.scheduled_date = local_date(data.scheduled_start)
+        return Effects()
+
+    def cancel(self, data: ConferenceCancelled) -> Effects:
+        """The conference will not take place: no outcome can be recorded for it."""
+        self.open_for_change()
+        self.status = "cancelled"
+        return Effects()
+
+    def open_for_change(self) -> None:
+        """Refuse a change to a cancelled conference."""
+        if self.status == "cancelled":
+            raise RuleViolation([f"conference {self.conference_id} was cancelled"])
+
+    def add_child(self, data: ChildAdded) -> Effects:
+        """Another child the conference concerns: a decision can be made for them."""
+        self.open_for_change()
+        if all(c.child_id != data.child.child_id for c in self.children):
+            child = data.child
+            self.children.append(ChildRef(child.child_id, child.unborn, child.nhs_number))
+        return Effects()
+
+    def add_participant(self, data: ParticipantAdded) -> Effects:
+        """Someone added to the list."""
+        if all(p.person_id != data.participant.person_id for p in self.listed):
+            self.listed.append(listed(data.participant))
+        return Effects()
+
+    def respond(self, data: InvitationResponded) -> Effects:
+        """An invitee's answer (a deputy attends in their place)."""
+        self.answers[data.person_id] = Answer(
+            data.response, listed(data.deputy) if data.deputy else None
+        )
+        return Effects()
+
+    def hold(self, data: ConferenceHeld) -> Effects:
+        """The conference took place: its date and who was there (an empty list says nothing:
+        nobody is a conference without its chair)."""
+        self.held_on = data.held_on
+        self.attended = list(data.attended) or self.attended
+        return Effects()
+
+    def quorate(self, env: Env) -> bool | None:
+        """Quorate from who attended, else from the answers; None when nothing is known."""
+        by_id = {p.person_id: p for p in self.listed}
+        # a deputy in the room counts for the invitee they stand in for
+        deputies = {
+            a.deputy.person_id: by_id[pid]
+            for pid, a in self.answers.items()
+            if a.deputy is not None and pid in by_id
+        }
+        attendees: list[Attendee | None]
+        if self.attended is not None:
+            present = [by_id.get(pid) or deputies.get(pid) for pid in self.attended]
+            attendees = [attendee(p.role, p.agency, "attending", None) for p in present if p]
+        elif self.answers:
+            attendees = [
+                attendee(
+                    by_id[pid].role,
+                    by_id[pid].agency,
+                    answer.response,
+                    {"role": answer.deputy.role, "agency": answer.deputy.agency}
+                    if answer.deputy
+                    else None,
+                )
+                for pid, answer in self.answers.items()
+                if pid in by_id
+            ]
+        else:
+            return None
+        return assess_quorum([a for a in attendees if a is not None], env.policy).quorate
+
+
+def listed(participant: Participant) -> Listed:
+    """What quorum needs to know of someone invited."""
+    return Listed(participant.person_id, participant.role, participant.agency)
