@@ -20,7 +20,8 @@ from shared.runtime.settings import Settings
 from shared.store import aggregates as aggregates_module
 from shared.store import outbox as outbox_module
 from shared.store import parking, retention, timers
-from shared.store.db import among_values, create_engine
+from shared.store.db import create_engine
+from shared.store.dialect import POSTGRESQL
 from shared.store.tables import aggregates, inbox, outbox
 from shared.store.tables import timers as timer_table
 
@@ -146,30 +147,30 @@ async def hot_path_plans(database_url: str, schema: str) -> list[str]:
             statements: list[tuple[str, sa.Executable, dict[str, Any]]] = [
                 (
                     "a group's inbox check",
-                    parking._before_applying_all(postgres=True),
+                    parking._before_applying_all(POSTGRESQL),
                     {
-                        **among_values("tenants", tenants, postgres=True),
-                        **among_values("pairs", seen, postgres=True, width=2),
+                        **POSTGRESQL.among_values("tenants", tenants),
+                        **POSTGRESQL.among_values("pairs", seen, width=2),
                     },
                 ),
                 (
                     "a group's aggregates, locked",
-                    aggregates_module._load_many_locked(postgres=True),
-                    among_values("keys", keys, postgres=True, width=3),
+                    aggregates_module._load_many_locked(POSTGRESQL),
+                    POSTGRESQL.among_values("keys", keys, width=3),
                 ),
                 (
                     "a group's due timers",
-                    timers._due_for_all(postgres=True),
+                    timers._due_for_all(POSTGRESQL),
                     {
-                        **among_values("subjects", subjects, postgres=True, width=2),
-                        **among_values("kinds", kinds, postgres=True),
+                        **POSTGRESQL.among_values("subjects", subjects, width=2),
+                        **POSTGRESQL.among_values("kinds", kinds),
                         "through": now,
                     },
                 ),
                 (
                     "timers marked fired",
-                    timers.mark_fired_statement(postgres=True),
-                    {**among_values("ids", [i for (i,) in fired], postgres=True), "at": now},
+                    timers.mark_fired_statement(POSTGRESQL),
+                    {**POSTGRESQL.among_values("ids", [i for (i,) in fired]), "at": now},
                 ),
                 (
                     "the scheduler's round",
@@ -184,9 +185,9 @@ async def hot_path_plans(database_url: str, schema: str) -> list[str]:
                 ("the relay's unsent rows", outbox_module.UNSENT, {"limit": 1000}),
                 (
                     "the relay's rows marked sent",
-                    relay_module._mark_sent(postgres=True),
+                    relay_module._mark_sent(POSTGRESQL),
                     {
-                        **among_values("positions", [p for (p,) in positions], postgres=True),
+                        **POSTGRESQL.among_values("positions", [p for (p,) in positions]),
                         "at": now,
                     },
                 ),
@@ -211,9 +212,7 @@ async def hot_path_plans(database_url: str, schema: str) -> list[str]:
                     )
                 ).scalar() or now
                 await connection.rollback()
-                table, prune = retention.statements(
-                    cutoff + kept, keep, PRUNE_BATCH, postgres=True
-                )[n]
+                table, prune = retention.statements(cutoff + kept, keep, PRUNE_BATCH, POSTGRESQL)[n]
                 statements.append((f"pruning {table} ({stamp.name})", prune, {}))
             for name, statement, values in statements:
                 custom, generic = await _explain(connection, statement, values)

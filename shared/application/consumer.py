@@ -40,6 +40,7 @@ from shared.messages import MalformedInput, parse_event
 from shared.observability import telemetry
 from shared.observability.logging import get_logger
 from shared.store import inbox, parking
+from shared.store.dialect import dialect_of
 from shared.store.parking import ParkedEvent
 
 log = get_logger(__name__)
@@ -177,8 +178,8 @@ class Consumer:
             context,
             self._in_transaction,
             group_size,
-            # SQLite has one connection (one writer): one group at a time.
-            lanes=1 if engine.dialect.name == "sqlite" else 2,
+            # As many groups at a time as the database has writers (SQLite one).
+            lanes=dialect_of(engine).writers,
         )
 
     def bind_log_context(self, delivery: Delivery) -> None:

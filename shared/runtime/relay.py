@@ -6,10 +6,8 @@ import contextlib
 import functools
 import os
 import socket
-import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,20 +17,21 @@ from shared.clock import Clock
 from shared.messages import Message
 from shared.observability import telemetry
 from shared.observability.logging import get_logger
-from shared.store.db import among, among_values, single_statements
-from shared.store.locks import lock_key, try_flock
+from shared.store.db import single_statements
+from shared.store.dialect import Dialect, dialect_of
+from shared.store.locks import process_lock
 from shared.store.outbox import UNSENT, Publisher
-from shared.store.tables import outbox, relay_lease
+from shared.store.tables import outbox
 
 log = get_logger(__name__)
 
 
 @functools.cache
-def _mark_sent(postgres: bool) -> sa.Update:
+def _mark_sent(dialect: Dialect) -> sa.Update:
     """Built once a dialect (bound: positions, at)."""
     return (
         outbox.update()
-        .where(among([outbox.c.position], "positions", postgres=postgres))
+        .where(dialect.among([outbox.c.position], "positions"))
         .values(published_at=sa.bindparam("at"))
     )
 
@@ -44,19 +43,18 @@ class OutboxRelay:
     queued. Leading is holding a lock the operating system or the database releases the
     moment its holder dies: on PostgreSQL a session advisory lock on the relay's own
     connection, on SQLite an exclusive `flock` on a file beside the database (an
-    in-memory SQLite database falls back to the time-limited lease in `relay_lease`). A
-    replica killed mid-batch is thus replaced at the next round of another, not after a
-    lease runs out. A round reads a batch of unsent rows, publishes them pipelined on
-    one channel (the channel keeps their order; the broker confirms each), then marks
-    the confirmed ones sent in one statement: no transaction is held open across the
-    network.
+    in-memory SQLite database has one process: its relay leads), as the dialect holds a
+    lock (`shared.store.locks`). A replica killed mid-batch is thus replaced at the next
+    round of another, not after a lease runs out. A round reads a batch of unsent rows,
+    publishes them pipelined on one channel (the channel keeps their order; the broker
+    confirms each), then marks the confirmed ones sent in one statement: no transaction
+    is held open across the network.
 
     On PostgreSQL the leading relay also LISTENs on that connection: a replica that is
     not leading queues facts with a NOTIFY in the same transaction, which wakes it at
     that commit.
     """
 
-    LEASE_SECONDS = 15.0
     CHECK_SECONDS = 5.0
     """How often a leading relay makes sure its PostgreSQL lock's connection still works."""
     RENEW_AFTER_REFUSALS = 3
@@ -81,28 +79,22 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._lease_until = 0.0  # monotonic time until which this relay leads (lease)
-        self._postgres = engine.dialect.name == "postgresql"
-        self.channel = channel if self._postgres else None
-        """The NOTIFY channel that wakes the leading relay (PostgreSQL)."""
-        self._lock_key = _lock_key(channel or "outbox")
-        self._connection: Any = None  # PostgreSQL: holds the advisory lock, and listens
-        self._locked = False
-        self._checked = 0.0
-        database = engine.url.database if engine.dialect.name == "sqlite" else None
-        self._lock_path = f"{database}-relay.lock" if database and database != ":memory:" else None
-        self._lock_file: int | None = None  # SQLite: the flocked file's descriptor
+        self._dialect = dialect_of(engine)
+        self.channel = channel if self._dialect.notifies else None
+        """The NOTIFY channel that wakes the leading relay (where commits can wake one)."""
+        self.lock = process_lock(
+            engine,
+            f"convene-relay:{channel or 'outbox'}",
+            "relay",
+            check_seconds=self.CHECK_SECONDS,
+            listen=(self.channel, self.wake) if self.channel else None,
+        )
+        """The lock whose holder leads."""
 
     @property
     def leading(self) -> bool:
-        """True while this relay holds the lock (or the lease)."""
-        if self._postgres:
-            return (
-                self._locked and self._connection is not None and not self._connection.is_closed()
-            )
-        if self._lock_path is not None:
-            return self._lock_file is not None
-        return time.monotonic() < self._lease_until
+        """True while this relay holds the lock."""
+        return self.lock.held
 
     def wake(self) -> None:
         """Ask the relay to look for new rows now."""
@@ -122,100 +114,10 @@ class OutboxRelay:
     async def _lead(self) -> bool:
         """Take the lock if it is free; True while this relay holds it."""
         was = self.leading
-        if self._postgres:
-            leads = await self._lead_postgres()
-        elif self._lock_path is not None:
-            leads = self._lead_file()
-        else:
-            leads = await self._lead_lease()
+        leads = await self.lock.hold()
         if leads and not was:
             log.info("outbox_relay_leading")
         return leads
-
-    async def _lead_postgres(self) -> bool:
-        import asyncpg  # type: ignore[import-untyped]
-
-        if self.leading:
-            if time.monotonic() - self._checked < self.CHECK_SECONDS:
-                return True
-            try:  # a connection that died quietly has lost its lock
-                await self._connection.fetchval("SELECT 1")
-                self._checked = time.monotonic()
-                return True
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-                await self._close_connection()
-        if self._connection is None or self._connection.is_closed():
-            self._locked = False
-            url = self._engine.url.set(drivername="postgresql")
-            self._connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-        self._locked = bool(
-            await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key)
-        )
-        if self._locked:
-            self._checked = time.monotonic()
-            try:
-                await self._connection.add_listener(self.channel, lambda *_: self.wake())
-            except Exception as error:  # polling still finds the rows
-                log.warning("outbox_listen_failed", error_type=type(error).__name__)
-        return self._locked
-
-    def _lead_file(self) -> bool:
-        if self._lock_file is None:
-            assert self._lock_path is not None
-            self._lock_file = try_flock(self._lock_path)
-        return self._lock_file is not None
-
-    async def _lead_lease(self) -> bool:
-        """Take or renew the lease; renewed when half of it has run."""
-        remaining = self._lease_until - time.monotonic()
-        if remaining > self.LEASE_SECONDS / 2:
-            return True
-        now = datetime.now(UTC)  # infrastructure time, not business time
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                relay_lease.update()
-                .where(
-                    relay_lease.c.name == "outbox",
-                    sa.or_(relay_lease.c.holder == self._holder, relay_lease.c.expires_at < now),
-                )
-                .values(
-                    holder=self._holder,
-                    expires_at=now + timedelta(seconds=self.LEASE_SECONDS),
-                )
-            )
-        if result.rowcount == 1:
-            self._lease_until = time.monotonic() + self.LEASE_SECONDS - 1.0
-            return True
-        self._lease_until = 0.0
-        return False
-
-    async def _release(self) -> None:
-        if self._postgres:
-            if self._locked and self._connection is not None and not self._connection.is_closed():
-                with contextlib.suppress(Exception):
-                    await self._connection.fetchval("SELECT pg_advisory_unlock($1)", self._lock_key)
-            self._locked = False
-            return
-        if self._lock_file is not None:
-            os.close(self._lock_file)  # closing the file releases its lock
-            self._lock_file = None
-            return
-        if not self.leading:
-            return
-        self._lease_until = 0.0
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                relay_lease.update()
-                .where(relay_lease.c.name == "outbox", relay_lease.c.holder == self._holder)
-                .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
-            )
-
-    async def _close_connection(self) -> None:
-        self._locked = False
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.close(timeout=2)
-            self._connection = None
 
     async def _publish_batch(self) -> int:
         async with self._statements.connect() as connection:
@@ -236,9 +138,9 @@ class OutboxRelay:
         if confirmed:
             async with self._statements.begin() as connection:
                 await connection.execute(
-                    _mark_sent(self._postgres),
+                    _mark_sent(self._dialect),
                     {
-                        **among_values("positions", confirmed, postgres=self._postgres),
+                        **self._dialect.among_values("positions", confirmed),
                         "at": self._clock.now(),
                     },
                 )
@@ -288,7 +190,7 @@ class OutboxRelay:
         self._task = asyncio.create_task(self.run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        """Finish the batch in flight, publish what is pending, then hand the lease on.
+        """Finish the batch in flight, publish what is pending, then hand the lead on.
 
         Never cancelled mid-batch: a batch cut short would be published again.
         """
@@ -300,8 +202,7 @@ class OutboxRelay:
         with contextlib.suppress(Exception):
             await self.publish_pending()
         with contextlib.suppress(Exception):
-            await self._release()
-        await self._close_connection()
+            await self.lock.close()
 
 
 def _refusal(error: BaseException) -> dict[str, Any]:
@@ -316,8 +217,3 @@ def _refusal(error: BaseException) -> dict[str, Any]:
         if value is not None:
             found[f"broker_{name}"] = value
     return found
-
-
-def _lock_key(name: str) -> int:
-    """The 64-bit PostgreSQL advisory lock key of one outbox's relay."""
-    return lock_key(f"convene-relay:{name}")

@@ -7,7 +7,6 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rules.effects import Timer
@@ -15,6 +14,7 @@ from shared.application.ordering import Progress
 from shared.clock import Clock
 from shared.observability.logging import get_logger
 from shared.store.db import single_statements
+from shared.store.dialect import dialect_of
 from shared.store.locks import ReplicaMark
 from shared.store.tables import progress
 from shared.store.timers import FireDue, due_query, timer_of_row
@@ -43,8 +43,7 @@ async def save_progress(engine: AsyncEngine, tracker: Progress) -> None:
     if not rows:
         return
     async with single_statements(engine).begin() as connection:
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(progress)
+        statement = dialect_of(connection).insert(progress)
         await connection.execute(
             statement.on_conflict_do_update(
                 index_elements=[progress.c.tenant],

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.store.db import among, among_values, lookup, wanted
+from shared.store.dialect import Dialect, dialect_of
 from shared.store.tables import aggregates
 
 T = TypeVar("T")
@@ -33,24 +33,19 @@ _INSERT = aggregates.insert()
 
 
 @functools.cache
-def _load_many_locked(postgres: bool) -> sa.Select[tuple[str, str, str, str]]:
-    """Built once a dialect (bound: keys, rows of tenant, kind and key); on PostgreSQL each
-    aggregate looked up by its key on its own (`lookup`: never a scan of all of them)."""
+def _load_many_locked(dialect: Dialect) -> sa.Select[tuple[str, str, str, str]]:
+    """Built once a dialect (bound: keys, rows of tenant, kind and key): each aggregate
+    looked up by its key (`Dialect.keyed`), locked until the transaction ends."""
     columns = (aggregates.c.tenant, aggregates.c.kind, aggregates.c.key)
-    if not postgres:
-        return (
+    return dialect.keyed(
+        "keys",
+        columns,
+        lambda conditions: (
             sa.select(*columns, aggregates.c.state)
-            .where(among(columns, "keys", postgres=False))
+            .where(*conditions)
             .with_for_update(of=aggregates)
-        )
-    keys = wanted("keys", columns)
-    found = lookup(
-        sa.select(*columns, aggregates.c.state)
-        .where(*(column == keys.c[column.name] for column in columns))
-        .with_for_update(of=aggregates),
-        "found",
+        ),
     )
-    return sa.select(found).select_from(keys).join(found, sa.true())
 
 
 async def load_all(
@@ -60,9 +55,9 @@ async def load_all(
     the transaction ends, in one statement."""
     if not keys:
         return {}
-    postgres = connection.dialect.name == "postgresql"
+    dialect = dialect_of(connection)
     rows = await connection.execute(
-        _load_many_locked(postgres), among_values("keys", keys, postgres=postgres, width=3)
+        _load_many_locked(dialect), dialect.among_values("keys", keys, width=3)
     )
     return {(row.tenant, row.kind, row.key): row.state for row in rows}
 

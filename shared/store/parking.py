@@ -20,10 +20,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.store.db import among, among_values, lookup, wanted
+from shared.store.dialect import Dialect, dialect_of
 from shared.store.tables import inbox, parked
 
 KEY_SEPARATOR = "\n"
@@ -46,9 +45,10 @@ class ParkedEvent:
 
 
 @functools.cache
-def _before_applying_all(postgres: bool) -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
-    """Built once a dialect: the inbox digests of (tenant, event id) pairs, and the events
-    out for a delayed retry of their councils, in position order (bound: tenants, pairs)."""
+def _before_applying_all(dialect: Dialect) -> sa.CompoundSelect[tuple[str, str, str, str, str]]:
+    """Built once a dialect: the inbox digests of (tenant, event id) pairs, each looked up by
+    its key (`Dialect.keyed`), and the events out for a delayed retry of their councils, in
+    position order (bound: tenants, pairs)."""
     retrying = sa.select(
         sa.literal("retrying").label("source"),
         parked.c.tenant,
@@ -56,30 +56,21 @@ def _before_applying_all(postgres: bool) -> sa.CompoundSelect[tuple[str, str, st
         parked.c.event_id.label("value"),
         parked.c.ordering_keys.label("keys"),
         parked.c.position,
-    ).where(among([parked.c.tenant], "tenants", postgres=postgres), parked.c.kind == RETRYING)
-    recorded: Any = inbox
-    source: Any = inbox
-    condition = among([inbox.c.tenant, inbox.c.event_id], "pairs", postgres=postgres)
-    if postgres:  # each pair looked up by its key on its own (`lookup`)
-        pairs = wanted("pairs", (inbox.c.tenant, inbox.c.event_id))
-        recorded = lookup(
-            sa.select(inbox.c.tenant, inbox.c.event_id, inbox.c.digest).where(
-                inbox.c.tenant == pairs.c.tenant, inbox.c.event_id == pairs.c.event_id
-            ),
-            "recorded",
-        )
-        source, condition = pairs.join(recorded, sa.true()), sa.true()
-    seen = (
-        sa.select(
-            sa.literal("inbox").label("source"),
-            recorded.c.tenant,
-            recorded.c.event_id,
-            sa.func.coalesce(recorded.c.digest, "").label("value"),
-            sa.literal("").label("keys"),
-            sa.literal(0).label("position"),
-        )
-        .select_from(source)
-        .where(condition)
+    ).where(dialect.among([parked.c.tenant], "tenants"), parked.c.kind == RETRYING)
+    recorded = dialect.keyed(
+        "pairs",
+        (inbox.c.tenant, inbox.c.event_id),
+        lambda conditions: sa.select(inbox.c.tenant, inbox.c.event_id, inbox.c.digest).where(
+            *conditions
+        ),
+    ).subquery("recorded")
+    seen = sa.select(
+        sa.literal("inbox").label("source"),
+        recorded.c.tenant,
+        recorded.c.event_id,
+        sa.func.coalesce(recorded.c.digest, "").label("value"),
+        sa.literal("").label("keys"),
+        sa.literal(0).label("position"),
     )
     return sa.union_all(seen, retrying).order_by("position")
 
@@ -99,9 +90,9 @@ async def park(
     kind: str = EARLY,
 ) -> None:
     """Store a waiting event (a redelivered copy of one already waiting changes nothing)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     await connection.execute(
-        dialect.insert(parked)
+        dialect_of(connection)
+        .insert(parked)
         .values(
             tenant=tenant,
             event_id=event_id,
@@ -149,13 +140,13 @@ async def before_applying_all(
         return []
     tenants = sorted({tenant for tenant, _keys, _event_id in events})
     pairs = [(tenant, event_id) for tenant, _keys, event_id in events]
-    postgres = connection.dialect.name == "postgresql"
+    dialect = dialect_of(connection)
     found = (
         await connection.execute(
-            _before_applying_all(postgres),
+            _before_applying_all(dialect),
             {
-                **among_values("tenants", tenants, postgres=postgres),
-                **among_values("pairs", pairs, postgres=postgres, width=2),
+                **dialect.among_values("tenants", tenants),
+                **dialect.among_values("pairs", pairs, width=2),
             },
         )
     ).all()

@@ -18,12 +18,12 @@ here.
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.observability.logging import get_logger
+from shared.store.dialect import Dialect, dialect_of
 from shared.store.tables import inbox, outbox, timers
 
 log = get_logger(__name__)
@@ -50,41 +50,18 @@ class Retention:
 
 
 def statements(
-    now: datetime, retention: Retention, batch: int, *, postgres: bool
+    now: datetime, retention: Retention, batch: int, dialect: Dialect
 ) -> list[tuple[str, sa.Delete]]:
     """The deletes of one batch each of what is past retention, with the table each counts
-    for (run again until a batch deletes fewer than `batch` rows)."""
+    for (run again until a batch deletes fewer than `batch` rows): the oldest rows first, in
+    the order of the time's index, so the planner takes the index whatever its statistics
+    say of how many rows are past (`Dialect.delete_oldest`)."""
     return [
-        ("outbox", _batch(outbox.c.published_at, now - retention.outbox, batch, postgres)),
-        ("inbox", _batch(inbox.c.processed_at, now - retention.inbox, batch, postgres)),
-        ("timers", _batch(timers.c.fired_at, now - retention.timers, batch, postgres)),
-        ("timers", _batch(timers.c.cancelled_at, now - retention.timers, batch, postgres)),
+        ("outbox", dialect.delete_oldest(outbox.c.published_at, now - retention.outbox, batch)),
+        ("inbox", dialect.delete_oldest(inbox.c.processed_at, now - retention.inbox, batch)),
+        ("timers", dialect.delete_oldest(timers.c.fired_at, now - retention.timers, batch)),
+        ("timers", dialect.delete_oldest(timers.c.cancelled_at, now - retention.timers, batch)),
     ]
-
-
-def _batch(time: sa.Column[Any], before: datetime, batch: int, postgres: bool) -> sa.Delete:
-    """Delete the (up to) `batch` oldest rows of `time`'s table whose `time` is `before`.
-
-    The batch is read in the order of `time`'s index, so the planner takes the index
-    whatever its statistics say of how many rows are past (with a bare LIMIT, after a
-    back-fill whose times all fell within minutes, it scanned the whole table for a few).
-    On PostgreSQL the rows are then deleted by their physical address (`ctid`, a TID scan):
-    as `key IN (the batch)` the planner joined the batch to the whole table (every batch
-    read all of an outbox or an inbox). The condition is repeated so a row changed
-    meanwhile (a timer set again under its id) is checked again as it now is. Elsewhere by
-    primary key."""
-    table = time.table
-    past = time < before
-    if postgres:
-        address: sa.ColumnClause[Any] = sa.literal_column("ctid")
-        doomed = sa.select(address).select_from(table).where(past).order_by(time).limit(batch)
-        return table.delete().where(
-            address == sa.any_(sa.func.array(doomed.scalar_subquery())), past
-        )
-    columns = list(table.primary_key.columns)
-    key = columns[0] if len(columns) == 1 else sa.tuple_(*columns)
-    oldest = sa.select(*columns).where(past).order_by(time).limit(batch)
-    return table.delete().where(key.in_(oldest))
 
 
 async def prune(
@@ -92,8 +69,7 @@ async def prune(
 ) -> dict[str, int]:
     """Delete what is past retention, `batch` rows a transaction; returns counts by table."""
     counts = {"outbox": 0, "inbox": 0, "timers": 0}
-    postgres = engine.dialect.name == "postgresql"
-    for table, statement in statements(now, retention, batch, postgres=postgres):
+    for table, statement in statements(now, retention, batch, dialect_of(engine)):
         counts[table] += await _in_batches(engine, statement, batch)
     if any(counts.values()):
         log.info("pruned", **counts)

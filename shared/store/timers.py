@@ -28,13 +28,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rules.effects import Timer
 from shared.clock import Clock
 from shared.observability.logging import get_logger
-from shared.store.db import among, among_values, lookup, padded, wanted
+from shared.store.dialect import Dialect, dialect_of, padded
 from shared.store.tables import parked, progress, timers
 
 log = get_logger(__name__)
@@ -57,8 +56,7 @@ async def schedule_all(connection: AsyncConnection, clock: Clock, batch: list[Ti
     latest = {timer.timer_id: timer for timer in batch}
     if not latest:
         return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(timers)
+    statement = dialect_of(connection).insert(timers)
     replaced = {
         name: statement.excluded[name]
         for name in ("kind", "due_at", "subject", "tenant", "correlationid", "payload",
@@ -91,41 +89,22 @@ def _pending() -> sa.ColumnElement[bool]:
 
 
 @functools.cache
-def _due_for_all(postgres: bool) -> sa.Select[Any]:
-    """Built once a dialect (bound: subjects, rows of tenant and subject; kinds; through).
-
-    On PostgreSQL each (tenant, subject) is looked up on its own, by its index (`lookup`),
-    the pending test written so the partial index of pending timers does not apply: as one
-    condition over the pending timers, with statistics taken while few were pending, the
-    planner walked the due-time index through thousands of them testing each against
-    every pair (100 ms a group, seen with auto_explain on a private cluster)."""
-    if not postgres:
-        return (
+def _due_for_all(dialect: Dialect) -> sa.Select[Any]:
+    """Built once a dialect (bound: subjects, rows of tenant and subject; kinds; through):
+    each (tenant, subject) looked up by its key (`Dialect.keyed`)."""
+    return dialect.keyed(
+        "subjects",
+        (timers.c.tenant, timers.c.subject),
+        lambda conditions: (
             sa.select(timers)
             .where(
-                among([timers.c.tenant, timers.c.subject], "subjects", postgres=False),
-                among([timers.c.kind], "kinds", postgres=False),
+                *conditions,
+                dialect.among([timers.c.kind], "kinds"),
                 timers.c.due_at <= sa.bindparam("through"),
-                _pending(),
+                dialect.unset(timers.c.fired_at, timers.c.cancelled_at),
             )
             .order_by(timers.c.due_at, timers.c.timer_id)
-        )
-    pairs = wanted("subjects", (timers.c.tenant, timers.c.subject))
-    due = lookup(
-        sa.select(timers).where(
-            timers.c.tenant == pairs.c.tenant,
-            timers.c.subject == pairs.c.subject,
-            among([timers.c.kind], "kinds", postgres=True),
-            timers.c.due_at <= sa.bindparam("through"),
-            sa.func.coalesce(timers.c.fired_at, timers.c.cancelled_at).is_(None),
         ),
-        "due",
-    )
-    return (
-        sa.select(due)
-        .select_from(pairs)
-        .join(due, sa.true())
-        .order_by(due.c.due_at, due.c.timer_id)
     )
 
 
@@ -182,14 +161,14 @@ async def due_for_all(
     query."""
     if not wanted:
         return []
-    postgres = connection.dialect.name == "postgresql"
+    dialect = dialect_of(connection)
     subjects = sorted({(tenant, subject) for tenant, subject, _k, _t in wanted})
     kinds = sorted({kind for _s, _t, kinds, _th in wanted for kind in kinds})
     result = await connection.execute(
-        _due_for_all(postgres),
+        _due_for_all(dialect),
         {
-            **among_values("subjects", subjects, postgres=postgres, width=2),
-            **among_values("kinds", kinds, postgres=postgres),
+            **dialect.among_values("subjects", subjects, width=2),
+            **dialect.among_values("kinds", kinds),
             "through": max(through for _s, _t, _k, through in wanted),
         },
     )
@@ -210,15 +189,15 @@ async def due_for_all(
 async def mark_all_fired(connection: AsyncConnection, timer_ids: list[str], clock: Clock) -> None:
     """These timers have fired (in this transaction), in one statement."""
     if timer_ids:
-        postgres = connection.dialect.name == "postgresql"
+        dialect = dialect_of(connection)
         await connection.execute(
-            mark_fired_statement(postgres),
-            {**among_values("ids", timer_ids, postgres=postgres), "at": clock.now()},
+            mark_fired_statement(dialect),
+            {**dialect.among_values("ids", timer_ids), "at": clock.now()},
         )
 
 
 @functools.cache
-def mark_fired_statement(postgres: bool) -> sa.Update:
+def mark_fired_statement(dialect: Dialect) -> sa.Update:
     """Mark timers fired by primary key, if still pending (bound: ids, at).
 
     The guard is one `coalesce`, not `_pending()`: with the pending test written out,
@@ -228,7 +207,7 @@ def mark_fired_statement(postgres: bool) -> sa.Update:
     return (
         timers.update()
         .where(
-            among([timers.c.timer_id], "ids", postgres=postgres),
+            dialect.among([timers.c.timer_id], "ids"),
             sa.func.coalesce(timers.c.fired_at, timers.c.cancelled_at).is_(None),
         )
         .values(fired_at=sa.bindparam("at"))
@@ -251,9 +230,9 @@ async def _insert_progress(
 ) -> None:
     """Insert a council's progress row unless one is there (another transaction may have
     just written it)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     await connection.execute(
-        dialect.insert(progress)
+        dialect_of(connection)
+        .insert(progress)
         .values(tenant=tenant, through=through, active_at=active_at)
         .on_conflict_do_nothing(index_elements=[progress.c.tenant])
     )

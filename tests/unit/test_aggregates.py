@@ -656,7 +656,7 @@ def test_a_child_added_later_is_advised_on_and_can_be_decided_for() -> None:
 
 
 def test_in_lists_are_padded_to_a_power_of_two_with_the_same_values() -> None:
-    from shared.store.db import padded
+    from shared.store.dialect import padded
 
     assert padded([]) == []
     assert padded(["a"]) == ["a"]

@@ -3,11 +3,20 @@ decided), the `ChildPlans` aggregate (a child's plans across conferences), and t
 outcome that changes them.
 
 - `conference`: the conference, its invitees, answers, attendance and outcome records;
-- `outcome`: the rules an outcome keeps, what it waits for, recording and correcting it;
+- `checks`: the rules an outcome keeps, what it waits for, quorum and dissent;
+- `outcome`: recording an outcome and correcting it;
 - `plans`: what a decision does to a child's plans, as values;
 - `children`: a child's plans, changed by decisions, with the facts CP-IS is told.
 """
 
+from services.decisions.domain.checks import (
+    Dissent,
+    Recommendation,
+    core_group_due,
+    dissent,
+    quorate,
+    rule_violations,
+)
 from services.decisions.domain.children import ChildPlans
 from services.decisions.domain.conference import (
     Answer,
@@ -16,15 +25,7 @@ from services.decisions.domain.conference import (
     Listed,
     OutcomeRecord,
 )
-from services.decisions.domain.outcome import (
-    Dissent,
-    Recommendation,
-    core_group_due,
-    decide,
-    dissent,
-    quorate,
-    rule_violations,
-)
+from services.decisions.domain.outcome import decide
 from services.decisions.domain.plans import (
     CENSUS_CODES,
     REVIEW_OVERDUE,

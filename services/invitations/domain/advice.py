@@ -54,63 +54,68 @@ def attendance_advice(
     invited = [p for p in people if p.invited]
     advice: list[AdviceItem] = []
     for child in children:
-        age = None if child.date_of_birth is None else age_on(child.date_of_birth, conference_date)
-        if (
-            age is not None
-            and age >= policy.child_invited_from_age
-            and not any(
-                p.role in ("child", "advocate") and child.child_id in p.child_ids for p in invited
-            )
-        ):
-            advice.append(
-                AdviceItem(
-                    "child_views_needed",
-                    f"Child {child.child_id} is {age}: invite them or gather their views another "
-                    "way (advocate, app or worker).",
-                    child.child_id,
-                )
-            )
-        if (age is None or age < 5) and not any(
-            p.role in HEALTH_FOR_YOUNG_CHILDREN and _relates(p, child.child_id) for p in invited
-        ):
-            needed = "midwife" if age is None else "health visitor"
-            advice.append(
-                AdviceItem(
-                    "health_visitor_expected",
-                    f"Child {child.child_id} is {'unborn' if age is None else 'under 5'}: a "
-                    f"{needed} is expected.",
-                    child.child_id,
-                )
-            )
-        if not any(
-            p.has_parental_responsibility and _relates(p, child.child_id)
-            for p in invited
-            if p.role not in SOCIAL_CARE
-        ):
-            advice.append(
-                AdviceItem(
-                    "parental_responsibility_not_invited",
-                    f"No one with parental responsibility for child {child.child_id} is invited: "
-                    "invite every parent or carer with parental responsibility, including one "
-                    "who does not live with the child.",
-                    child.child_id,
-                )
-            )
-    for person in people:
-        if person.has_parental_responsibility and not person.invited:
-            advice.append(
-                AdviceItem(
-                    "parental_responsibility_not_invited",
-                    f"{person.person_id} has parental responsibility and is not invited: make sure "
-                    "their views are heard.",
-                )
-            )
+        advice += _for_child(child, invited, conference_date, policy)
+    advice += [
+        AdviceItem(
+            "parental_responsibility_not_invited",
+            f"{person.person_id} has parental responsibility and is not invited: make sure "
+            "their views are heard.",
+        )
+        for person in people
+        if person.has_parental_responsibility and not person.invited
+    ]
     if not any(p.role == "police" for p in invited):
         advice.append(AdviceItem("police_expected", "Police are expected at every conference."))
     if not any(p.role in SOCIAL_CARE for p in invited):
         advice.append(
             AdviceItem(
                 "social_care_expected", "Children's social care is expected at every conference."
+            )
+        )
+    return advice
+
+
+def _for_child(
+    child: ChildFacts, invited: list[ListedPerson], conference_date: date, policy: Policy
+) -> list[AdviceItem]:
+    """One child's gaps: their own voice, health for a young or unborn child, and someone
+    with parental responsibility."""
+    advice: list[AdviceItem] = []
+    age = None if child.date_of_birth is None else age_on(child.date_of_birth, conference_date)
+    voiced = any(p.role in ("child", "advocate") and child.child_id in p.child_ids for p in invited)
+    if age is not None and age >= policy.child_invited_from_age and not voiced:
+        advice.append(
+            AdviceItem(
+                "child_views_needed",
+                f"Child {child.child_id} is {age}: invite them or gather their views another "
+                "way (advocate, app or worker).",
+                child.child_id,
+            )
+        )
+    if (age is None or age < 5) and not any(
+        p.role in HEALTH_FOR_YOUNG_CHILDREN and _relates(p, child.child_id) for p in invited
+    ):
+        needed = "midwife" if age is None else "health visitor"
+        advice.append(
+            AdviceItem(
+                "health_visitor_expected",
+                f"Child {child.child_id} is {'unborn' if age is None else 'under 5'}: a "
+                f"{needed} is expected.",
+                child.child_id,
+            )
+        )
+    if not any(
+        p.has_parental_responsibility and _relates(p, child.child_id)
+        for p in invited
+        if p.role not in SOCIAL_CARE
+    ):
+        advice.append(
+            AdviceItem(
+                "parental_responsibility_not_invited",
+                f"No one with parental responsibility for child {child.child_id} is invited: "
+                "invite every parent or carer with parental responsibility, including one "
+                "who does not live with the child.",
+                child.child_id,
             )
         )
     return advice

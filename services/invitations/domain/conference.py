@@ -53,16 +53,7 @@ class Conference(Answering, Excluding):
                 f"the previous conference {data.previous_conference_id} is not "
                 f"{'held' if env.policy.crm_sends_held else 'known'} yet"
             )
-        participants = list(data.participants)
-        review_grounds: dict[str, tuple[str, ...]] = {}
-        if previous is not None:
-            listed = {p.person_id for p in participants}
-            for exclusion in previous.exclusions:
-                review_grounds[exclusion.person_id] = exclusion.grounds
-                earlier = previous.invitee(exclusion.person_id)
-                if exclusion.person_id not in listed and earlier and earlier.participant:
-                    participants.append(Participant.model_validate(earlier.participant))
-                    listed.add(exclusion.person_id)
+        participants, review_grounds = _with_excluded_last_time(data, previous)
         conference = cls(
             conference_id=data.conference_id,
             kind=data.kind,
@@ -151,6 +142,25 @@ class Conference(Answering, Excluding):
             return Effects()
         self.children.append(ChildFacts(data.child.child_id, data.child.date_of_birth))
         return self._advise(env)
+
+
+def _with_excluded_last_time(
+    data: ConferenceRequested, previous: Conference | None
+) -> tuple[list[Participant], dict[str, tuple[str, ...]]]:
+    """Everyone listed, and anyone excluded at the previous conference and not listed (they
+    are invited as normal: the chair decides again); the grounds each was excluded on."""
+    participants = list(data.participants)
+    grounds: dict[str, tuple[str, ...]] = {}
+    if previous is None:
+        return participants, grounds
+    listed = {p.person_id for p in participants}
+    for exclusion in previous.exclusions:
+        grounds[exclusion.person_id] = exclusion.grounds
+        earlier = previous.invitee(exclusion.person_id)
+        if exclusion.person_id not in listed and earlier and earlier.participant:
+            participants.append(Participant.model_validate(earlier.participant))
+            listed.add(exclusion.person_id)
+    return participants, grounds
 
 
 def _over(conference: Conference | None, env: Env) -> bool:

@@ -1,6 +1,8 @@
 """Receiving reports and sharing them with the chair and the family, as the chair's
 exclusions and the author's restrictions allow."""
 
+from datetime import datetime
+
 from contracts.crm_v1 import (
     ExclusionDecided,
     ReportSubmitted,
@@ -14,6 +16,7 @@ from rules.calendar import local_date
 from rules.effects import Effects, Env, RuleViolation
 from rules.roles import FAMILY_AUTHORS, NOT_AN_AGENCY
 from services.reports.domain.requests import (
+    ReportRequest,
     missing_sections,
     on_time,
 )  # fmt: skip
@@ -59,23 +62,9 @@ class Receiving(ConferenceState):
         )
         family = author_role in FAMILY_AUTHORS
         request = None if family else self._request_for(data.agency)
-        due = self.deadlines(env)
-        punctual = on_time(local_date(data.submitted_at), due.due_to_chair)
+        punctual = on_time(local_date(data.submitted_at), self.deadlines(env).due_to_chair)
         missing = [] if family else missing_sections(list(data.sections))
-        report = ReportState(
-            report_id=data.report_id,
-            request_id=request.request_id if request else None,
-            agency=data.agency,
-            author_person_id=data.author_person_id,
-            received_at=data.submitted_at,
-            on_time=punctual,
-            shareable_with_family=data.shareable_with_family,
-            document_uri=data.document.uri,
-            restricted_document_uri=(
-                data.restricted_document.uri if data.restricted_document else None
-            ),
-            family_authored=family,
-        )
+        report = _report_state(data, request, punctual, family)
         self.reports.append(report)
         effects = Effects()
         effects.emit(
@@ -101,9 +90,7 @@ class Receiving(ConferenceState):
         """Share or withhold a report with every recipient not yet dealt with; a share
         happens when the report was received, or later (`env.at`), never before."""
         delivered = {(s.report_id, s.person_id) for s in self.shares}
-        due = self.deadlines(env)
         shared_at = max(env.at, report.received_at)
-        effects = Effects()
         members = list(
             {
                 p.person_id: Recipient(p.person_id, p.role)
@@ -119,56 +106,74 @@ class Receiving(ConferenceState):
                 else []
             ),
         ]
+        effects = Effects()
         for outcome in outcomes:
             if isinstance(outcome, Share):
-                punctual = share_on_time(outcome.role, local_date(shared_at), due)
-                self.shares.append(
-                    ShareState(
-                        outcome.report_id,
-                        outcome.person_id,
-                        outcome.role,
-                        "shared",
-                        shared_at,
-                        on_time=punctual,
-                    )
-                )
-                effects.emit(
-                    "reports.report.shared.v1",
-                    ReportShared(
-                        conference_id=self.conference_id,
-                        report_id=outcome.report_id,
-                        recipient_person_id=outcome.person_id,
-                        recipient_role=outcome.role,
-                        document_uri=outcome.document_uri,
-                        includes_restricted=outcome.includes_restricted,
-                        shared_at=shared_at,
-                        on_time=punctual,
-                        restricted_document_uri=outcome.restricted_document_uri,
-                    ),
-                    self.conference_id,
-                    shared_at,
-                )
+                punctual = share_on_time(outcome.role, local_date(shared_at), self.deadlines(env))
+                effects.extend(self._shared(outcome, shared_at, punctual))
             else:
-                self.shares.append(
-                    ShareState(
-                        outcome.report_id,
-                        outcome.person_id,
-                        "family",
-                        "withheld",
-                        shared_at,
-                        reason=outcome.reason,
-                    )
-                )
-                effects.emit(
-                    "reports.report.withheld.v1",
-                    ReportWithheld(
-                        conference_id=self.conference_id,
-                        report_id=outcome.report_id,
-                        recipient_person_id=outcome.person_id,
-                        reason=outcome.reason,
-                        notify=[self.chair_person_id],
-                    ),
-                    self.conference_id,
-                    shared_at,
-                )
+                effects.extend(self._withheld(outcome, shared_at))
         return effects
+
+    def _shared(self, share: Share, at: datetime, punctual: bool) -> Effects:
+        self.shares.append(
+            ShareState(share.report_id, share.person_id, share.role, "shared", at, punctual)
+        )
+        return Effects.of(
+            "reports.report.shared.v1",
+            ReportShared(
+                conference_id=self.conference_id,
+                report_id=share.report_id,
+                recipient_person_id=share.person_id,
+                recipient_role=share.role,
+                document_uri=share.document_uri,
+                includes_restricted=share.includes_restricted,
+                shared_at=at,
+                on_time=punctual,
+                restricted_document_uri=share.restricted_document_uri,
+            ),
+            self.conference_id,
+            at,
+        )
+
+    def _withheld(self, withhold: Withhold, at: datetime) -> Effects:
+        self.shares.append(
+            ShareState(
+                withhold.report_id,
+                withhold.person_id,
+                "family",
+                "withheld",
+                at,
+                reason=withhold.reason,
+            )
+        )
+        return Effects.of(
+            "reports.report.withheld.v1",
+            ReportWithheld(
+                conference_id=self.conference_id,
+                report_id=withhold.report_id,
+                recipient_person_id=withhold.person_id,
+                reason=withhold.reason,
+                notify=[self.chair_person_id],
+            ),
+            self.conference_id,
+            at,
+        )
+
+
+def _report_state(
+    data: ReportSubmitted, request: ReportRequest | None, punctual: bool, family: bool
+) -> ReportState:
+    """What the aggregate keeps of a report received."""
+    return ReportState(
+        report_id=data.report_id,
+        request_id=request.request_id if request else None,
+        agency=data.agency,
+        author_person_id=data.author_person_id,
+        received_at=data.submitted_at,
+        on_time=punctual,
+        shareable_with_family=data.shareable_with_family,
+        document_uri=data.document.uri,
+        restricted_document_uri=data.restricted_document.uri if data.restricted_document else None,
+        family_authored=family,
+    )
