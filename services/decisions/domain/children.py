@@ -158,26 +158,10 @@ def _continue(
 
 def undo(tenant: str, child: ChildPlans, done: Applied, conference_id: str, env: Env) -> Effects:
     """Put back what a superseded record did to a plan, telling CP-IS where it moved."""
-    effects = Effects()
     plan = child.plan(done.plan_id)
     if done.action == "started":
-        plan.voided = True
-        effects.cancel_timers(REVIEW_OVERDUE, plan.plan_id)
-        effects.emit(
-            "decisions.plan.ended.v1",
-            PlanEnded(
-                plan_id=plan.plan_id,
-                child_id=plan.child_id,
-                plan_type=plan.plan_type,
-                end_date=plan.start_date,
-                reason="other",
-                nhs_number=plan.nhs_number,
-                tenant=tenant,
-                voided=True,
-            ),
-            plan.plan_id,
-        )
-        return effects
+        return _void(tenant, plan)
+    effects = Effects()
     plan.reviews = [r for r in plan.reviews if r.conference_id != conference_id]
     if done.action == "continued":
         if done.category is not None and (
@@ -203,8 +187,22 @@ def undo(tenant: str, child: ChildPlans, done: Applied, conference_id: str, env:
     return effects
 
 
+def _void(tenant: str, plan: Plan) -> Effects:
+    """A plan the superseded record started never was: CP-IS is told it ended the day it
+    started, withdrawn."""
+    plan.voided = True
+    return _ended(tenant, plan, plan.start_date, "other", voided=True)
+
+
 def end_plan(tenant: str, plan: Plan, end_date: date, reason: str) -> Effects:
+    """The plan ends on `end_date`: its review is no longer due."""
     plan.end_date, plan.end_reason = end_date, reason
+    return _ended(tenant, plan, end_date, reason)
+
+
+def _ended(
+    tenant: str, plan: Plan, end_date: date, reason: str, *, voided: bool = False
+) -> Effects:
     effects = Effects()
     effects.cancel_timers(REVIEW_OVERDUE, plan.plan_id)
     effects.emit(
@@ -217,6 +215,7 @@ def end_plan(tenant: str, plan: Plan, end_date: date, reason: str) -> Effects:
             reason=reason,
             nhs_number=plan.nhs_number,
             tenant=tenant,
+            voided=voided,
         ),
         plan.plan_id,
     )

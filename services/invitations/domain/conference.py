@@ -65,15 +65,7 @@ class Conference(Answering, Excluding):
             transfer_notice_date=data.transfer_notice_date,
             previous_conference_id=data.previous_conference_id,
         )
-        listed_by_id = {p.person_id: p for p in participants}
-        effects = Effects()
-        for person in invitees(
-            data.chair.person_id,
-            [Invitee(p.person_id, p.role, p.needs_interpreter, p.language) for p in participants],
-        ):
-            participant = listed_by_id.get(person.person_id)
-            conference.invitees.append(invitee_state(person, participant))
-            effects.extend(conference._issue(person, env))
+        effects = conference._invite(data.chair.person_id, participants, env)
         effects.extend(conference._check_timescale(env))
         effects.extend(conference._advise(env))
         effects.extend(conference._schedule_quorum_check(env))
@@ -89,6 +81,18 @@ class Conference(Answering, Excluding):
                 data.conference_id,
             )
         return conference, effects
+
+    def _invite(self, chair_person_id: str, participants: list[Participant], env: Env) -> Effects:
+        """Invite the chair and everyone listed, once each."""
+        listed_by_id = {p.person_id: p for p in participants}
+        effects = Effects()
+        for person in invitees(
+            chair_person_id,
+            [Invitee(p.person_id, p.role, p.needs_interpreter, p.language) for p in participants],
+        ):
+            self.invitees.append(invitee_state(person, listed_by_id.get(person.person_id)))
+            effects.extend(self._issue(person, env))
+        return effects
 
     def reschedule(self, data: ConferenceRescheduled, env: Env) -> Effects:
         """Re-issue every live invitation as a new revision; re-check the timescale."""
