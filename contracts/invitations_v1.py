@@ -13,6 +13,7 @@ InviteeRole = Role | Literal["chair"]
 AdviceCode = Literal[
     "child_views_needed",
     "health_visitor_expected",
+    "interpreter_needed",
     "parental_responsibility_not_invited",
     "police_expected",
     "social_care_expected",
@@ -83,6 +84,16 @@ class ResponseRecorded(ContractModel):
     supporter: Supporter | None = Field(default=None, description="Their supporter, if any.")
     supporter_notice_late: bool = Field(
         default=False, description="The supporter was named after the notice date."
+    )
+    needs_interpreter: bool | None = Field(
+        default=None,
+        description="Optional (added within v1): whether they need an interpreter, as the "
+        "answer said (absent: the answer did not say).",
+    )
+    language: str | None = Field(
+        default=None,
+        description="Optional (added within v1): the language for the interpreter, as the "
+        "answer said.",
     )
 
 

@@ -311,6 +311,7 @@ WORDS = {
     "apologies": "sends apologies",
     "not_shareable_before_conference": "not to be shared before the conference",
     "parental_responsibility_not_invited": "someone with parental responsibility is not invited",
+    "interpreter_needed": "an interpreter is needed and none is invited",
     "excluded": "excluded by the chair",
 }
 """Plain words for the contract's codes; any other code is shown with spaces."""

@@ -35,7 +35,7 @@ async def test_demo_on_the_real_broker(settings: Settings) -> None:
         "by Wed 18 Nov 2026",
     ):
         assert expected in output
-    assert "62 events from crm, decisions, invitations, reports." in output
+    assert "63 events from crm, decisions, invitations, reports." in output
     assert "Parent One" not in output  # the timeline shows ids and roles, never names
     assert "crm://documents/R-POL-restricted" not in output
 
@@ -46,7 +46,7 @@ async def test_demo_falls_back_to_memory_when_no_broker_answers(settings: Settin
     assert code == 0
     assert "No RabbitMQ broker answered" in output
     assert "in-memory broker" in output
-    assert "62 events from crm, decisions, invitations, reports." in output
+    assert "63 events from crm, decisions, invitations, reports." in output
 
 
 async def test_the_timeline_reads_as_a_council_user_reads_it(settings: Settings) -> None:
@@ -61,7 +61,7 @@ async def test_the_timeline_reads_as_a_council_user_reads_it(settings: Settings)
     rows = [
         line for line in runs[0].splitlines() if re.match(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ", line)
     ]
-    assert len(rows) == 62
+    assert len(rows) == 63
     moments = [datetime.strptime(row[:21], "%a %d %b %Y %H:%M") for row in rows]
     assert moments == sorted(moments)
     said = "\n".join(row[60:] for row in rows)  # what happened, past the event names

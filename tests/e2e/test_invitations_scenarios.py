@@ -295,3 +295,45 @@ async def test_advice_for_a_family_like_the_seed_leaflets(
     ]
     assert advised[-1] == []  # every gap closed
     assert len(issued(listener, conference)) == 4 + 4  # chair, three listed; four added once
+
+
+async def test_an_interpreter_need_is_recorded_and_advised_until_one_is_invited(
+    settings: Settings, amqp_url: str, database: str
+) -> None:
+    """A parent answers that she needs an interpreter: the answer says so, the chair's list
+    advice names the gap, and it closes when an interpreter for her language is added."""
+    conference = "CONF-INTERPRETER"
+    data = family_conference(conference)
+    answer = {"person_id": "MUM", "response": "attending", "needs_interpreter": True,
+              "language": "pl"}  # fmt: skip
+    interpreter = {"person_id": "INT", "name": "I", "role": "interpreter", "language": "PL"}
+
+    def gaps(seen: Listener) -> list[list[str]]:
+        return [
+            [a["code"] for a in e["data"]["advice"] if a["code"] == "interpreter_needed"]
+            for e in seen.of_type("invitations.attendance.advised.v1", conference)
+        ]
+
+    async with listening(amqp_url) as listener, running(["invitations"], settings):
+        await publish_event(amqp_url, cloud_event("crm.conference.requested.v1", conference, data))
+        await listener.wait_until(lambda seen: len(issued(seen, conference)) == 5)
+        await publish_event(amqp_url, crm("crm.invitation.responded.v1", conference, answer))
+        await listener.wait_until(lambda seen: gaps(seen)[-1:] == [["interpreter_needed"]])
+        await publish_event(
+            amqp_url,
+            crm("crm.participant.added.v1", conference, {"participant": interpreter}),
+        )
+        await listener.wait_until(lambda seen: len(gaps(seen)) >= 2 and gaps(seen)[-1] == [])
+        await listener.settle()
+    [recorded] = listener.of_type("invitations.response.recorded.v1", conference)
+    assert (recorded["data"]["needs_interpreter"], recorded["data"]["language"]) == (True, "pl")
+    [raised] = [
+        a
+        for e in listener.of_type("invitations.attendance.advised.v1", conference)
+        for a in e["data"]["advice"]
+        if a["code"] == "interpreter_needed"
+    ]
+    assert raised["message"] == "MUM needs an interpreter (pl): none is invited."
+    # The list had no gap when requested (nothing said), one once she answered, none once an
+    # interpreter for her language was added.
+    assert gaps(listener) == [["interpreter_needed"], []]

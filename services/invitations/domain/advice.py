@@ -27,6 +27,8 @@ class ListedPerson:
     child_ids: tuple[str, ...] = ()
     has_parental_responsibility: bool = False
     invited: bool = True
+    needs_interpreter: bool = False
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ def attendance_advice(
         for person in people
         if person.has_parental_responsibility and not person.invited
     ]
+    advice += _interpreters(invited)
     if not any(p.role == "police" for p in invited):
         advice.append(AdviceItem("police_expected", "Police are expected at every conference."))
     if not any(p.role in SOCIAL_CARE for p in invited):
@@ -119,3 +122,26 @@ def _for_child(
             )
         )
     return advice
+
+
+def _interpreters(invited: list[ListedPerson]) -> list[AdviceItem]:
+    """Someone invited needs an interpreter and no interpreter for their language is
+    invited (an interpreter whose language is not given counts for any)."""
+    languages = [p.language for p in invited if p.role == "interpreter"]
+    return [
+        AdviceItem(
+            "interpreter_needed",
+            f"{person.person_id} needs an interpreter"
+            + (f" ({person.language})" if person.language else "")
+            + ": none is invited.",
+        )
+        for person in invited
+        if person.needs_interpreter
+        and person.role != "interpreter"
+        and not any(
+            language is None
+            or person.language is None
+            or language.casefold() == person.language.casefold()
+            for language in languages
+        )
+    ]

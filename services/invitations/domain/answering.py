@@ -62,10 +62,13 @@ class Answering(ConferenceState):
                 deputy=data.deputy,
                 supporter=data.supporter,
                 supporter_notice_late=late,
+                needs_interpreter=data.needs_interpreter,
+                language=data.language,
             ),
             self.conference_id,
         )
         effects.extend(self._assess_quorum(env))
+        effects.extend(self._advise(env))  # a need for an interpreter may be new
         return effects
 
     def hold(self, data: ConferenceHeld, env: Env) -> Effects:

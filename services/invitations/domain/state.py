@@ -175,6 +175,8 @@ class ConferenceState:
                 tuple(i.participant.get("child_ids") or ()),
                 bool(i.participant.get("has_parental_responsibility")),
                 i.status == "live",
+                i.needs_interpreter,
+                i.language,
             )
             for i in self.invitees
             if i.participant is not None
