@@ -293,8 +293,14 @@ class GroupCommit:
                 member.committed.exception()  # those that left never look
 
     async def _committed_elsewhere(self, member: Member) -> str | None:
-        async with self._engine.connect() as connection:
-            seen = await inbox.digest_of(connection, member.flow.tenant, member.flow.event_id)
+        """Duplicate or conflict when another transaction committed the member's id first;
+        None when it did not, or when the inbox cannot be read now (the member is told the
+        group's failure, and retried as any failure)."""
+        try:
+            async with self._engine.connect() as connection:
+                seen = await inbox.digest_of(connection, member.flow.tenant, member.flow.event_id)
+        except Exception:
+            return None
         if seen is None:
             return None
         return DUPLICATE if seen in ("", member.digest) else CONFLICT
