@@ -61,6 +61,15 @@ def check_password(user: str, password: str, where: str) -> str:
     return password
 
 
+def new_password(user: str) -> str:
+    """A random password `check_password` accepts: one that happens to contain the user's
+    name (about one in a thousand for `crm`) is drawn again."""
+    while True:
+        password = secrets.token_urlsafe(32)
+        if user.lower() not in password.lower():
+            return password
+
+
 def generate_passwords(folder: Path, also: tuple[str, ...] = ()) -> dict[str, bool]:
     """One password file per broker user (and per name in `also`) in `folder` (mode 0600);
     an existing file is kept.
@@ -75,7 +84,7 @@ def generate_passwords(folder: Path, also: tuple[str, ...] = ()) -> dict[str, bo
         if made[user]:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                file.write(secrets.token_urlsafe(32) + "\n")
+                file.write(new_password(user) + "\n")
     read_passwords(folder)
     return made
 

@@ -34,6 +34,17 @@ def test_broker_secrets_generates_one_private_password_per_user_and_keeps_existi
     assert {p.name: p.read_text().strip() for p in folder.iterdir()} == passwords
 
 
+def test_a_drawn_password_that_contains_its_users_name_is_drawn_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A random password can happen to contain a user's name (about one in a thousand for
+    `crm`): generating must not give one its own check refuses."""
+    drawn = iter(["xxCRMxx" + "a" * 40, "b" * 43, *("c" * 43 for _ in range(10))])
+    monkeypatch.setattr("services.provision.secrets.token_urlsafe", lambda _n: next(drawn))
+    generate_passwords(tmp_path)
+    assert (tmp_path / "crm").read_text().strip() == "b" * 43
+
+
 def test_definitions_carry_salted_hashes_of_the_secrets_and_no_password_without_them(
     tmp_path: Path,
 ) -> None:
