@@ -24,9 +24,10 @@ from services.reports.main import DEFINITION as REPORTS
 from shared.clock import Clock
 from shared.observability import telemetry
 from shared.observability.logging import get_logger
+from shared.runtime.definition import ServiceDefinition
 from shared.runtime.health import Check, HealthServer
 from shared.runtime.problems import broker_problem
-from shared.runtime.service import ServiceDefinition, ServiceRuntime
+from shared.runtime.service import ServiceRuntime
 from shared.runtime.settings import Settings
 
 log = get_logger(__name__)

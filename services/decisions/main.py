@@ -6,7 +6,7 @@ from services.decisions.domain import REVIEW_OVERDUE, ChildPlans
 from services.decisions.handlers import CHILDREN
 from services.decisions.router import BINDINGS, ordering_keys
 from shared.application.handling import TimerRule
-from shared.runtime.service import ServiceDefinition
+from shared.runtime.definition import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="decisions",

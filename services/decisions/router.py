@@ -5,7 +5,7 @@ from typing import Any
 
 from contracts.envelope import CloudEvent
 from services.decisions import handlers
-from shared.runtime.service import Binding
+from shared.runtime.definition import Binding
 
 PLANS = "plans"
 """A child's plans span conferences: every event that can change them is applied in order

@@ -6,7 +6,7 @@ from services.invitations.domain import QUORUM_CHECK, Conference
 from services.invitations.handlers import CONFERENCES
 from services.invitations.router import BINDINGS, ordering_keys
 from shared.application.handling import TimerRule
-from shared.runtime.service import ServiceDefinition
+from shared.runtime.definition import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="invitations",

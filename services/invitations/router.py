@@ -5,7 +5,7 @@ from typing import Any
 
 from contracts.envelope import CloudEvent
 from services.invitations import handlers
-from shared.runtime.service import Binding
+from shared.runtime.definition import Binding
 
 
 def ordering_keys(event: CloudEvent, data: Any) -> Iterable[str]:

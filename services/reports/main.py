@@ -6,7 +6,7 @@ from services.reports.domain import OVERDUE, READINESS, REMINDER, Conference
 from services.reports.handlers import CONFERENCES
 from services.reports.router import BINDINGS
 from shared.application.handling import TimerRule
-from shared.runtime.service import ServiceDefinition
+from shared.runtime.definition import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="reports",

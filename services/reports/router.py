@@ -2,7 +2,7 @@
 published in order is applied in order)."""
 
 from services.reports import handlers
-from shared.runtime.service import Binding
+from shared.runtime.definition import Binding
 
 BINDINGS = [
     Binding(

@@ -14,15 +14,10 @@ The caller acknowledges the message only after `process` returns.
 """
 
 import asyncio
-import hashlib
-import json
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,6 +26,18 @@ from contracts.common_v1 import InputRejected
 from contracts.envelope import CloudEvent
 from contracts.registry import event_type
 from shared.application.availability import Abandoned, DatabaseGate
+from shared.application.delivery import (
+    RETRIED,
+    Attempt,
+    DeadLetterSink,
+    Delivery,
+    MessageHandler,
+    digest_of_event,
+    flow_of_raw,
+    inbox_row,
+    safe_reasons,
+    transient,
+)  # fmt: skip
 from shared.application.grouping import CONFLICT, GroupCommit
 from shared.application.handling import Flow, HandlerContext, NotReadyYet, RuleViolation
 from shared.broker import handback
@@ -45,90 +52,7 @@ from shared.store.parking import ParkedEvent
 
 log = get_logger(__name__)
 
-MessageHandler = Callable[[HandlerContext, Any], Awaitable[None]]
 ContextFactory = Callable[[AsyncConnection, "Flow"], HandlerContext]
-
-TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError)
-
-RETRIED = "x-convene-delayed-retries"
-"""Header: how many delayed retries a message has had."""
-
-BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
-                  "x-first-death-reason", "x-delivery-count")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """The parts of an AMQP delivery that processing needs."""
-
-    body: bytes
-    exchange: str
-    routing_key: str
-    message_id: str | None
-    user_id: str | None
-    queue: str
-    headers: dict[str, Any] = field(default_factory=dict)
-    message_type: str | None = None
-
-    def stored(self) -> dict[str, Any]:
-        """What a parked event keeps of its delivery (the body is kept beside it)."""
-        return {
-            "exchange": self.exchange,
-            "routing_key": self.routing_key,
-            "message_id": self.message_id,
-            "user_id": self.user_id,
-            "queue": self.queue,
-            "headers": {k: v for k, v in self.headers.items() if _plain(v)},
-            "message_type": self.message_type,
-        }
-
-    @classmethod
-    def of_parked(cls, event: ParkedEvent) -> "Delivery":
-        """A parked event's delivery, as it first arrived."""
-        return cls(body=event.body, **event.delivery)
-
-
-def flow_of_raw(raw: dict[str, Any], event_id: str, event_type: str, now: datetime) -> Flow:
-    """The flow of an event that failed validation, from what could be read."""
-
-    def text(key: str, fallback: str) -> str:
-        value = raw.get(key)
-        if isinstance(value, str) and re.fullmatch(r"[!-~]{1,200}", value):
-            return value
-        return fallback
-
-    tenant = text("tenant", "000")
-    return Flow(
-        event_id,
-        event_type,
-        tenant if re.fullmatch(r"[0-9]{3}", tenant) else "000",
-        text("subject", event_id),
-        text("correlationid", event_id),
-        now,
-    )
-
-
-class DeadLetterSink(Protocol):
-    """Where messages that cannot be processed go."""
-
-    async def dead_letter(
-        self,
-        service: str,
-        body: bytes,
-        message_id: str | None,
-        headers: dict[str, Any],
-        message_type: str | None = None,
-        queue: str | None = None,
-    ) -> None:
-        """Store the message with the reason in its headers (`queue`: a retry queue)."""
-        ...
-
-
-def transient(error: BaseException) -> bool:
-    """True for failures that may pass: a database or broker briefly away, an early event."""
-    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, TRANSIENT)
 
 
 class Consumer:
@@ -341,7 +265,7 @@ class Consumer:
     async def _apply(self, flow: Flow, attempt: "Attempt") -> str:
         unpark = attempt.parked is not None or RETRIED in attempt.delivery.headers
         outcome = await self.grouping.apply(
-            flow, attempt.keys, _digest(attempt.event), attempt.handler, attempt.data,
+            flow, attempt.keys, digest_of_event(attempt.event), attempt.handler, attempt.data,
             unpark=unpark,
         )  # fmt: skip
         if outcome == CONFLICT:
@@ -368,7 +292,7 @@ class Consumer:
             if record:
                 if await inbox.already_processed(connection, flow.tenant, flow.event_id):
                     return
-                await inbox.record_all(connection, [_inbox_row(flow, "rejected", self._clock)])
+                await inbox.record_all(connection, [inbox_row(flow, "rejected", self._clock)])
             context = self._context(connection, flow)
             await context.outbox.emit(
                 f"{self._service}.input.rejected.v1",
@@ -381,7 +305,7 @@ class Consumer:
     async def _hand_back(self, attempt: "Attempt", error: BaseException, tries: int) -> str:
         """After the immediate tries: the next delayed retry, or the dead letters."""
         delivery = attempt.delivery
-        reasons = _safe_reasons(error)
+        reasons = safe_reasons(error)
         delayed = int(delivery.headers.get(RETRIED, 0) or 0)
         attempts = int(delivery.headers.get("x-convene-attempts", 0) or 0) + tries
         if attempt.parked is not None:
@@ -414,26 +338,9 @@ class Consumer:
         extra: dict[str, Any] | None = None,
     ) -> None:
         sender = self._original_sender(delivery) or ""
-        kept = {
-            k: v for k, v in delivery.headers.items()
-            if k not in BROKER_HEADERS and not k.startswith("x-convene-")
-        }  # fmt: skip
-        headers = {
-            **kept,
-            "x-convene-error-type": type(error).__name__,
-            "x-convene-error": "; ".join(reasons)[:2000],
-            "x-convene-original-queue": delivery.queue,
-            "x-convene-original-exchange": str(
-                delivery.headers.get("x-convene-original-exchange") or delivery.exchange
-            ),
-            "x-convene-original-routing-key": str(
-                delivery.headers.get("x-convene-original-routing-key") or delivery.routing_key
-            ),
-            handback.ORIGINAL_USER: sender,
-            "x-convene-attempts": attempts,
-            "x-convene-dead-lettered-at": self._clock.now().isoformat(),
-            **(extra or {}),
-        }
+        headers = delivery.dead_letter_headers(
+            type(error).__name__, reasons, attempts, sender, self._clock.now(), extra or {}
+        )
         if self._handback_key is not None:
             headers[handback.SIGNATURE] = handback.signature(
                 self._handback_key, delivery.body, delivery.message_id, sender
@@ -485,46 +392,5 @@ class Consumer:
         )
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One event being applied: its delivery, handler, data, ordering keys, and the parked
-    row it comes from (if it waited)."""
-
-    delivery: Delivery
-    event: CloudEvent
-    handler: MessageHandler
-    data: Any
-    keys: list[str]
-    parked: ParkedEvent | None
-
-
 async def _nothing(_connection: AsyncConnection, _flow: Flow) -> None:
     return None
-
-
-def _inbox_row(flow: Flow, outcome: str, clock: Clock) -> dict[str, object]:
-    return {
-        "tenant": flow.tenant,
-        "event_id": flow.event_id,
-        "event_type": flow.event_type,
-        "outcome": outcome,
-        "processed_at": clock.now(),
-        "digest": None,
-    }
-
-
-def _digest(event: CloudEvent) -> str:
-    """The content of an event, whatever the order of its JSON keys."""
-    canonical = json.dumps(event.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _plain(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None
-
-
-def _safe_reasons(error: BaseException) -> list[str]:
-    """Why processing failed, without echoing data (database errors quote parameters)."""
-    if isinstance(error, sa.exc.StatementError):
-        return [f"{type(error).__name__} from the database: {type(error.orig).__name__}"]
-    return [f"{type(error).__name__}: {error}"]

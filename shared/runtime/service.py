@@ -15,92 +15,53 @@ while other conferences run concurrently, up to `CONVENE_PREFETCH` in flight.
 import asyncio
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import aiormq
 import sqlalchemy as sa
-from faststream import AckPolicy
-from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitQueue, RabbitRouter
+from faststream.rabbit import RabbitBroker, RabbitQueue
 from faststream.rabbit.message import RabbitMessage
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.envelope import CloudEvent
 from rules.calendar import WorkingDayCalendar
 from rules.effects import Timer
 from rules.policy import PolicyBook
 from shared.application.availability import DatabaseGate
-from shared.application.consumer import Consumer, Delivery, MessageHandler
-from shared.application.handling import Flow, HandlerContext, TimerRule
+from shared.application.consumer import Consumer
+from shared.application.handling import Flow, HandlerContext
 from shared.application.ordering import Arrivals, DeliveryOrder, Progress, Sequencer
 from shared.broker.topology import (
     BrokerPublisher,
     broker_user,
     declare_service_topology,
-    incoming_queue_arguments,
     incoming_queue_name,
-    producer_exchange,
 )
 from shared.broker.wire import Acknowledgements
 from shared.clock import Clock, SystemClock
-from shared.messages import MalformedInput
 from shared.observability import telemetry
 from shared.observability.logging import get_logger
+from shared.runtime.definition import ServiceDefinition
+from shared.runtime.intake import Intake
 from shared.runtime.problems import Problem, broker_problem, where
 from shared.runtime.relay import OutboxRelay
 from shared.runtime.scheduler import TimerScheduler, save_progress
 from shared.runtime.settings import Settings
-from shared.store import parking, retention, timers
+from shared.runtime.waiting import WaitingEvents
+from shared.store import retention, timers
 from shared.store.backlog import measure_backlog
 from shared.store.db import create_engine, migrate
 from shared.store.locks import ReplicaMark
 from shared.store.outbox import OutboxWriter, notify_channel
-from shared.store.parking import ParkedEvent
 from shared.store.retention import Retention
 
 if TYPE_CHECKING:
-    from faststream.rabbit.schemas.queue import QuorumQueueArgs
+    pass
 
 log = get_logger(__name__)
 
 
-OrderingKeys = Callable[[CloudEvent, Any], Iterable[str]]
-
-
-def by_conference(event: CloudEvent, data: Any) -> Iterable[str]:
-    """The default ordering key: the conference the event is about."""
-    return [str(getattr(data, "conference_id", None) or event.subject)]
-
-
-@dataclass(frozen=True)
-class Binding:
-    """One event type a service consumes, and what it does with it (for AsyncAPI)."""
-
-    event_type: str
-    handler: MessageHandler
-    description: str
-
-
-@dataclass(frozen=True)
-class ServiceDefinition:
-    """Everything that makes one service what it is."""
-
-    name: str
-    migrations: Path
-    bindings: Sequence[Binding]
-    timer_rules: Mapping[str, TimerRule] = field(default_factory=dict)
-    ordering_keys: OrderingKeys = by_conference
-
-    @property
-    def event_types(self) -> list[str]:
-        """The routing keys the service's queue is bound to."""
-        return [binding.event_type for binding in self.bindings]
-
-
-class ServiceRuntime:
+class ServiceRuntime(Intake):
     """One service's moving parts, started and stopped together."""
 
     def __init__(
@@ -143,184 +104,12 @@ class ServiceRuntime:
         self.retention = Retention.of(
             settings.retention_days, max(settings.retry_delay_list(), default=0.0)
         )
-        self._waiting_keys: set[str] = set()
-        """Ordering keys that early events wait on, once `_waiting_known` (until then, ask
-        the database). The consuming replica parks every early event itself; the sweep
-        reloads what the database has."""
-        self._waiting_known = False
+        self.waiting = WaitingEvents(
+            self.engine, lambda: self.consumer, self.sequencer, self.clock,
+            settings.park_expiry_seconds,
+        )  # fmt: skip
         self._sweep_now = asyncio.Event()
         self._winding_down = asyncio.Event()
-
-    @property
-    def name(self) -> str:
-        """The service's name."""
-        return self.definition.name
-
-    def router(self, *, in_memory: bool = False) -> RabbitRouter:
-        """The service's one consumer of its queue (bound to every type it consumes).
-
-        In memory there are no queues to bind, so each type gets its own subscriber;
-        FastStream's test broker calls them in publish order.
-        """
-        self._in_memory = in_memory
-        router = RabbitRouter()
-        channel = Channel(prefetch_count=self.settings.prefetch)
-        if in_memory:
-            for binding in self.definition.bindings:
-                producer = binding.event_type.split(".", 1)[0]
-                router.subscriber(
-                    RabbitQueue(incoming_queue_name(self.name), routing_key=binding.event_type),
-                    producer_exchange(producer),
-                    ack_policy=AckPolicy.MANUAL,
-                    title=f"{self.name}:{binding.event_type}",
-                    description=binding.description,
-                )(self._on_message)
-            return router
-        router.subscriber(
-            RabbitQueue(
-                incoming_queue_name(self.name),
-                queue_type=QueueType.QUORUM,
-                durable=True,
-                arguments=cast("QuorumQueueArgs", incoming_queue_arguments(self.name)),
-                declare=False,  # declared with its bindings in prepare(), or provisioned
-            ),
-            ack_policy=AckPolicy.MANUAL,
-            channel=channel,
-            title=f"{self.name}.incoming",
-            description="; ".join(
-                f"{b.event_type}: {b.description}" for b in self.definition.bindings
-            ),
-        )(self._on_message)
-        return router
-
-    async def _on_message(self, message: RabbitMessage) -> None:
-        if self.consumer is None:  # not started: let the broker hold the message
-            await message.nack(requeue=True)
-            return
-        if not self._accepting:  # stopping: left unacknowledged, it returns to the queue
-            return
-        raw = message.raw_message
-        if self._in_memory:
-            self._release(message)
-        else:
-            if raw.channel is not self._consuming_on:  # the first delivery on this channel
-                self._consuming_on = raw.channel
-                self._marking = asyncio.create_task(self._take_mark())
-                self._arrivals.watch(raw.channel, raw.consumer_tag)  # a channel opened again
-            self._arrivals.taken(raw.channel, raw.delivery_tag or 0)
-            self._order.arrive(raw.channel, raw.delivery_tag or 0, message)
-
-    def _release(self, message: RabbitMessage) -> None:
-        """Take a delivery in queue order: read it once and queue it behind its keys."""
-        assert self.consumer is not None
-        if not self._accepting:  # stopping: left unacknowledged, it returns to the queue
-            return
-        if not self._took_deliveries:  # taking over: what waits is in the database
-            self._took_deliveries = True
-            self._waiting_known = False
-            self._sweep_now.set()
-        raw = message.raw_message
-        delivery = Delivery(
-            body=raw.body,
-            exchange=raw.exchange or "",
-            routing_key=raw.routing_key or "",
-            message_id=raw.message_id,
-            user_id=raw.user_id,
-            queue=incoming_queue_name(self.name),
-            headers=dict(raw.headers or {}),
-            message_type=raw.type,
-        )
-        consumer = self.consumer
-        try:
-            event, data = consumer.read(delivery)
-        except MalformedInput as error:
-            refusal = consumer.refuse(delivery, error)
-
-            async def settle_refusal() -> None:
-                await self._settle(message, refusal)
-
-            self.sequencer.submit([f"malformed|{raw.delivery_tag}"], settle_refusal)
-            return
-        tenant, at = event.tenant, event.time
-        keys = [f"{tenant}|{key}" for key in self.definition.ordering_keys(event, data)]
-        ahead = consumer.ahead_of_clock(event, data)
-        if ahead:  # refused in its turn; it moves nothing, not even the council's progress
-            refusal = consumer.refuse_ahead(delivery, event, ahead)
-
-            async def settle_ahead() -> None:
-                await self._settle(message, refusal)
-
-            self.sequencer.submit([*keys, f"{tenant}|event|{event.id}"], settle_ahead)
-            return
-        self.progress.started(tenant, at)
-
-        async def work() -> None:
-            outcome = "failed"
-            try:
-                outcome = await self._settle(message, consumer.apply(delivery, event, data, keys))
-                if outcome == "parked":
-                    self._waiting_keys.update(keys)
-                await self._after(outcome, tenant, keys)
-            finally:
-                self.progress.finished(tenant, at, done=outcome not in ("abandoned", "failed"))
-
-        # Deliveries sharing an event id go in arrival order too, whatever their conference:
-        # the first published is the one applied, a later reuse of its id the one refused.
-        self.sequencer.submit([*keys, f"{tenant}|event|{event.id}"], work)
-
-    async def _settle(self, message: RabbitMessage, outcome: Awaitable[str]) -> str:
-        try:
-            result = await outcome
-        except Exception as error:  # dead-lettering itself failed: keep the message
-            log.error("delivery_not_processed", error_type=type(error).__name__)
-            with contextlib.suppress(Exception):  # a closed channel returns it anyway
-                await message.nack(requeue=True)
-            return "failed"
-        if result == "abandoned":  # stopping: left unacknowledged, it returns to the queue
-            return result
-        try:
-            if self._in_memory:
-                await message.ack()
-            else:  # with the others settled in this turn, in one write
-                raw = message.raw_message
-                await self._acks.ack(raw.channel, raw.delivery_tag or 0)
-        except Exception as error:  # the channel closed: it is redelivered, the inbox knows it
-            log.warning("ack_failed", error_type=type(error).__name__)
-        return result
-
-    async def _after(self, outcome: str, tenant: str, keys: list[str]) -> None:
-        """An event applied, refused or given up on may be what waiting events wait for."""
-        if outcome in ("applied", "rejected", "dead_lettered"):
-            await self._apply_parked(tenant, keys)
-
-    async def _apply_parked(self, tenant: str, keys: list[str]) -> None:
-        """Try the events waiting on these keys again, in arrival order, until none of them
-        can move (applying one may be what the next waits for)."""
-        if self._waiting_known and self._waiting_keys.isdisjoint(keys):
-            return  # nothing waits on these keys: no need to ask the database
-        moved = True
-        while moved:
-            moved = False
-            waiting = await parking.waiting(self.engine, keys, tenant)
-            for event in waiting:
-                outcome = await self._retry_parked(event)
-                if outcome == "abandoned":  # stopping: it waits for the next replica
-                    return
-                moved = moved or outcome != "parked"
-            if not waiting:
-                self._waiting_keys.difference_update(keys)
-
-    async def _retry_parked(self, parked: ParkedEvent) -> str:
-        assert self.consumer is not None
-        delivery = Delivery.of_parked(parked)
-        try:
-            event, data = self.consumer.read(delivery)
-        except MalformedInput as error:  # readable when parked: the contract changed since
-            outcome = await self.consumer.refuse(delivery, error)
-            async with self.engine.begin() as connection:
-                await parking.remove_event(connection, parked.tenant, parked.event_id)
-            return outcome
-        return await self.consumer.apply(delivery, event, data, parked.keys, parked)
 
     async def _sweep_parked(self) -> None:
         """Now and then, try every waiting event (and refuse those waiting too long)."""
@@ -331,18 +120,9 @@ class ServiceRuntime:
             if not self._took_deliveries or not self._accepting:
                 continue  # a standby: the consuming replica sweeps
             try:
-                expiry = timedelta(seconds=self.settings.park_expiry_seconds)
-                await parking.expire_retrying(self.engine, self.clock.now() - expiry)
-                waiting = await parking.waiting(self.engine)
+                await self.waiting.sweep()
             except Exception as error:
                 log.warning("parked_sweep_failed", error_type=type(error).__name__)
-                continue
-            # What waits now, and what was parked while the database was asked.
-            self._waiting_keys |= {key for event in waiting for key in event.keys}
-            self._waiting_known = True
-            for tenant, keys in dict.fromkeys((e.tenant, tuple(e.keys)) for e in waiting):
-                retry = functools.partial(self._apply_parked, tenant, list(keys))
-                self.sequencer.submit(list(keys), retry)
 
     async def _prune(self) -> None:
         """Now and then, delete what is past retention (the leading relay's replica only)."""
@@ -431,10 +211,6 @@ class ServiceRuntime:
             if in_memory
             else ReplicaMark(self.engine, f"{self.settings.schema_for(self.name)}-consuming"),
         )
-
-    async def _take_mark(self) -> None:
-        if self.scheduler is not None:
-            await self.scheduler.take_mark()
 
     def consuming(self) -> bool:
         """True while this replica consumes the service's queue: it has taken deliveries on

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rules.effects import Timer
 from services.app import DEFINITIONS
-from shared.application.consumer import Delivery
+from shared.application.delivery import Delivery
 from shared.application.ordering import Progress
 from shared.clock import ManualClock
 from shared.runtime.scheduler import TimerScheduler, save_progress
