@@ -171,6 +171,21 @@ class ExclusionDecided(ContractModel):
     )
 
 
+class FamilySharingDecided(ContractModel):
+    """`crm.family_sharing.decided.v1`: the chair said whether a family member who is not a
+    parent or carer (role `family_member`) receives the conference's reports and minutes.
+    Parents and carers receive them by right; another family member only from the chair's
+    yes, until a later no. A new type within v1."""
+
+    conference_id: Identifier = Field(description="The conference.")
+    person_id: Identifier = Field(description="The family member.")
+    decided_by: Identifier = Field(description="person_id of the chair who decided.")
+    decided_at: HappenedAt = Field(description="When the chair decided. Past-only.")
+    receives_reports: bool = Field(
+        description="True: they receive reports and minutes from now on; false: no more."
+    )
+
+
 class ReportSubmitted(ContractModel):
     """`crm.report.submitted.v1`: an agency (or family member) submitted a report."""
 

@@ -93,6 +93,68 @@ class PlanCategoryChanged(ContractModel):
     )
 
 
+NoticeRecipientKind = Literal["family", "lead_social_worker", "core_group", "professional"]
+
+
+class NoticeChild(ContractModel):
+    """What a decision notice says about one child."""
+
+    child_id: str = Field(description="The child.")
+    decision: Decision = Field(description="The chair's decision.")
+    categories: list[AbuseCategory] = Field(description="Categories of abuse (plans only).")
+    review_due_by: date | None = Field(
+        description="The next review conference must be held by this date (protection plans)."
+    )
+
+
+class NoticeChange(ContractModel):
+    """What a corrected outcome changed since the notice before."""
+
+    what: Literal["decision", "categories", "lead_social_worker", "core_group"] = Field(
+        description="What changed."
+    )
+    child_id: str | None = Field(description="For which child (decision and categories).")
+
+
+class DecisionNoticeDue(ContractModel):
+    """`decisions.decision_notice.due.v1`: the CRM is to send one person the conference's
+    decision by `send_by`. A new type within v1. One per recipient: each parent and carer
+    with parental responsibility, the lead social worker, the core group and each invited
+    professional. A corrected outcome sends a new notice to everyone, saying what changed."""
+
+    conference_id: str = Field(description="The conference.")
+    record_id: str = Field(description="The outcome record it tells.")
+    recipient_person_id: str = Field(description="Who is told.")
+    recipient: NoticeRecipientKind = Field(description="Why they are told.")
+    send_by: date = Field(description="Within the policy's working days of the decision.")
+    children: list[NoticeChild] = Field(description="Each child's decision.")
+    lead_social_worker: str | None = Field(description="person_id of the lead social worker.")
+    core_group: list[str] = Field(description="person_ids in the core group.")
+    core_group_first_meeting_by: date | None = Field(
+        description="The core group first meets by this date (a protection plan)."
+    )
+    next_review_by: date | None = Field(description="The next review conference, at the latest.")
+    how_to_complain: str | None = Field(
+        description="For the family: how to complain about the conference; null otherwise."
+    )
+    supersedes: str | None = Field(description="The record a correction replaces, or null.")
+    changes: list[NoticeChange] = Field(
+        description="A correction: what changed since the record it supersedes."
+    )
+
+
+class DecisionNoticeWithheld(ContractModel):
+    """`decisions.decision_notice.withheld.v1`: a family member the chair excluded with
+    reports withheld is not sent the decision notice; the chair decides what they are told.
+    A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    record_id: str = Field(description="The outcome record.")
+    recipient_person_id: str = Field(description="Who is not sent the notice.")
+    reason: Literal["chair_ordered"] = Field(description="Why.")
+    notify: list[str] = Field(description="person_ids told (the chair).")
+
+
 class CoreGroupDue(ContractModel):
     """`decisions.core_group.due.v1`: the first core group meeting is due."""
 

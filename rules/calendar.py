@@ -49,6 +49,22 @@ class WorkingDayCalendar:
             if self.is_working_day(start + timedelta(days=offset))
         )
 
+    def add_days(self, start: date, count: int) -> date:
+        """ "Within `count` days of `start`": `start` plus `count` calendar days, or the last
+        working day before it."""
+        return self.on_or_before(start + timedelta(days=count))
+
+    def subtract_days(self, end: date, count: int) -> date:
+        """ "`count` days before `end`": `end` less `count` calendar days, or the last working
+        day before it."""
+        return self.on_or_before(end - timedelta(days=count))
+
+    def on_or_before(self, day: date) -> date:
+        """`day`, or the last working day before it."""
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
     def at_on(self, day: date, moment: time) -> datetime:
         """A London time of day on a date."""
         return datetime.combine(day, moment, LONDON)
@@ -63,10 +79,7 @@ class WorkingDayCalendar:
         month_index = start.month - 1 + months
         year, month = start.year + month_index // 12, month_index % 12 + 1
         day = min(start.day, monthdays.monthrange(year, month)[1])
-        target = date(year, month, day)
-        while not self.is_working_day(target):
-            target -= timedelta(days=1)
-        return target
+        return self.on_or_before(date(year, month, day))
 
     def _step(self, origin: date, count: int, step: timedelta) -> date:
         if count < 0:

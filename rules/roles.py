@@ -17,9 +17,17 @@ write an agency's report (the family, interpreters, the minute taker, the chair)
 SOCIAL_CARE: frozenset[str] = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER})
 """Children's social care, which every quorum needs."""
 
-FAMILY_RECIPIENTS: frozenset[str] = frozenset({Role.PARENT, Role.CARER, Role.FAMILY_MEMBER})
-"""Family members who receive reports before the conference (a child's access goes through
-their advocate or worker; supporters and interpreters receive nothing)."""
+PARENTS_AND_CARERS: frozenset[str] = frozenset({Role.PARENT, Role.CARER})
+"""The family that receives reports, minutes and the decision by right [003: "parents and
+carers"]."""
+
+FAMILY_RECIPIENTS: frozenset[str] = frozenset(PARENTS_AND_CARERS | {Role.FAMILY_MEMBER})
+"""Family members who may receive reports before the conference: parents and carers, and
+another family member only where the chair says so (a child's access goes through their
+advocate or worker; supporters and interpreters receive nothing)."""
+
+ALLOCATED_SOCIAL_WORKER: str = Role.SOCIAL_WORKER
+"""The professional who receives every agency's report beside the chair [002]."""
 
 FAMILY_AUTHORS: frozenset[str] = frozenset(FAMILY_RECIPIENTS | {Role.CHILD})
 """Family members whose own written views the chair receives."""

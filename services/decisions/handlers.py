@@ -6,6 +6,7 @@ from contracts.crm_v1 import (
     ConferenceHeld,
     ConferenceRequested,
     ConferenceRescheduled,
+    ExclusionDecided,
     InvitationResponded,
     OutcomeDecided,
     ParticipantAdded,
@@ -61,6 +62,12 @@ async def on_invitation_responded(ctx: HandlerContext, data: InvitationResponded
     """An invitee's answer: quorum comes from the answers when attendance is not sent."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     await ctx.save(CONFERENCES, conference, conference.state.respond(data))
+
+
+async def on_exclusion_decided(ctx: HandlerContext, data: ExclusionDecided) -> None:
+    """The chair excluded a family member with reports withheld: no decision notice for them."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.decide_exclusion(data))
 
 
 async def on_conference_held(ctx: HandlerContext, data: ConferenceHeld) -> None:

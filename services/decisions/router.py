@@ -63,6 +63,12 @@ BINDINGS = [
         "Remember an answer: quorum comes from the answers when attendance is not sent.",
     ),
     Binding(
+        "crm.exclusion.decided.v1",
+        handlers.on_exclusion_decided,
+        "Remember a family member the chair excluded with reports withheld: the decision "
+        "notice is not sent to them, and the chair is told.",
+    ),
+    Binding(
         "crm.conference.held.v1",
         handlers.on_conference_held,
         "Record the date the conference was held and who attended: plans start, reviews "
@@ -72,7 +78,8 @@ BINDINGS = [
         "crm.outcome.decided.v1",
         handlers.on_outcome_decided,
         "Record each child's outcome with dissent; start, continue or end plans; core group "
-        "and review due. A correction supersedes the current record.",
+        "and review due; a decision notice for each person to be told. A correction "
+        "supersedes the current record and notifies everyone again with what changed.",
     ),
     Binding(
         "crm.plan.ended.v1",

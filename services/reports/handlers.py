@@ -6,6 +6,7 @@ from contracts.crm_v1 import (
     ConferenceRequested,
     ConferenceRescheduled,
     ExclusionDecided,
+    FamilySharingDecided,
     ParticipantAdded,
     ReportSubmitted,
 )
@@ -61,3 +62,10 @@ async def on_child_added(ctx: HandlerContext, data: ChildAdded) -> None:
     """Another child of the household: every request is issued again naming the children."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     await ctx.save(CONFERENCES, conference, conference.state.add_child(data, ctx.env()))
+
+
+async def on_family_sharing_decided(ctx: HandlerContext, data: FamilySharingDecided) -> None:
+    """The chair said whether a family member who is not a parent or carer receives reports."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    effects = conference.state.decide_family_sharing(data, ctx.env(data.decided_at))
+    await ctx.save(CONFERENCES, conference, effects)

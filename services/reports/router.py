@@ -37,7 +37,14 @@ BINDINGS = [
         "crm.report.submitted.v1",
         handlers.on_report_submitted,
         "Receive a report (on time or late, sections missing) and share it: everything to "
-        "the chair, only the shareable document to the family, never the restricted part.",
+        "the chair, the shareable document to the allocated social worker and to parents and "
+        "carers, never the restricted part.",
+    ),
+    Binding(
+        "crm.family_sharing.decided.v1",
+        handlers.on_family_sharing_decided,
+        "Share reports with a family member who is not a parent or carer from the chair's "
+        "yes (what has arrived, then what comes), and no more after a no.",
     ),
     Binding(
         "crm.exclusion.decided.v1",

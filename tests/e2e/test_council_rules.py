@@ -135,27 +135,27 @@ async def test_both_report_deadlines_and_the_chairs_order_to_withhold(
         "child_ids": ["C1", "C2"],
         "has_parental_responsibility": True,
     }
-    kent = requested("CONF-KENT", time="2026-11-19T09:00:00Z", tenant="886")
+    kent = requested("CONF-KENT", time="2026-11-23T09:00:00Z", tenant="886")
     kent["data"]["participants"].append(dad)
     async with listening(amqp_url) as listener, running(["reports"], settings):
         await publish_events(
             amqp_url,
             [
-                kent,  # requested after Kent's family deadline (18th), before the chair's (20th)
+                kent,  # requested after Kent's deadlines: the family's "5 days" before (the 20th)
                 crm(
                     "crm.exclusion.decided.v1",
                     "CONF-KENT",
                     {
                         "person_id": "DAD",
                         "decided_by": "CHAIR",
-                        "decided_at": "2026-11-19T10:00:00+00:00",
+                        "decided_at": "2026-11-23T10:00:00+00:00",
                         "scope": "whole",
                         "grounds": ["risk_of_violence"],
                         "reason": "threats",
                         "alternative_arrangements": [],
                         "withhold_reports": True,
                     },
-                    "2026-11-19T10:00:00Z",
+                    "2026-11-23T10:00:00Z",
                     tenant="886",
                 ),
                 crm(
@@ -165,12 +165,12 @@ async def test_both_report_deadlines_and_the_chairs_order_to_withhold(
                         "report_id": "R-POL",
                         "author_person_id": "POL",
                         "agency": "Police",
-                        "submitted_at": "2026-11-19T11:00:00+00:00",
+                        "submitted_at": "2026-11-23T11:00:00+00:00",
                         "document": {"uri": "crm://p", "sha256": "a" * 64, "media_type": "x/y"},
                         "shareable_with_family": False,
                         "sections": [],
                     },
-                    "2026-11-19T11:00:00Z",
+                    "2026-11-23T11:00:00Z",
                     tenant="886",
                 ),
             ],

@@ -102,12 +102,20 @@ async def test_a_police_report_is_withheld_and_its_restricted_part_reaches_only_
         )
         await listener.wait_until(
             lambda seen: (
-                len(of(seen, "report.shared")) == 4 and len(of(seen, "report.withheld")) == 2
+                len(of(seen, "report.shared")) == 5 and len(of(seen, "report.withheld")) == 2
             )
         )
         await listener.settle()
     shares = {(s["report_id"], s["recipient_person_id"]): s for s in of(listener, "report.shared")}
-    assert set(shares) == {("R-POL", "CHAIR"), ("R-SW", "CHAIR"), ("R-SW", "MUM"), ("R-SW", "DAD")}
+    # the police report reaches the allocated social worker too (without its restricted
+    # part, though the family may not see it); the social worker's own report does not
+    assert set(shares) == {
+        ("R-POL", "CHAIR"),
+        ("R-POL", "SW"),
+        ("R-SW", "CHAIR"),
+        ("R-SW", "MUM"),
+        ("R-SW", "DAD"),
+    }
     assert shares[("R-POL", "CHAIR")]["includes_restricted"] is True
     assert shares[("R-POL", "CHAIR")]["restricted_document_uri"] == "crm://R-POL-restricted"
     for (_report, person), share in shares.items():
@@ -347,11 +355,23 @@ async def test_family_reports_new_family_members_and_reports_withheld_by_the_cha
                 time="2026-11-20T09:00:00Z",
             ),
         )
+        await listener.wait_until(lambda seen: len(of(seen, "report.received")) == 3)
+        await listener.settle()
+        # a family member who is not a parent or carer: nothing until the chair says so
+        assert not any(s["recipient_person_id"] == "GRAN" for s in of(listener, "report.shared"))
+        chair_says = {
+            "conference_id": conference,
+            "person_id": "GRAN",
+            "decided_by": "CHAIR",
+            "decided_at": "2026-11-20T10:00:00+00:00",
+            "receives_reports": True,
+        }
+        said = cloud_event(
+            "crm.family_sharing.decided.v1", conference, chair_says, time="2026-11-20T10:00:00Z"
+        )
+        await publish_event(amqp_url, said)
         await listener.wait_until(
-            lambda seen: (
-                len(of(seen, "report.received")) == 3
-                and any(s["recipient_person_id"] == "GRAN" for s in of(seen, "report.shared"))
-            )
+            lambda seen: any(s["recipient_person_id"] == "GRAN" for s in of(seen, "report.shared"))
         )
         await listener.settle()
     received = {r["report_id"]: r for r in of(listener, "report.received")}
@@ -362,7 +382,8 @@ async def test_family_reports_new_family_members_and_reports_withheld_by_the_cha
         r == "R-MUM" and p != "CHAIR" for r, p in shares
     )  # the family's own report: chair only
     assert ("R-YOT", "MUM") in shares and ("R-YOT", "DAD") not in shares
-    assert {("R-SW", "GRAN"), ("R-YOT", "GRAN")} <= shares  # added later, gets what arrived
+    assert {("R-SW", "GRAN"), ("R-YOT", "GRAN")} <= shares  # from the chair's yes, what arrived
+    assert ("R-YOT", "SW") in shares and ("R-SW", "SW") not in shares  # the allocated worker
     withheld = {
         (w["report_id"], w["recipient_person_id"], w["reason"])
         for w in of(listener, "report.withheld")

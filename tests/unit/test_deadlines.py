@@ -58,10 +58,14 @@ def test_timescale_breach(
         ("default", "initial", date(2027, 1, 5), date(2026, 12, 30), date(2026, 12, 31)),
         ("default", "review", date(2027, 4, 1), date(2027, 3, 23), date(2027, 3, 23)),  # Easter
         ("default", "initial", date(2027, 5, 4), date(2027, 4, 28), date(2027, 4, 29)),
-        ("kent", "initial", date(2026, 11, 25), date(2026, 11, 20), date(2026, 11, 18)),
+        # "5 days" [001], "three days" / "five days" [003], "two days" [004]: calendar days,
+        # a weekend or bank holiday giving the working day before
+        ("kent", "initial", date(2026, 11, 25), date(2026, 11, 20), date(2026, 11, 20)),
+        ("kent", "initial", date(2026, 12, 29), date(2026, 12, 22), date(2026, 12, 24)),
         ("redcar-cleveland", "initial", date(2026, 11, 25), date(2026, 11, 20), date(2026, 11, 20)),
-        ("redcar-cleveland", "review", date(2026, 11, 25), date(2026, 11, 18), date(2026, 11, 18)),
+        ("redcar-cleveland", "review", date(2026, 11, 25), date(2026, 11, 18), date(2026, 11, 20)),
         ("devon", "initial", date(2026, 11, 25), date(2026, 11, 20), date(2026, 11, 23)),
+        ("devon", "initial", date(2026, 11, 23), date(2026, 11, 18), date(2026, 11, 20)),
     ],
 )
 def test_report_deadlines(

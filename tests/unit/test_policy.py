@@ -6,19 +6,56 @@ import pytest
 
 from rules.policy import Policy, PolicyBook, load_policy, preset_names
 
+FAMILY_DAYS = ["reports_to_family_before_initial", "reports_to_family_before_review"]
 EXPECTED_DIFFERENCES = {
-    "redbridge": {},
+    "redbridge": {
+        "counts_days": ([], ["supporter_notice_before"]),
+        "how_to_complain": (Policy().how_to_complain, load_policy("redbridge").how_to_complain),
+    },
     "kent": {
         "reports_to_family_before_initial": (2, 5),
         "family_reports_shared_with_members": (False, True),
+        "counts_days": ([], FAMILY_DAYS),
+        "how_to_complain": (Policy().how_to_complain, load_policy("kent").how_to_complain),
     },
-    "warwickshire": {},
+    "warwickshire": {"core_group_interval_months": (None, 1)},
     "redcar-cleveland": {
         "reports_to_family_before_initial": (2, 3),
         "chair_contacts_family_before": (None, 1),
+        "counts_days": ([], FAMILY_DAYS),
     },
-    "devon": {"chair_contacts_family_before": (None, 1)},
+    "devon": {
+        "chair_contacts_family_before": (None, 1),
+        "counts_days": ([], ["reports_to_family_before_initial"]),
+    },
 }
+
+
+def test_a_deadline_counts_working_days_unless_the_council_says_days() -> None:
+    from datetime import date
+
+    from rules.calendar import WorkingDayCalendar
+
+    calendar = WorkingDayCalendar()
+    kent = load_policy("kent")
+    assert (kent.counts("reports_to_family_before_initial"), kent.counts("respond_by_before")) == (
+        "days",
+        "working days",
+    )
+    # Christmas 2026: within 1 working day of the 24th is the 29th; within 2 days, the 24th
+    notice = Policy(decision_notice_within_working_days=2)
+    assert notice.after("decision_notice_within_working_days", date(2026, 12, 24), calendar) == (
+        date(2026, 12, 30)
+    )
+    in_days = Policy(
+        decision_notice_within_working_days=2, counts_days=["decision_notice_within_working_days"]
+    )
+    assert in_days.after("decision_notice_within_working_days", date(2026, 12, 24), calendar) == (
+        date(2026, 12, 24)
+    )
+    with pytest.raises(ValueError, match="not a deadline"):
+        Policy(counts_days=["initial_within_working_days"])
+    assert "redbridge" in load_policy("redbridge").how_to_complain.casefold()
 
 
 def test_presets_are_the_five_seed_councils() -> None:

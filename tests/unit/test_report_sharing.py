@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from contracts.crm_v1 import (
     ConferenceRequested,
     ExclusionDecided,
+    FamilySharingDecided,
     ParticipantAdded,
     ReportSubmitted,
 )
@@ -72,7 +73,21 @@ def test_entitled_family_roles() -> None:
             "police",
         )
         if domain.entitled_family_role(r)
-    ] == ["parent", "carer", "family_member"]
+    ] == ["parent", "carer"]
+    assert domain.entitled_family_role("family_member", chair_allows=True)
+    assert not domain.entitled_family_role("supporter", chair_allows=True)
+
+
+def test_the_allocated_social_worker_gets_every_agency_report_but_their_own() -> None:
+    sw = domain.Recipient("SW", "social_worker")
+    police = domain.ReportFacts("R1", "crm://R1", "crm://R1-r", False, False, "POL")
+    own = domain.ReportFacts("R2", "crm://R2", None, True, False, "SW")
+    parents = domain.ReportFacts("R3", "crm://R3", None, True, True, "MUM")
+    assert domain.distribute(police, [CHAIR, sw], set())[1:] == [
+        domain.Share("R1", "SW", "social_worker", "crm://R1", False, None)
+    ]  # the document without its restricted part, even when not shareable with the family
+    assert [o.person_id for o in domain.distribute(own, [CHAIR, sw], set())] == ["CHAIR"]
+    assert [o.person_id for o in domain.distribute(parents, [CHAIR, sw], set())] == ["CHAIR"]
 
 
 def test_readiness() -> None:
@@ -161,6 +176,16 @@ def _added(person_id: str, role: str) -> ParticipantAdded:
     )
 
 
+def _said(person_id: str, yes: bool, at: datetime) -> FamilySharingDecided:
+    return FamilySharingDecided(
+        conference_id="C",
+        person_id=person_id,
+        decided_by="CHAIR",
+        decided_at=at,
+        receives_reports=yes,
+    )
+
+
 def _excluded(person_id: str, by: str) -> ExclusionDecided:
     return ExclusionDecided.model_validate(
         {
@@ -184,7 +209,7 @@ actions = st.lists(
             st.sampled_from([f"R{n}" for n in range(6)]),
             st.booleans(),
             st.booleans(),
-            st.sampled_from(["SW", "MUM"]),
+            st.sampled_from(["SW", "MUM", "POL"]),
         ),
         st.tuples(
             st.just("add"),
@@ -192,6 +217,7 @@ actions = st.lists(
             st.sampled_from(["parent", "carer", "family_member", "supporter", "police"]),
         ),
         st.tuples(st.just("exclude"), st.sampled_from(FAMILY), st.sampled_from(["CHAIR", "SW"])),
+        st.tuples(st.just("say"), st.sampled_from(FAMILY), st.booleans()),
     ),
     max_size=30,
 )
@@ -206,8 +232,23 @@ def test_no_restricted_content_reaches_the_family_and_everyone_entitled_gets_eve
     facts = list(effects.facts)
     withheld_by_chair: dict[str, int] = {}
     submitted: dict[str, tuple[bool, bool, str]] = {}
+    chair_says: set[str] = set()
     for number, step in enumerate(steps, start=1):
         env = _env(number)
+        if step[0] == "say":
+            person, yes = str(step[1]), bool(step[2])
+            effects = conference.decide_family_sharing(_said(person, yes, env.at), env)
+            chair_says = chair_says | {person} if yes else chair_says - {person}
+            facts += effects.facts
+        # another family member receives a report only while the chair says so
+        assert all(
+            f.data.recipient_person_id in chair_says
+            for f in effects.facts
+            if f.type_name == "reports.report.shared.v1"
+            and f.data.recipient_role == "family_member"
+        )
+        if step[0] == "say":
+            continue
         if step[0] == "submit":
             rid, restricted, shareable, author = step[1:]
             assert isinstance(rid, str) and isinstance(author, str)
@@ -239,9 +280,13 @@ def test_no_restricted_content_reaches_the_family_and_everyone_entitled_gets_eve
             assert share.document_uri not in restricted_uris
     dealt = Counter((o.report_id, o.recipient_person_id) for o in [*shared, *withheld])
     assert all(count == 1 for count in dealt.values())
-    family = [r.person_id for r in conference.recipients if r.role != "chair"]
+    family = [
+        r.person_id for r in conference.recipients if r.role not in ("chair", "social_worker")
+    ]
     for rid, (_restricted, shareable, author) in submitted.items():
         assert (rid, "CHAIR") in dealt
+        # the allocated social worker: every agency's report but their own
+        assert ((rid, "SW") in dealt) == (author == "POL")
         for person in family:
             # every family recipient is dealt with once, unless the report is a family
             # member's own; never shared after the chair ordered reports withheld

@@ -70,7 +70,7 @@ def rule_violations(
 
 def core_group_due(conference_date: date, policy: Policy, calendar: WorkingDayCalendar) -> date:
     """The first core group meeting is due within the policy's working days."""
-    return calendar.add_working_days(conference_date, policy.core_group_within_working_days)
+    return policy.after("core_group_within_working_days", conference_date, calendar)
 
 
 def quorate(assessed: bool | None, inquorate_reason: str | None) -> tuple[bool, list[str]]:

@@ -12,6 +12,7 @@ from contracts.crm_v1 import (
     ConferenceHeld,
     ConferenceRequested,
     ConferenceRescheduled,
+    ExclusionDecided,
     InvitationResponded,
     ParticipantAdded,
 )
@@ -37,6 +38,7 @@ class Listed:
     person_id: str
     role: str
     agency: str | None = None
+    parental_responsibility: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class OutcomeRecord:
     supersedes: str | None
     correction_reason: str | None
     applied: list[Applied]
+    lead_social_worker: str | None = None
+    core_group: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +81,8 @@ class Conference:
     held_on: date | None = None
     records: list[OutcomeRecord] = field(default_factory=list)
     status: str = "scheduled"
+    withheld_from: list[str] = field(default_factory=list)
+    """Family members the chair excluded with reports withheld: not sent the decision."""
 
     @property
     def current(self) -> OutcomeRecord | None:
@@ -147,6 +153,15 @@ class Conference:
             self.listed.append(listed(data.participant))
         return Effects()
 
+    def decide_exclusion(self, data: ExclusionDecided) -> Effects:
+        """The chair excluded a family member with reports withheld: the decision notice is
+        not sent to them (the chair decides what they are told). A decision that is not the
+        chair's is refused by the invitations service and changes nothing here."""
+        chair_withholds = data.withhold_reports and data.decided_by == self.chair_person_id
+        if chair_withholds and data.person_id not in self.withheld_from:
+            self.withheld_from.append(data.person_id)
+        return Effects()
+
     def respond(self, data: InvitationResponded) -> Effects:
         """An invitee's answer (a deputy attends in their place)."""
         self.answers[data.person_id] = Answer(
@@ -194,4 +209,9 @@ class Conference:
 
 def listed(participant: Participant) -> Listed:
     """What quorum needs to know of someone invited."""
-    return Listed(participant.person_id, participant.role, participant.agency)
+    return Listed(
+        participant.person_id,
+        participant.role,
+        participant.agency,
+        participant.has_parental_responsibility,
+    )

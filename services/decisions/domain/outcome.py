@@ -23,6 +23,7 @@ from services.decisions.domain.checks import (
 )  # fmt: skip
 from services.decisions.domain.children import ChildPlans, apply_effect, category_changed, undo
 from services.decisions.domain.conference import Conference, OutcomeRecord
+from services.decisions.domain.notice import decision_notices
 from services.decisions.domain.plans import (
     Applied,
     ChildDecision,
@@ -84,9 +85,40 @@ def decide(
         supersedes=current.record_id if current else None,
         correction_reason=data.correction_reason,
         applied=applied,
+        lead_social_worker=data.lead_social_worker,
+        core_group=list(data.core_group),
     )
     conference.records.append(record)
-    return _recorded(record, decisions, data, conference, env), per_child
+    facts = _recorded(record, decisions, data, conference, env)
+    facts.extend(_notices(conference, record, current, decisions, children, env))
+    return facts, per_child
+
+
+def _notices(
+    conference: Conference,
+    record: OutcomeRecord,
+    before: OutcomeRecord | None,
+    decisions: list[ChildDecision],
+    children: dict[str, ChildPlans],
+    env: Env,
+) -> Effects:
+    """The decision notice for everyone to be told, with each child's next review."""
+    review_due = {
+        d.child_id: next(
+            (
+                p.review_due
+                for p in children[d.child_id].plans
+                if p.open and p.plan_type != "child_in_need"
+            ),
+            None,
+        )
+        for d in decisions
+    }
+    protection = any(d.decision == "child_protection_plan" for d in decisions)
+    core_group_by = (
+        core_group_due(conference.date, env.policy, env.calendar) if protection else None
+    )
+    return decision_notices(conference, record, before, review_due, core_group_by, env)
 
 
 def _refuse_broken(

@@ -73,8 +73,8 @@ class Excluding(ConferenceState):
         if reasons:
             raise RuleViolation(reasons)
         self.exclusions.append(ExclusionState(data.person_id, tuple(data.grounds)))
-        request_by = env.calendar.subtract_working_days(
-            local_date(self.scheduled_start), env.policy.exclusion_request_before
+        request_by = env.policy.before(
+            "exclusion_request_before", local_date(self.scheduled_start), env.calendar
         )
         effects = Effects()
         effects.emit(

@@ -73,7 +73,7 @@ def invitation_for(
     return Invitation(
         invitee=invitee,
         revision=revision,
-        respond_by=calendar.subtract_working_days(conference_date, policy.respond_by_before),
+        respond_by=policy.before("respond_by_before", conference_date, calendar),
         pre_meeting_start=(
             scheduled_start - timedelta(minutes=policy.pre_meeting_minutes)
             if family and contact_before is None
@@ -85,9 +85,7 @@ def invitation_for(
             else None
         ),
         supporter_notice_by=(
-            calendar.subtract_working_days(conference_date, policy.supporter_notice_before)
-            if family
-            else None
+            policy.before("supporter_notice_before", conference_date, calendar) if family else None
         ),
     )
 

@@ -54,7 +54,7 @@ class Conference(Reminding, Receiving):
             children=[c.child_id for c in data.children],
         )
         for participant in data.participants:
-            conference._add_family_recipient(participant.person_id, participant.role)
+            conference._add_recipient(participant.person_id, participant.role)
         professionals = [
             Professional(p.person_id, p.role, p.agency)
             for p in data.participants
@@ -132,7 +132,7 @@ class Conference(Reminding, Receiving):
             # An agency whose report came before it was on the list is not asked for it.
             if not self._received(request):
                 effects.extend(self._requested(request, env))
-        if self._add_family_recipient(participant.person_id, participant.role):
+        if self._add_recipient(participant.person_id, participant.role):
             for report in self.reports:
                 effects.extend(self._distribute(report, env))
         return effects

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from contracts.crm_v1 import (
     ExclusionDecided,
+    FamilySharingDecided,
     ReportSubmitted,
 )
 from contracts.reports_v1 import (
@@ -14,7 +15,7 @@ from contracts.reports_v1 import (
 )
 from rules.calendar import local_date
 from rules.effects import Effects, Env, RuleViolation
-from rules.roles import FAMILY_AUTHORS, NOT_AN_AGENCY
+from rules.roles import FAMILY_AUTHORS, NOT_AN_AGENCY, PARENTS_AND_CARERS
 from services.reports.domain.requests import (
     ReportRequest,
     missing_sections,
@@ -50,6 +51,31 @@ class Receiving(ConferenceState):
             for r in self.recipients
         ]
         return Effects()
+
+    def decide_family_sharing(self, data: FamilySharingDecided, env: Env) -> Effects:
+        """The chair said whether a family member who is not a parent or carer receives
+        reports: from a yes they get what has arrived (as of the decision) and what comes;
+        after a no, nothing more. Parents and carers receive them by right."""
+        self._open_for_change()
+        if data.decided_by != self.chair_person_id:
+            raise RuleViolation(["only the conference's chair decides who else receives reports"])
+        person = data.person_id
+        role = next((p.role for p in self.participants if p.person_id == person), None)
+        if role in PARENTS_AND_CARERS:
+            return Effects()  # they receive reports by right; nothing to change
+        if not data.receives_reports:
+            self.shared_with_by_chair = [p for p in self.shared_with_by_chair if p != person]
+            self.recipients = [
+                r for r in self.recipients if r.person_id != person or r.role != "family_member"
+            ]
+            return Effects()
+        if person not in self.shared_with_by_chair:
+            self.shared_with_by_chair.append(person)
+        effects = Effects()
+        if role is not None and self._add_recipient(person, role):
+            for report in self.reports:
+                effects.extend(self._distribute(report, env))
+        return effects
 
     def submit_report(self, data: ReportSubmitted, env: Env) -> Effects:
         """Match the report to its request, record it, and share it with the chair and family.

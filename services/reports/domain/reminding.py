@@ -8,6 +8,7 @@ from contracts.reports_v1 import (
     ReportRequested,
 )
 from rules.effects import Effects, Env, Timer
+from rules.roles import FAMILY_RECIPIENTS
 from services.reports.domain.readiness import readiness
 from services.reports.domain.requests import (
     ReportRequest,
@@ -86,7 +87,7 @@ class Reminding(ConferenceState):
             [
                 bool(s.on_time)
                 for s in self.shares
-                if s.role != "chair" and s.outcome == "shared" and s.at <= as_of
+                if s.role in FAMILY_RECIPIENTS and s.outcome == "shared" and s.at <= as_of
             ],
         )
         effects.emit(
@@ -123,9 +124,7 @@ class Reminding(ConferenceState):
         for which, due_by in deadlines_of(request):
             name = f"{request.request_id}:{which}"
             payload = {"request_id": request.request_id, "deadline": which, "due_by": str(due_by)}
-            remind_on = env.calendar.subtract_working_days(
-                due_by, env.policy.reminder_before_deadline
-            )
+            remind_on = env.policy.before("reminder_before_deadline", due_by, env.calendar)
             remind_at = env.calendar.at_on(remind_on, env.policy.notify_at)
             if remind_at > env.at:  # a reminder whose moment passed: the request says it
                 effects.set_timer(REMINDER, name, remind_at, payload)

@@ -61,8 +61,8 @@ def deadlines(
 ) -> Deadlines:
     """When reports are due to the chair and shared with the family."""
     return Deadlines(
-        calendar.subtract_working_days(conference_date, policy.reports_to_chair_before(kind)),
-        calendar.subtract_working_days(conference_date, policy.reports_to_family_before(kind)),
+        policy.before(policy.chair_key(kind), conference_date, calendar),
+        policy.before(policy.family_key(kind), conference_date, calendar),
     )
 
 

@@ -1,17 +1,18 @@
-"""Sharing a report: with the chair whole, with the family without its restricted part
-and only where the author allows and the chair has not excluded them; each share or
-withholding with its reason; whether the family got it on time."""
+"""Sharing a report: with the chair whole, with the allocated social worker and the family
+without its restricted part (the family only where the author allows and the chair has not
+excluded them); each share or withholding with its reason; whether each got it on time."""
 
 from dataclasses import dataclass
 from datetime import date
 
-from rules.roles import FAMILY_RECIPIENTS
+from rules.roles import ALLOCATED_SOCIAL_WORKER, FAMILY_RECIPIENTS, PARENTS_AND_CARERS
 from services.reports.domain.requests import Deadlines
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """Someone reports are shared with: the chair, or an entitled family member."""
+    """Someone reports are shared with: the chair, the allocated social worker, or an
+    entitled family member."""
 
     person_id: str
     role: str
@@ -21,6 +22,12 @@ class Recipient:
     def is_chair(self) -> bool:
         """The chair receives everything, restricted parts included."""
         return self.role == "chair"
+
+    @property
+    def is_social_worker(self) -> bool:
+        """The allocated social worker receives every agency's report but their own, without
+        its restricted part [002]."""
+        return self.role == ALLOCATED_SOCIAL_WORKER
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class ReportFacts:
     restricted_document_uri: str | None
     shareable_with_family: bool
     family_authored: bool = False
+    author_person_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,9 +63,10 @@ class Withhold:
     reason: str
 
 
-def entitled_family_role(role: str) -> bool:
-    """Parents and carers (with parental responsibility or not) and other family members."""
-    return role in FAMILY_RECIPIENTS
+def entitled_family_role(role: str, chair_allows: bool = False) -> bool:
+    """Parents and carers (with parental responsibility or not) by right [003]; another
+    family member only where the chair says so."""
+    return role in PARENTS_AND_CARERS or (role in FAMILY_RECIPIENTS and chair_allows)
 
 
 def distribute(
@@ -65,10 +74,11 @@ def distribute(
 ) -> list[Share | Withhold]:
     """Who gets a report, and who does not, among recipients not yet dealt with.
 
-    The chair gets the report with its restricted part; a family member gets only
-    the shareable document, never the restricted part, and nothing at all when the
-    report is not shareable before the conference or the chair ordered reports
-    withheld from them. A family member's own report goes to the chair only.
+    The chair gets the report with its restricted part; the allocated social worker an
+    agency's report (never their own) without it; a family member gets only the shareable
+    document, never the restricted part, and nothing at all when the report is not
+    shareable before the conference or the chair ordered reports withheld from them. A
+    family member's own report goes to the chair only.
     """
     outcomes: list[Share | Withhold] = []
     for recipient in recipients:
@@ -87,6 +97,18 @@ def distribute(
             )
         elif report.family_authored:
             continue
+        elif recipient.is_social_worker:
+            if recipient.person_id != report.author_person_id:
+                outcomes.append(
+                    Share(
+                        report.report_id,
+                        recipient.person_id,
+                        recipient.role,
+                        report.document_uri,
+                        False,
+                        None,
+                    )
+                )
         elif recipient.withhold_ordered:
             outcomes.append(Withhold(report.report_id, recipient.person_id, "chair_ordered"))
         elif not report.shareable_with_family:

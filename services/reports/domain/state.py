@@ -7,7 +7,7 @@ from typing import Literal
 
 from rules.calendar import local_date
 from rules.effects import Env, RuleViolation, Timer
-from rules.roles import agency_key
+from rules.roles import ALLOCATED_SOCIAL_WORKER, agency_key
 from services.reports.domain.requests import Deadlines, ReportRequest, deadlines
 from services.reports.domain.sharing import Recipient, ReportFacts, entitled_family_role
 
@@ -53,6 +53,7 @@ class ReportState:
             self.restricted_document_uri,
             self.shareable_with_family,
             self.family_authored,
+            self.author_person_id,
         )
 
 
@@ -86,6 +87,8 @@ class ConferenceState:
     recipients: list[Recipient] = field(default_factory=list)
     shares: list[ShareState] = field(default_factory=list)
     withheld_by_chair: list[str] = field(default_factory=list)
+    shared_with_by_chair: list[str] = field(default_factory=list)
+    """Family members other than parents and carers the chair said receive reports [003]."""
     told: list[str] = field(default_factory=list)
     """Reminders and chases sent, one key each (kind, request, deadline and its date): a
     request issued again for the same deadline is never reminded or chased twice."""
@@ -138,8 +141,14 @@ class ConferenceState:
         self.told.append(told)
         return True
 
-    def _add_family_recipient(self, person_id: str, role: str) -> bool:
-        if not entitled_family_role(role) or any(r.person_id == person_id for r in self.recipients):
+    def _add_recipient(self, person_id: str, role: str) -> bool:
+        """Add the allocated social worker, or a family member entitled to reports."""
+        if any(r.person_id == person_id for r in self.recipients):
+            return False
+        if role == ALLOCATED_SOCIAL_WORKER:
+            self.recipients.append(Recipient(person_id, role))
+            return True
+        if not entitled_family_role(role, person_id in self.shared_with_by_chair):
             return False
         self.recipients.append(Recipient(person_id, role, person_id in self.withheld_by_chair))
         return True
