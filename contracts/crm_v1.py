@@ -1,5 +1,6 @@
 """Version 1 of the facts the CRM publishes on `crm.events`."""
 
+from datetime import date
 from typing import Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
@@ -229,6 +230,16 @@ class ChildOutcome(ContractModel):
     reason: str = Field(default="", description="The chair's reasons.")
 
 
+class PlanAction(ContractModel):
+    """One action of a child protection plan: what, by whom, by when."""
+
+    action_id: Identifier = Field(description="The CRM's id for the action.")
+    what: str = Field(min_length=1, description="What is to be done.")
+    who: Identifier = Field(description="person_id of who does it.")
+    due_by: date = Field(description="The date it is to be done by.")
+    child_id: Identifier | None = Field(default=None, description="The child it is for, if one.")
+
+
 class Recommendation(ContractModel):
     """One professional's recommendation for one child."""
 
@@ -261,10 +272,50 @@ class OutcomeDecided(ContractModel):
     inquorate_reason: str | None = Field(
         default=None, description="Why the chair decided although the conference was inquorate."
     )
+    plan_actions: list[PlanAction] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Optional (added within v1): the outline plan's actions; each not done "
+        "by its date is raised with the lead social worker and the chair.",
+    )
     correction_reason: str | None = Field(
         default=None,
         description="Required when the conference already has a recorded outcome: this "
         "decision supersedes it.",
+    )
+
+
+class PlanAgreed(ContractModel):
+    """`crm.plan.agreed.v1`: the core group agreed the detailed plan of a conference's
+    children (usually at its first meeting); its actions replace the outline plan's. A new
+    type within v1."""
+
+    conference_id: Identifier = Field(description="The conference whose plan it details.")
+    agreed_on: HappenedOn = Field(description="The date it was agreed. Past-only.")
+    actions: list[PlanAction] = Field(
+        min_length=1, max_length=500, description="What needs to be done, by whom and when."
+    )
+
+
+class ActionReviewed(ContractModel):
+    """A plan action the core group reviewed."""
+
+    action_id: Identifier = Field(description="The action.")
+    done: bool = Field(description="True when it has been done.")
+
+
+class CoreGroupHeld(ContractModel):
+    """`crm.core_group.held.v1`: the core group of a conference's plan met. A new type
+    within v1."""
+
+    conference_id: Identifier = Field(description="The conference whose plan it works to.")
+    meeting_id: Identifier = Field(description="The CRM's id for the meeting.")
+    held_on: HappenedOn = Field(description="The date it met. Past-only.")
+    attended: list[Identifier] = Field(
+        default_factory=list, max_length=1000, description="person_ids who attended."
+    )
+    actions_reviewed: list[ActionReviewed] = Field(
+        default_factory=list, max_length=500, description="The plan actions it reviewed."
     )
 
 

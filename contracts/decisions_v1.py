@@ -156,11 +156,50 @@ class DecisionNoticeWithheld(ContractModel):
 
 
 class CoreGroupDue(ContractModel):
-    """`decisions.core_group.due.v1`: the first core group meeting is due."""
+    """`decisions.core_group.due.v1`: the core group's next meeting is due: the first within
+    10 working days of the conference, then each within the council's interval of the one
+    before, until the plan ends or the next conference."""
 
     conference_id: str = Field(description="The conference.")
-    due_by: date = Field(description="Within 10 working days of the conference.")
+    due_by: date = Field(description="The meeting must be held by this date.")
     members: list[str] = Field(description="person_ids in the core group.")
+    after_meeting_on: date | None = Field(
+        default=None,
+        description="Optional (added within v1): the meeting this one follows; null for the first.",
+    )
+
+
+class CoreGroupRecorded(ContractModel):
+    """`decisions.core_group.recorded.v1`: a core group meeting is on record, on time or not.
+    A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    meeting_id: str = Field(description="The CRM's meeting.")
+    held_on: date = Field(description="The date it met.")
+    due_by: date | None = Field(description="The date it was due by (null: none was due).")
+    on_time: bool = Field(description="Held by the date it was due.")
+    actions_done: list[str] = Field(description="action_ids it found done.")
+
+
+class CoreGroupOverdue(ContractModel):
+    """`decisions.core_group.overdue.v1`: the core group did not meet by the date it was due.
+    A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    due_by: date = Field(description="The date missed.")
+    notify: list[str] = Field(description="person_ids told: the lead social worker and the chair.")
+
+
+class PlanActionOverdue(ContractModel):
+    """`decisions.plan_action.overdue.v1`: a plan action was not done by its date. A new type
+    within v1."""
+
+    conference_id: str = Field(description="The conference whose plan it is.")
+    action_id: str = Field(description="The action.")
+    who: str = Field(description="person_id of who was to do it.")
+    due_by: date = Field(description="The date missed.")
+    child_id: str | None = Field(description="The child it is for, if one.")
+    notify: list[str] = Field(description="person_ids told: the lead social worker and the chair.")
 
 
 class ReviewDue(ContractModel):

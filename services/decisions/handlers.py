@@ -6,10 +6,12 @@ from contracts.crm_v1 import (
     ConferenceHeld,
     ConferenceRequested,
     ConferenceRescheduled,
+    CoreGroupHeld,
     ExclusionDecided,
     InvitationResponded,
     OutcomeDecided,
     ParticipantAdded,
+    PlanAgreed,
 )
 from contracts.crm_v1 import PlanEnded as CrmPlanEnded
 from services.decisions import domain
@@ -95,13 +97,31 @@ async def on_outcome_decided(ctx: HandlerContext, data: OutcomeDecided) -> None:
     for child_id, loaded in children.items():
         await ctx.save(CHILDREN, loaded, per_child[child_id])
     await ctx.save(CONFERENCES, conference, facts)
+    if previous is not None:  # a review takes the plans on: the earlier core group stops
+        await ctx.save(CONFERENCES, previous, previous.state.hand_on_core_group())
 
 
 async def on_plan_ended(ctx: HandlerContext, data: CrmPlanEnded) -> None:
     """A plan ends outside a conference (moved away, turned 18, died, looked after)."""
     child = await _child(ctx, data.child_id)
+    meeting_for = child.state.core_group_conference()
     effects = child.state.end_outside_conference(ctx.tenant, data)
     await ctx.save(CHILDREN, child, effects)
+    conference = await ctx.load(CONFERENCES, meeting_for) if meeting_for else None
+    if conference is not None:  # the core group stops meeting with the last plan it serves
+        await ctx.save(CONFERENCES, conference, conference.state.plan_ended(data.child_id))
+
+
+async def on_plan_agreed(ctx: HandlerContext, data: PlanAgreed) -> None:
+    """The detailed plan: its actions replace the outline plan's."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.agree_plan(data, ctx.env()))
+
+
+async def on_core_group_held(ctx: HandlerContext, data: CoreGroupHeld) -> None:
+    """A core group meeting: on record, its actions done, the next one due."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.hold_core_group(data, ctx.env()))
 
 
 async def _child(ctx: HandlerContext, child_id: str) -> Loaded[ChildPlans]:

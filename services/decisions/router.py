@@ -84,6 +84,18 @@ BINDINGS = [
     Binding(
         "crm.plan.ended.v1",
         handlers.on_plan_ended,
-        "End a plan outside a conference (transfer out, turned 18, died, looked after).",
+        "End a plan outside a conference (transfer out, turned 18, died, looked after); "
+        "its core group stops meeting with the last plan it serves.",
+    ),
+    Binding(
+        "crm.plan.agreed.v1",
+        handlers.on_plan_agreed,
+        "The detailed plan: its actions replace the outline plan's, each watched for its date.",
+    ),
+    Binding(
+        "crm.core_group.held.v1",
+        handlers.on_core_group_held,
+        "Record a core group meeting (on time or late) and the actions it found done; the "
+        "next meeting is due within the council's interval.",
     ),
 ]

@@ -6,7 +6,9 @@ outcome that changes them.
 - `checks`: the rules an outcome keeps, what it waits for, quorum and dissent;
 - `outcome`: recording an outcome and correcting it;
 - `plans`: what a decision does to a child's plans, as values;
-- `children`: a child's plans, changed by decisions, with the facts CP-IS is told.
+- `children`: a child's plans, changed by decisions, with the facts CP-IS is told;
+- `notice`: telling the family and the professionals the decision;
+- `core_group`: the core group's meetings and the plan's actions after the conference.
 """
 
 from services.decisions.domain.checks import (
@@ -24,6 +26,14 @@ from services.decisions.domain.conference import (
     Conference,
     Listed,
     OutcomeRecord,
+)
+from services.decisions.domain.core_group import (
+    ACTION_OVERDUE,
+    CORE_GROUP_OVERDUE,
+    Action,
+    CoreGroup,
+    Meeting,
+    next_meeting,
 )
 from services.decisions.domain.outcome import decide
 from services.decisions.domain.plans import (
@@ -46,8 +56,11 @@ from services.decisions.domain.plans import (
 )
 
 __all__ = [
+    "ACTION_OVERDUE",
     "CENSUS_CODES",
+    "CORE_GROUP_OVERDUE",
     "REVIEW_OVERDUE",
+    "Action",
     "Answer",
     "Applied",
     "ChildDecision",
@@ -55,9 +68,11 @@ __all__ = [
     "ChildRef",
     "Conference",
     "ContinuePlan",
+    "CoreGroup",
     "Dissent",
     "EndPlan",
     "Listed",
+    "Meeting",
     "OpenPlan",
     "OutcomeRecord",
     "Plan",
@@ -69,6 +84,7 @@ __all__ = [
     "core_group_due",
     "decide",
     "dissent",
+    "next_meeting",
     "plan_effects",
     "plan_type",
     "quorate",

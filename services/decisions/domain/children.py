@@ -67,6 +67,17 @@ class ChildPlans:
             )
         return end_plan(tenant, plan, data.ended_on, data.reason)
 
+    def core_group_conference(self) -> str | None:
+        """The conference whose core group meets for the child's protection plan, if any."""
+        return next(
+            (
+                p.latest_conference or p.started_by_conference
+                for p in self.plans
+                if p.open and p.plan_type != "child_in_need"
+            ),
+            None,
+        )
+
     def review_overdue(self, timer: Timer, env: Env) -> Effects:
         """No review was held by the date it was due."""
         effects = Effects()
@@ -126,6 +137,7 @@ def _start(
         lead_social_worker=decided.lead_social_worker,
         review_due=review_due(on, decided.kind, env.policy, env.calendar) if protection else None,
         nhs_number=nhs_number,
+        latest_conference=decided.conference_id,
     )
     child.plans.append(plan)
     effects = Effects.of(
@@ -143,6 +155,7 @@ def _continue(
     plan.category, plan.categories = effect.category_to, effect.categories
     plan.review_due = review_due(decided.on, "review", env.policy, env.calendar)
     plan.reviews.append(Review(decided.conference_id, decided.on))
+    plan.latest_conference = decided.conference_id
     if effect.category_to is not None and (
         effect.category_to != effect.category_from
         or set(effect.categories) != set(before.categories)

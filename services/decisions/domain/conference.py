@@ -12,13 +12,16 @@ from contracts.crm_v1 import (
     ConferenceHeld,
     ConferenceRequested,
     ConferenceRescheduled,
+    CoreGroupHeld,
     ExclusionDecided,
     InvitationResponded,
     ParticipantAdded,
+    PlanAgreed,
 )
 from rules.calendar import local_date
-from rules.effects import Effects, Env, RuleViolation
+from rules.effects import Effects, Env, NotReadyYet, RuleViolation, Timer
 from rules.quorum import Attendee, assess_quorum, attendee
+from services.decisions.domain.core_group import CoreGroup
 from services.decisions.domain.plans import Applied
 
 
@@ -83,6 +86,8 @@ class Conference:
     status: str = "scheduled"
     withheld_from: list[str] = field(default_factory=list)
     """Family members the chair excluded with reports withheld: not sent the decision."""
+    core_group: CoreGroup | None = None
+    """The core group of the protection plans this conference made or continued."""
 
     @property
     def current(self) -> OutcomeRecord | None:
@@ -175,6 +180,43 @@ class Conference:
         self.held_on = data.held_on
         self.attended = list(data.attended) or self.attended
         return Effects()
+
+    def hold_core_group(self, data: CoreGroupHeld, env: Env) -> Effects:
+        """A core group meeting of this conference's plans."""
+        return self._core_group(data.conference_id).hold(data, self.date, env)
+
+    def agree_plan(self, data: PlanAgreed, env: Env) -> Effects:
+        """The detailed plan: its actions replace the outline plan's."""
+        return self._core_group(data.conference_id).set_actions(data.actions, env)
+
+    def hand_on_core_group(self) -> Effects:
+        """The next conference took the plans on: this conference's core group stops."""
+        return self.core_group.stop("next_conference") if self.core_group else Effects()
+
+    def plan_ended(self, child_id: str) -> Effects:
+        """A child's plan ended outside a conference: the core group stops with the last."""
+        group = self.core_group
+        if group is None or child_id not in group.children:
+            return Effects()
+        group.children = [c for c in group.children if c != child_id]
+        return Effects() if group.children else group.stop("plans_ended")
+
+    def core_group_overdue(self, timer: Timer, env: Env) -> Effects:
+        """The core group did not meet by the date it was due."""
+        return self.core_group.meeting_overdue(timer, env) if self.core_group else Effects()
+
+    def action_overdue(self, timer: Timer, env: Env) -> Effects:
+        """A plan action was not done by its date."""
+        return self.core_group.action_overdue(timer, env) if self.core_group else Effects()
+
+    def _core_group(self, conference_id: str) -> CoreGroup:
+        if self.core_group is not None and self.core_group.stopped != "no_plan":
+            return self.core_group
+        if self.current is None:
+            raise NotReadyYet(f"conference {conference_id} has no recorded outcome yet")
+        raise RuleViolation(
+            [f"conference {conference_id} made no child protection plan: it has no core group"]
+        )
 
     def quorate(self, env: Env) -> bool | None:
         """Quorate from who attended, else from the answers; None when nothing is known."""

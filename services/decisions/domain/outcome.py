@@ -5,12 +5,11 @@ from contracts.crm_v1 import (
     OutcomeDecided,
 )
 from contracts.decisions_v1 import (
-    CoreGroupDue,
-    OutcomeRecorded,
-    RecordedChildOutcome,
+    Dissent as DissentFact,
 )
 from contracts.decisions_v1 import (
-    Dissent as DissentFact,
+    OutcomeRecorded,
+    RecordedChildOutcome,
 )
 from rules.effects import Effects, Env, NotReadyYet, RuleViolation
 from services.decisions.domain.checks import (
@@ -23,6 +22,7 @@ from services.decisions.domain.checks import (
 )  # fmt: skip
 from services.decisions.domain.children import ChildPlans, apply_effect, category_changed, undo
 from services.decisions.domain.conference import Conference, OutcomeRecord
+from services.decisions.domain.core_group import CoreGroup
 from services.decisions.domain.notice import decision_notices
 from services.decisions.domain.plans import (
     Applied,
@@ -236,17 +236,36 @@ def _recorded(
         ),
         data.conference_id,
     )
-    if any(d.decision == "child_protection_plan" for d in decisions):
-        facts.emit(
-            "decisions.core_group.due.v1",
-            CoreGroupDue(
-                conference_id=data.conference_id,
-                due_by=core_group_due(conference.date, env.policy, env.calendar),
-                members=list(data.core_group),
-            ),
-            data.conference_id,
-        )
+    facts.extend(_core_group(conference, decisions, data, env))
     return facts
+
+
+def _core_group(
+    conference: Conference, decisions: list[ChildDecision], data: OutcomeDecided, env: Env
+) -> Effects:
+    """A protection plan gets a core group, first meeting within the policy's working days
+    of the conference; a correction keeps its meetings; an outcome without a plan (a
+    correction) stops it."""
+    protected = [d.child_id for d in decisions if d.decision == "child_protection_plan"]
+    group = conference.core_group
+    if not protected:
+        return group.stop("no_plan") if group is not None else Effects()
+    first_due = core_group_due(conference.date, env.policy, env.calendar)
+    if group is None or group.stopped == "no_plan":
+        group = CoreGroup(
+            conference.conference_id, conference.chair_person_id, [], None, [], first_due,
+            actions=group.actions if group else [],
+        )  # fmt: skip
+        conference.core_group = group
+    group.members, group.lead_social_worker = list(data.core_group), data.lead_social_worker
+    group.children = protected
+    effects = Effects()
+    if not group.meetings:
+        group.next_due = first_due
+        effects.extend(group.due_effects(env))
+    if data.plan_actions or not group.actions:
+        effects.extend(group.set_actions(list(data.plan_actions), env))
+    return effects
 
 
 def _recategorise(

@@ -209,6 +209,8 @@ class Plan:
     end_reason: str | None = None
     voided: bool = False
     reviews: list[Review] = field(default_factory=list)
+    latest_conference: str | None = None
+    """The conference that last started or continued it: its core group meets for the plan."""
 
     @property
     def open(self) -> bool:
