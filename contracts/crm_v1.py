@@ -207,6 +207,43 @@ class ReportSubmitted(ContractModel):
     )
 
 
+class MinutesSubmitted(ContractModel):
+    """`crm.minutes.submitted.v1`: the minutes of a conference (a later version amends the
+    one before and supersedes it). A new type within v1."""
+
+    conference_id: Identifier = Field(description="The conference.")
+    minutes_id: Identifier = Field(description="The CRM's id for the minutes.")
+    version: int = Field(ge=1, le=100, description="1 for the minutes, 2 on for amendments.")
+    submitted_at: HappenedAt = Field(description="When they were submitted. Past-only.")
+    document: DocumentRef = Field(description="The minutes everyone entitled may see.")
+    restricted_document: DocumentRef | None = Field(
+        default=None,
+        description="The restricted part, for the chair and the professionals only.",
+    )
+
+
+class MinutesCorrectionRequested(ContractModel):
+    """`crm.minutes.correction_requested.v1`: a family member asked the chair to correct the
+    minutes they received. A new type within v1."""
+
+    conference_id: Identifier = Field(description="The conference.")
+    request_id: Identifier = Field(description="The CRM's id for the request.")
+    person_id: Identifier = Field(description="The family member who asks.")
+    requested_at: HappenedAt = Field(description="When they asked. Past-only.")
+
+
+class MinutesCorrectionAnswered(ContractModel):
+    """`crm.minutes.correction_answered.v1`: the chair answered a request to correct the
+    minutes (an amended version follows as `crm.minutes.submitted.v1`). A new type within
+    v1."""
+
+    conference_id: Identifier = Field(description="The conference.")
+    request_id: Identifier = Field(description="The request answered.")
+    answered_by: Identifier = Field(description="person_id of the chair.")
+    answered_at: HappenedAt = Field(description="When the chair answered. Past-only.")
+    accepted: bool = Field(description="True when the minutes will be amended.")
+
+
 class ConferenceHeld(ContractModel):
     """`crm.conference.held.v1`: the conference took place."""
 
@@ -326,3 +363,37 @@ class PlanEnded(ContractModel):
     ended_on: HappenedOn = Field(description="The date the plan ended. Past-only.")
     reason: PlanEndReason = Field(description="Why it ended.")
     recorded_by: Identifier = Field(description="person_id who recorded it.")
+
+
+ComplaintOutcome = Literal["upheld", "partly_upheld", "not_upheld", "withdrawn"]
+
+
+class ComplaintReceived(ContractModel):
+    """`crm.complaint.received.v1`: a parent or carer, or a professional, complained about a
+    conference (its conduct or its decision). A complaint never suspends the decision. A new
+    type within v1."""
+
+    conference_id: Identifier = Field(description="The conference complained about.")
+    complaint_id: Identifier = Field(description="The CRM's id for the complaint.")
+    person_id: Identifier = Field(description="Who complains: someone invited to it.")
+    received_at: HappenedAt = Field(description="When it was received. Past-only.")
+
+
+class ComplaintAcknowledged(ContractModel):
+    """`crm.complaint.acknowledged.v1`: the council acknowledged a complaint. A new type
+    within v1."""
+
+    conference_id: Identifier = Field(description="The conference.")
+    complaint_id: Identifier = Field(description="The complaint.")
+    acknowledged_at: HappenedAt = Field(description="When. Past-only.")
+
+
+class ComplaintAnswered(ContractModel):
+    """`crm.complaint.answered.v1`: the chair answered a complaint (after consulting customer
+    care, as the council's procedure says), or it was withdrawn. A new type within v1."""
+
+    conference_id: Identifier = Field(description="The conference.")
+    complaint_id: Identifier = Field(description="The complaint.")
+    answered_by: Identifier = Field(description="person_id of the chair who answered.")
+    answered_at: HappenedAt = Field(description="When. Past-only.")
+    outcome: ComplaintOutcome = Field(description="Upheld, partly upheld, not upheld, withdrawn.")

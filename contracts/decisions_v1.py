@@ -7,7 +7,7 @@ from pydantic import Field
 
 from contracts.base import ContractModel
 from contracts.common_v1 import AbuseCategory, Decision
-from contracts.crm_v1 import PlanEndReason
+from contracts.crm_v1 import ComplaintOutcome, PlanEndReason
 
 CensusCategory = Literal["NEG", "PHY", "EMO", "SAB", "MUL"]
 PlanType = Literal["child_protection", "unborn_child_protection", "child_in_need"]
@@ -217,3 +217,52 @@ class ReviewOverdue(ContractModel):
     plan_id: str = Field(description="The plan.")
     child_id: str = Field(description="The child.")
     due_by: date = Field(description="The date missed.")
+
+
+ComplaintStep = Literal["acknowledgement", "answer"]
+
+
+class ComplaintRecorded(ContractModel):
+    """`decisions.complaint.recorded.v1`: a complaint about a conference is on record, with
+    the dates it is to be acknowledged and answered by; the decision stands meanwhile. A new
+    type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    complaint_id: str = Field(description="The complaint.")
+    person_id: str = Field(description="Who complains.")
+    acknowledge_by: date = Field(description="Acknowledged by this date.")
+    answer_by: date = Field(description="The chair answers by this date.")
+    notify: list[str] = Field(description="person_ids told (the chair).")
+
+
+class ComplaintReminderSent(ContractModel):
+    """`decisions.complaint.reminder_sent.v1`: the chair was reminded that a complaint's
+    acknowledgement or answer is due. A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    complaint_id: str = Field(description="The complaint.")
+    step: ComplaintStep = Field(description="The acknowledgement or the answer.")
+    due_by: date = Field(description="The deadline.")
+    notify: list[str] = Field(description="person_ids reminded (the chair).")
+
+
+class ComplaintOverdue(ContractModel):
+    """`decisions.complaint.overdue.v1`: a complaint's acknowledgement or answer passed its
+    deadline. A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    complaint_id: str = Field(description="The complaint.")
+    step: ComplaintStep = Field(description="The acknowledgement or the answer.")
+    due_by: date = Field(description="The deadline missed.")
+    notify: list[str] = Field(description="person_ids chased (the chair).")
+
+
+class ComplaintClosed(ContractModel):
+    """`decisions.complaint.closed.v1`: the chair answered a complaint (or it was withdrawn).
+    A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    complaint_id: str = Field(description="The complaint.")
+    outcome: ComplaintOutcome = Field(description="Its outcome.")
+    answered_on: date = Field(description="The date it was answered.")
+    on_time: bool = Field(description="Answered by the date it was due.")

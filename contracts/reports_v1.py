@@ -128,3 +128,76 @@ class ReadinessAssessed(ContractModel):
     received: list[str] = Field(description="Agencies whose reports arrived.")
     missing: list[str] = Field(description="Agencies whose reports are missing.")
     family_shared_on_time: bool = Field(description="Every shareable report reached the family.")
+
+
+class MinutesShared(ContractModel):
+    """`reports.minutes.shared.v1`: a version of the minutes was made available to one
+    person. A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    minutes_id: str = Field(description="The minutes.")
+    version: int = Field(description="Which version.")
+    supersedes_version: int | None = Field(description="The version it amends, or null.")
+    recipient_person_id: str = Field(description="Who receives it.")
+    recipient_role: InviteeRole = Field(description="Their role.")
+    document_uri: str = Field(description="The document they may see.")
+    includes_restricted: bool = Field(description="True only for the chair and professionals.")
+    restricted_document_uri: str | None = Field(
+        description="The restricted part; set only for the chair and professionals."
+    )
+    shared_at: datetime = Field(description="When it was shared.")
+    due_by: date = Field(description="The minutes were due to be shared by this date.")
+    on_time: bool = Field(description="Shared by `due_by`.")
+    corrections_by: date | None = Field(
+        description="For the family: the last day to ask the chair to correct them."
+    )
+
+
+class MinutesWithheld(ContractModel):
+    """`reports.minutes.withheld.v1`: the minutes were withheld from a family member the chair
+    excluded with reports withheld. A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    minutes_id: str = Field(description="The minutes.")
+    version: int = Field(description="Which version.")
+    recipient_person_id: str = Field(description="Who does not receive them.")
+    reason: Literal["chair_ordered"] = Field(description="Why they were withheld.")
+    notify: list[str] = Field(description="person_ids told (the chair).")
+
+
+class MinutesCorrectionRequested(ContractModel):
+    """`reports.minutes.correction_requested.v1`: the chair is asked to answer a family
+    member's request to correct the minutes. A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    request_id: str = Field(description="The CRM's request.")
+    person_id: str = Field(description="Who asked.")
+    minutes_id: str = Field(description="The minutes.")
+    version: int = Field(description="The version they received.")
+    answer_by: date = Field(description="The chair answers by this date.")
+    notify: list[str] = Field(description="person_ids asked to answer (the chair).")
+
+
+MinutesAbout = Literal["minutes", "correction"]
+
+
+class MinutesReminderSent(ContractModel):
+    """`reports.minutes.reminder_sent.v1`: the chair was reminded that the minutes (or the
+    answer to a request to correct them) are due. A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    about: MinutesAbout = Field(description="The minutes, or an answer to a correction.")
+    request_id: str | None = Field(description="The correction request, for `correction`.")
+    due_by: date = Field(description="The deadline.")
+    notify: list[str] = Field(description="person_ids reminded (the chair).")
+
+
+class MinutesOverdue(ContractModel):
+    """`reports.minutes.overdue.v1`: the minutes (or the answer to a request to correct them)
+    passed their deadline. A new type within v1."""
+
+    conference_id: str = Field(description="The conference.")
+    about: MinutesAbout = Field(description="The minutes, or an answer to a correction.")
+    request_id: str | None = Field(description="The correction request, for `correction`.")
+    due_by: date = Field(description="The deadline missed.")
+    notify: list[str] = Field(description="person_ids chased (the chair).")

@@ -2,6 +2,9 @@
 
 from contracts.crm_v1 import (
     ChildAdded,
+    ComplaintAcknowledged,
+    ComplaintAnswered,
+    ComplaintReceived,
     ConferenceCancelled,
     ConferenceHeld,
     ConferenceRequested,
@@ -122,6 +125,25 @@ async def on_core_group_held(ctx: HandlerContext, data: CoreGroupHeld) -> None:
     """A core group meeting: on record, its actions done, the next one due."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     await ctx.save(CONFERENCES, conference, conference.state.hold_core_group(data, ctx.env()))
+
+
+async def on_complaint_received(ctx: HandlerContext, data: ComplaintReceived) -> None:
+    """A complaint about a conference: recorded with its deadlines; the decision stands."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    effects = conference.state.receive_complaint(data, ctx.env(data.received_at))
+    await ctx.save(CONFERENCES, conference, effects)
+
+
+async def on_complaint_acknowledged(ctx: HandlerContext, data: ComplaintAcknowledged) -> None:
+    """The council acknowledged a complaint."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.acknowledge_complaint(data))
+
+
+async def on_complaint_answered(ctx: HandlerContext, data: ComplaintAnswered) -> None:
+    """The chair answered a complaint (or it was withdrawn)."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.answer_complaint(data))
 
 
 async def _child(ctx: HandlerContext, child_id: str) -> Loaded[ChildPlans]:

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from services.decisions.domain import (
     ACTION_OVERDUE,
+    COMPLAINT_OVERDUE,
+    COMPLAINT_REMINDER,
     CORE_GROUP_OVERDUE,
     REVIEW_OVERDUE,
     ChildPlans,
@@ -22,6 +24,8 @@ DEFINITION = ServiceDefinition(
         REVIEW_OVERDUE: TimerRule(CHILDREN, ChildPlans.review_overdue),
         CORE_GROUP_OVERDUE: TimerRule(CONFERENCES, Conference.core_group_overdue),
         ACTION_OVERDUE: TimerRule(CONFERENCES, Conference.action_overdue),
+        COMPLAINT_REMINDER: TimerRule(CONFERENCES, Conference.complaint_due),
+        COMPLAINT_OVERDUE: TimerRule(CONFERENCES, Conference.complaint_due),
     },
     ordering_keys=ordering_keys,
 )

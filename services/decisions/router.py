@@ -98,4 +98,20 @@ BINDINGS = [
         "Record a core group meeting (on time or late) and the actions it found done; the "
         "next meeting is due within the council's interval.",
     ),
+    Binding(
+        "crm.complaint.received.v1",
+        handlers.on_complaint_received,
+        "Record a complaint about a conference with the dates it is to be acknowledged and "
+        "answered by; the chair is reminded and chased. The decision stands.",
+    ),
+    Binding(
+        "crm.complaint.acknowledged.v1",
+        handlers.on_complaint_acknowledged,
+        "A complaint was acknowledged: no more reminders or chases for that.",
+    ),
+    Binding(
+        "crm.complaint.answered.v1",
+        handlers.on_complaint_answered,
+        "The chair answered a complaint (or it was withdrawn): its outcome, on time or not.",
+    ),
 ]

@@ -3,10 +3,15 @@
 from contracts.crm_v1 import (
     ChildAdded,
     ConferenceCancelled,
+    ConferenceHeld,
     ConferenceRequested,
     ConferenceRescheduled,
     ExclusionDecided,
     FamilySharingDecided,
+    InvitationResponded,
+    MinutesCorrectionAnswered,
+    MinutesCorrectionRequested,
+    MinutesSubmitted,
     ParticipantAdded,
     ReportSubmitted,
 )
@@ -68,4 +73,41 @@ async def on_family_sharing_decided(ctx: HandlerContext, data: FamilySharingDeci
     """The chair said whether a family member who is not a parent or carer receives reports."""
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     effects = conference.state.decide_family_sharing(data, ctx.env(data.decided_at))
+    await ctx.save(CONFERENCES, conference, effects)
+
+
+async def on_invitation_responded(ctx: HandlerContext, data: InvitationResponded) -> None:
+    """An invitee's answer: those who send apologies receive the minutes too."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.respond(data))
+
+
+async def on_conference_held(ctx: HandlerContext, data: ConferenceHeld) -> None:
+    """The conference took place: who attended receives the minutes, due from this date."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    await ctx.save(CONFERENCES, conference, conference.state.hold(data, ctx.env()))
+
+
+async def on_minutes_submitted(ctx: HandlerContext, data: MinutesSubmitted) -> None:
+    """Record a version of the minutes and share it, as of its submission."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    effects = conference.state.submit_minutes(data, ctx.env(data.submitted_at))
+    await ctx.save(CONFERENCES, conference, effects)
+
+
+async def on_minutes_correction_requested(
+    ctx: HandlerContext, data: MinutesCorrectionRequested
+) -> None:
+    """A family member asks the chair to correct the minutes."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    effects = conference.state.request_correction(data, ctx.env(data.requested_at))
+    await ctx.save(CONFERENCES, conference, effects)
+
+
+async def on_minutes_correction_answered(
+    ctx: HandlerContext, data: MinutesCorrectionAnswered
+) -> None:
+    """The chair answered a request to correct the minutes."""
+    conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
+    effects = conference.state.answer_correction(data, ctx.env(data.answered_at))
     await ctx.save(CONFERENCES, conference, effects)

@@ -2,7 +2,16 @@
 
 from pathlib import Path
 
-from services.reports.domain import OVERDUE, READINESS, REMINDER, Conference
+from services.reports.domain import (
+    CORRECTION_OVERDUE,
+    CORRECTION_REMINDER,
+    MINUTES_OVERDUE,
+    MINUTES_REMINDER,
+    OVERDUE,
+    READINESS,
+    REMINDER,
+    Conference,
+)
 from services.reports.handlers import CONFERENCES
 from services.reports.router import BINDINGS
 from shared.application.handling import TimerRule
@@ -16,5 +25,9 @@ DEFINITION = ServiceDefinition(
         REMINDER: TimerRule(CONFERENCES, Conference.remind),
         OVERDUE: TimerRule(CONFERENCES, Conference.chase),
         READINESS: TimerRule(CONFERENCES, Conference.summarise),
+        MINUTES_REMINDER: TimerRule(CONFERENCES, Conference.remind_minutes),
+        MINUTES_OVERDUE: TimerRule(CONFERENCES, Conference.chase_minutes),
+        CORRECTION_REMINDER: TimerRule(CONFERENCES, Conference.remind_correction),
+        CORRECTION_OVERDUE: TimerRule(CONFERENCES, Conference.chase_correction),
     },
 )

@@ -51,4 +51,33 @@ BINDINGS = [
         handlers.on_exclusion_decided,
         "Withhold every further report from a family member the chair ordered them withheld from.",
     ),
+    Binding(
+        "crm.invitation.responded.v1",
+        handlers.on_invitation_responded,
+        "Remember an answer: those who send apologies receive the minutes too.",
+    ),
+    Binding(
+        "crm.conference.held.v1",
+        handlers.on_conference_held,
+        "Remember who attended (they receive the minutes) and move the minutes' deadline to "
+        "the date it was held.",
+    ),
+    Binding(
+        "crm.minutes.submitted.v1",
+        handlers.on_minutes_submitted,
+        "Share the minutes as reports are shared (the restricted part with the chair and "
+        "professionals only, nothing to a family member the chair withheld reports from); "
+        "an amended version with the same people, superseding the earlier one.",
+    ),
+    Binding(
+        "crm.minutes.correction_requested.v1",
+        handlers.on_minutes_correction_requested,
+        "A family member's request to correct the minutes, within the council's days of "
+        "receiving them: the chair is asked to answer, reminded and chased.",
+    ),
+    Binding(
+        "crm.minutes.correction_answered.v1",
+        handlers.on_minutes_correction_answered,
+        "The chair answered a request to correct the minutes: no more reminders or chases.",
+    ),
 ]

@@ -1,6 +1,9 @@
 """A CRM's history of one family across conferences, as raw CloudEvents in publish order:
-an initial conference with responses, reports, an exclusion and an outcome, then a review
-that continues one plan and steps the other down, then a plan ended outside a conference."""
+an initial conference with responses, reports, an exclusion, a grandmother the chair lets
+see the reports, an outcome with an outline plan, then what follows it (minutes shared and
+corrected, the core group meeting twice and agreeing the detailed plan, the mother's
+complaint acknowledged and answered late), then a review that
+continues one plan and steps the other down, then a plan ended outside a conference."""
 
 import uuid
 from typing import Any
@@ -94,6 +97,110 @@ class History:
         )
 
 
+GRAN = {"person_id": "GRAN", "name": "G", "role": "family_member", "child_ids": ["C1", "C2"]}
+OUTLINE = [
+    {"action_id": "A1", "what": "Health check", "who": "HV", "due_by": "2025-12-12",
+     "child_id": "C2"},
+    {"action_id": "A2", "what": "Parenting course", "who": "MUM", "due_by": "2026-01-16"},
+    {"action_id": "A3", "what": "School support plan", "who": "SCH", "due_by": "2026-02-13",
+     "child_id": "C1"},
+]  # fmt: skip
+
+
+def _after_the_initial(h: History, initial: str) -> None:
+    """The minutes (corrected at the mother's request), the core group's first meeting on
+    time with the detailed plan, and its second a little late."""
+    document = {"uri": f"crm://{initial}-minutes", "sha256": "c" * 64, "media_type": "x/y"}
+    restricted = {**document, "uri": f"crm://{initial}-minutes-restricted"}
+
+    def minutes(version: int, at: str) -> None:
+        h.add(
+            "crm.minutes.submitted.v1",
+            initial,
+            {
+                "conference_id": initial,
+                "minutes_id": f"{initial}-MIN",
+                "version": version,
+                "submitted_at": at,
+                "document": {**document, "uri": f"{document['uri']}-v{version}"},
+                "restricted_document": restricted,
+            },
+            at,
+        )
+
+    def core_group(meeting: str, on: str, done: list[str]) -> None:
+        h.add(
+            "crm.core_group.held.v1",
+            initial,
+            {
+                "conference_id": initial,
+                "meeting_id": meeting,
+                "held_on": on,
+                "attended": ["MUM", "SW", "HV"],
+                "actions_reviewed": [{"action_id": a, "done": True} for a in done],
+            },
+            f"{on}T16:00:00Z",
+        )
+
+    complaint = {"conference_id": initial, "complaint_id": f"{initial}-K1"}
+    h.add(
+        "crm.complaint.received.v1",
+        initial,
+        {**complaint, "person_id": "MUM", "received_at": "2025-12-01T11:00:00+00:00"},
+        "2025-12-01T11:00:00Z",
+    )
+    h.add(
+        "crm.complaint.acknowledged.v1",
+        initial,
+        {**complaint, "acknowledged_at": "2025-12-02T10:00:00+00:00"},
+        "2025-12-02T10:00:00Z",
+    )
+    core_group(f"{initial}-CG1", "2025-12-05", ["A1"])
+    h.add(
+        "crm.plan.agreed.v1",
+        initial,
+        {"conference_id": initial, "agreed_on": "2025-12-05", "actions": OUTLINE},
+        "2025-12-05T16:30:00Z",
+    )
+    minutes(1, "2025-12-10T10:00:00+00:00")
+    h.add(
+        "crm.minutes.correction_requested.v1",
+        initial,
+        {
+            "conference_id": initial,
+            "request_id": f"{initial}-CR1",
+            "person_id": "MUM",
+            "requested_at": "2025-12-12T10:00:00+00:00",
+        },
+        "2025-12-12T10:00:00Z",
+    )
+    h.add(
+        "crm.minutes.correction_answered.v1",
+        initial,
+        {
+            "conference_id": initial,
+            "request_id": f"{initial}-CR1",
+            "answered_by": "CHAIR",
+            "answered_at": "2025-12-17T15:00:00+00:00",
+            "accepted": True,
+        },
+        "2025-12-17T15:00:00Z",
+    )
+    minutes(2, "2025-12-18T10:00:00+00:00")
+    h.add(
+        "crm.complaint.answered.v1",
+        initial,
+        {
+            **complaint,
+            "answered_by": "CHAIR",
+            "answered_at": "2025-12-19T12:00:00+00:00",
+            "outcome": "not_upheld",
+        },  # fmt: skip
+        "2025-12-19T12:00:00Z",
+    )
+    core_group(f"{initial}-CG2", "2026-01-09", [])
+
+
 def family_history(tenant: str, prefix: str = "CONF") -> list[dict[str, Any]]:
     """Initial conference on 25 November 2026, review on 23 February 2027, plan ended in May."""
     initial, review = f"{prefix}-1", f"{prefix}-2"
@@ -133,6 +240,24 @@ def family_history(tenant: str, prefix: str = "CONF") -> list[dict[str, Any]]:
             "withhold_reports": True,
         },
         "2025-11-19T15:00:00Z",
+    )
+    h.add(
+        "crm.participant.added.v1",
+        initial,
+        {"conference_id": initial, "participant": GRAN},
+        "2025-11-20T09:00:00Z",
+    )
+    h.add(
+        "crm.family_sharing.decided.v1",
+        initial,
+        {
+            "conference_id": initial,
+            "person_id": "GRAN",
+            "decided_by": "CHAIR",
+            "decided_at": "2025-11-20T11:00:00+00:00",
+            "receives_reports": True,
+        },
+        "2025-11-20T11:00:00Z",
     )
     h.report(
         initial,
@@ -182,9 +307,11 @@ def family_history(tenant: str, prefix: str = "CONF") -> list[dict[str, Any]]:
             ],
             "lead_social_worker": "SW",
             "core_group": ["MUM", "SW", "HV"],
+            "plan_actions": [OUTLINE[0], OUTLINE[1]],
         },
         "2025-11-26T12:30:00Z",
     )
+    _after_the_initial(h, initial)
     review_request = family_conference(
         review,
         kind="review",

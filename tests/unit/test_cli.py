@@ -27,7 +27,7 @@ def test_contracts_export_writes_every_schema_and_asyncapi(tmp_path: Path) -> No
         p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.json")
     )
     assert written == sorted(generated_files(CONSUMERS))
-    assert len(written) == 37
+    assert len(written) == 60
 
 
 def test_run_refuses_an_unknown_service() -> None:

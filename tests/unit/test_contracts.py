@@ -27,6 +27,16 @@ CONTRACT_TYPES = {
         "conference.held",
         "outcome.decided",
         "plan.ended",
+        # new types within v1 (issue 25): after the conference
+        "family_sharing.decided",
+        "minutes.submitted",
+        "minutes.correction_requested",
+        "minutes.correction_answered",
+        "plan.agreed",
+        "core_group.held",
+        "complaint.received",
+        "complaint.acknowledged",
+        "complaint.answered",
     ],
     "invitations": [
         "invitation.issued",
@@ -48,6 +58,11 @@ CONTRACT_TYPES = {
         "report.overdue",
         "readiness.assessed",
         "input.rejected",
+        "minutes.shared",
+        "minutes.withheld",
+        "minutes.correction_requested",
+        "minutes.reminder_sent",
+        "minutes.overdue",
     ],
     "decisions": [
         "outcome.recorded",
@@ -58,6 +73,15 @@ CONTRACT_TYPES = {
         "review.due",
         "review.overdue",
         "input.rejected",
+        "decision_notice.due",
+        "decision_notice.withheld",
+        "core_group.recorded",
+        "core_group.overdue",
+        "plan_action.overdue",
+        "complaint.recorded",
+        "complaint.reminder_sent",
+        "complaint.overdue",
+        "complaint.closed",
     ],
 }
 
@@ -67,7 +91,7 @@ CONSUMERS = {name: d.event_types for name, d in DEFINITIONS.items()}
 def test_every_contract_type_has_a_frozen_described_model() -> None:
     expected = {f"{p}.{t}.v1" for p, types in CONTRACT_TYPES.items() for t in types}
     assert set(EVENT_TYPES) == expected
-    assert len(EVENT_TYPES) == 36
+    assert len(EVENT_TYPES) == 59
     for name, entry in EVENT_TYPES.items():
         assert entry.model.model_config.get("frozen") is True, name
         for field_name, field in entry.model.model_fields.items():

@@ -8,7 +8,8 @@ outcome that changes them.
 - `plans`: what a decision does to a child's plans, as values;
 - `children`: a child's plans, changed by decisions, with the facts CP-IS is told;
 - `notice`: telling the family and the professionals the decision;
-- `core_group`: the core group's meetings and the plan's actions after the conference.
+- `core_group`: the core group's meetings and the plan's actions after the conference;
+- `complaints`: complaints about a conference, acknowledged and answered on time.
 """
 
 from services.decisions.domain.checks import (
@@ -20,6 +21,7 @@ from services.decisions.domain.checks import (
     rule_violations,
 )
 from services.decisions.domain.children import ChildPlans
+from services.decisions.domain.complaints import COMPLAINT_OVERDUE, COMPLAINT_REMINDER, Complaint
 from services.decisions.domain.conference import (
     Answer,
     ChildRef,
@@ -58,6 +60,8 @@ from services.decisions.domain.plans import (
 __all__ = [
     "ACTION_OVERDUE",
     "CENSUS_CODES",
+    "COMPLAINT_OVERDUE",
+    "COMPLAINT_REMINDER",
     "CORE_GROUP_OVERDUE",
     "REVIEW_OVERDUE",
     "Action",
@@ -66,6 +70,7 @@ __all__ = [
     "ChildDecision",
     "ChildPlans",
     "ChildRef",
+    "Complaint",
     "Conference",
     "ContinuePlan",
     "CoreGroup",

@@ -8,6 +8,9 @@ from typing import Any
 from contracts.common_v1 import Participant
 from contracts.crm_v1 import (
     ChildAdded,
+    ComplaintAcknowledged,
+    ComplaintAnswered,
+    ComplaintReceived,
     ConferenceCancelled,
     ConferenceHeld,
     ConferenceRequested,
@@ -21,6 +24,8 @@ from contracts.crm_v1 import (
 from rules.calendar import local_date
 from rules.effects import Effects, Env, NotReadyYet, RuleViolation, Timer
 from rules.quorum import Attendee, assess_quorum, attendee
+from services.decisions.domain import complaints
+from services.decisions.domain.complaints import Complaint
 from services.decisions.domain.core_group import CoreGroup
 from services.decisions.domain.plans import Applied
 
@@ -88,6 +93,7 @@ class Conference:
     """Family members the chair excluded with reports withheld: not sent the decision."""
     core_group: CoreGroup | None = None
     """The core group of the protection plans this conference made or continued."""
+    complaints: list[Complaint] = field(default_factory=list)
 
     @property
     def current(self) -> OutcomeRecord | None:
@@ -208,6 +214,31 @@ class Conference:
     def action_overdue(self, timer: Timer, env: Env) -> Effects:
         """A plan action was not done by its date."""
         return self.core_group.action_overdue(timer, env) if self.core_group else Effects()
+
+    def receive_complaint(self, data: ComplaintReceived, env: Env) -> Effects:
+        """A complaint about the conference: recorded with its deadlines (the decision
+        stands)."""
+        role = next((p.role for p in self.listed if p.person_id == data.person_id), None)
+        complaint, effects = complaints.receive(
+            self.complaints, data, role, self.chair_person_id, env
+        )
+        self.complaints.append(complaint)
+        return effects
+
+    def acknowledge_complaint(self, data: ComplaintAcknowledged) -> Effects:
+        """The council acknowledged a complaint."""
+        return complaints.acknowledge(complaints.find(self.complaints, data.complaint_id), data)
+
+    def answer_complaint(self, data: ComplaintAnswered) -> Effects:
+        """The chair answered a complaint, or it was withdrawn."""
+        complaint = complaints.find(self.complaints, data.complaint_id)
+        return complaints.answer(complaint, data, self.chair_person_id)
+
+    def complaint_due(self, timer: Timer, env: Env) -> Effects:
+        """A complaint's acknowledgement or answer is due soon, or overdue."""
+        return complaints.remind_or_chase(
+            self.complaints, self.conference_id, self.chair_person_id, timer, env
+        )
 
     def _core_group(self, conference_id: str) -> CoreGroup:
         if self.core_group is not None and self.core_group.stopped != "no_plan":

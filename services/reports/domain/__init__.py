@@ -3,6 +3,13 @@ them (`sharing`), how ready the conference is (`readiness`), and the `Conference
 aggregate (`conference`, with `receiving` and `reminding` over the shared `state`)."""
 
 from services.reports.domain.conference import Conference
+from services.reports.domain.minutes import (
+    CORRECTION_OVERDUE,
+    CORRECTION_REMINDER,
+    MINUTES_OVERDUE,
+    MINUTES_REMINDER,
+    MinutesRecipient,
+)
 from services.reports.domain.readiness import Readiness, readiness
 from services.reports.domain.requests import (
     CHECKLIST,
@@ -37,11 +44,16 @@ from services.reports.domain.state import (
 
 __all__ = [
     "CHECKLIST",
+    "CORRECTION_OVERDUE",
+    "CORRECTION_REMINDER",
+    "MINUTES_OVERDUE",
+    "MINUTES_REMINDER",
     "OVERDUE",
     "READINESS",
     "REMINDER",
     "Conference",
     "Deadlines",
+    "MinutesRecipient",
     "ParticipantFacts",
     "Professional",
     "Readiness",

@@ -1,6 +1,6 @@
 """The conference aggregate of the reports service: its commands (requested, moved,
-cancelled, someone or a child added), with receiving (`receiving`) and reminding
-(`reminding`) mixed in over the state they share (`state`)."""
+cancelled, someone or a child added), with receiving (`receiving`), reminding
+(`reminding`) and the minutes (`minutes`) mixed in over the state they share (`state`)."""
 
 from dataclasses import dataclass
 
@@ -14,6 +14,7 @@ from contracts.crm_v1 import (
 from rules.calendar import local_date
 from rules.effects import Effects, Env, RuleViolation
 from rules.roles import NOT_AN_AGENCY
+from services.reports.domain.minutes import Minutes
 from services.reports.domain.receiving import Receiving
 from services.reports.domain.reminding import Reminding
 from services.reports.domain.requests import (
@@ -32,7 +33,7 @@ from services.reports.domain.state import (
 
 
 @dataclass
-class Conference(Reminding, Receiving):
+class Conference(Reminding, Receiving, Minutes):
     """One council's conference, as the reports service keeps it."""
 
     @classmethod
@@ -71,6 +72,7 @@ class Conference(Reminding, Receiving):
             conference.requests.append(request)
             effects.extend(conference._requested(request, env))
         effects.extend(conference._schedule_readiness(env))
+        effects.extend(conference._schedule_minutes(env))
         return conference, effects
 
     def reschedule(self, data: ConferenceRescheduled, env: Env) -> Effects:
@@ -98,6 +100,7 @@ class Conference(Reminding, Receiving):
             # them or chased.
             effects.extend(self._requested(request, env, timers=not self._received(request)))
         effects.extend(self._schedule_readiness(env))
+        effects.extend(self._schedule_minutes(env))
         return effects
 
     def cancel(self, data: ConferenceCancelled, env: Env) -> Effects:

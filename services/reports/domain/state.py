@@ -70,6 +70,40 @@ class ShareState:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class MinutesVersion:
+    """A version of the minutes received."""
+
+    minutes_id: str
+    version: int
+    received_at: datetime
+    document_uri: str
+    restricted_document_uri: str | None
+
+
+@dataclass(frozen=True)
+class MinutesShareState:
+    """A version of the minutes shared with, or withheld from, one person."""
+
+    version: int
+    person_id: str
+    role: str
+    outcome: str
+    at: datetime
+
+
+@dataclass
+class Correction:
+    """A family member's request to correct the minutes, and the chair's answer."""
+
+    request_id: str
+    person_id: str
+    version: int
+    answer_by: date
+    answered_at: datetime | None = None
+    accepted: bool | None = None
+
+
 @dataclass
 class ConferenceState:
     """One council's conference, as the reports service keeps it: the state every part of
@@ -89,6 +123,15 @@ class ConferenceState:
     withheld_by_chair: list[str] = field(default_factory=list)
     shared_with_by_chair: list[str] = field(default_factory=list)
     """Family members other than parents and carers the chair said receive reports [003]."""
+    held_on: date | None = None
+    attended: list[str] | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    """Each invitee's answer (attending, apologies, deputy): the minutes go to those who
+    attended or sent apologies."""
+    deputies: list[ParticipantFacts] = field(default_factory=list)
+    minutes: list[MinutesVersion] = field(default_factory=list)
+    minutes_shares: list[MinutesShareState] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)
     told: list[str] = field(default_factory=list)
     """Reminders and chases sent, one key each (kind, request, deadline and its date): a
     request issued again for the same deadline is never reminded or chased twice."""
