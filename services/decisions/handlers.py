@@ -86,7 +86,7 @@ async def on_outcome_decided(ctx: HandlerContext, data: OutcomeDecided) -> None:
     conference = await ctx.require(CONFERENCES, data.conference_id, "conference")
     children = {c.child_id: await _child(ctx, c.child_id) for c in conference.state.children}
     earlier = conference.state.details.get("previous_conference_id")
-    previous = await ctx.load(CONFERENCES, earlier) if earlier else None
+    previous = await ctx.load_aside(CONFERENCES, earlier) if earlier else None
     record_id = domain.stable_id("outcome", ctx.tenant, data.conference_id, ctx.event_id)
     facts, per_child = domain.decide(
         ctx.tenant,
@@ -101,7 +101,8 @@ async def on_outcome_decided(ctx: HandlerContext, data: OutcomeDecided) -> None:
         await ctx.save(CHILDREN, loaded, per_child[child_id])
     await ctx.save(CONFERENCES, conference, facts)
     if previous is not None:  # a review takes the plans on: the earlier core group stops
-        await ctx.save(CONFERENCES, previous, previous.state.hand_on_core_group())
+        handed_on = previous.state.hand_on_core_group(conference.state.date)
+        await ctx.save(CONFERENCES, previous, handed_on)
 
 
 async def on_plan_ended(ctx: HandlerContext, data: CrmPlanEnded) -> None:
@@ -110,9 +111,10 @@ async def on_plan_ended(ctx: HandlerContext, data: CrmPlanEnded) -> None:
     meeting_for = child.state.core_group_conference()
     effects = child.state.end_outside_conference(ctx.tenant, data)
     await ctx.save(CHILDREN, child, effects)
-    conference = await ctx.load(CONFERENCES, meeting_for) if meeting_for else None
+    conference = await ctx.load_aside(CONFERENCES, meeting_for) if meeting_for else None
     if conference is not None:  # the core group stops meeting with the last plan it serves
-        await ctx.save(CONFERENCES, conference, conference.state.plan_ended(data.child_id))
+        effects = conference.state.plan_ended(data.child_id, data.ended_on)
+        await ctx.save(CONFERENCES, conference, effects)
 
 
 async def on_plan_agreed(ctx: HandlerContext, data: PlanAgreed) -> None:

@@ -131,6 +131,15 @@ class HandlerContext:
         self._fire(store, loaded, due)
         return cast("Loaded[T]", loaded)
 
+    async def load_aside(self, store: AggregateStore[T], key: str) -> Loaded[T] | None:
+        """An aggregate of another order (a review's previous conference, the conference
+        whose core group a child's plan has): locked and saved as `load` does, but its timers
+        are not fired here. They fire in its own events' order, so what they judge does not
+        depend on which of two streams arrives first."""
+        assert self.seat is not None, "a handler runs in a group"
+        found = await self.seat.load(self, store, key, [])
+        return None if found is None else cast("Loaded[T]", found[0])
+
     def through(self) -> datetime:
         """Timers due by the event's time fire before it, but never one the clock has not
         reached (an event may be a little ahead of the clock)."""

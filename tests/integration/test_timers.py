@@ -139,8 +139,9 @@ async def test_two_replicas_fire_each_timer_once_on_its_aggregate(
         assert outcome == "applied"
     async with first.engine.connect() as connection:
         due = [timers.timer_of_row(row) for row in await connection.execute(sa.select(timer_table))]
-    # per request a reminder and a chase before each of its two deadlines; a summary each
-    assert len(due) == 5 * 3 * 4 + 5
+    # per request a reminder and a chase before each of its two deadlines; a summary each;
+    # a reminder and a chase for each conference's minutes
+    assert len(due) == 5 * 3 * 4 + 5 + 5 * 2
     await asyncio.gather(*(r._fire_timer(t) for t in due for r in (first, second)))
     async with first.engine.connect() as connection:
         fired = await connection.execute(

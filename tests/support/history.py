@@ -195,7 +195,7 @@ def _after_the_initial(h: History, initial: str) -> None:
             "answered_by": "CHAIR",
             "answered_at": "2025-12-19T12:00:00+00:00",
             "outcome": "not_upheld",
-        },  # fmt: skip
+        },
         "2025-12-19T12:00:00Z",
     )
     core_group(f"{initial}-CG2", "2026-01-09", [])

@@ -171,17 +171,36 @@ def test_the_detailed_plan_replaces_the_outline_plans_actions() -> None:
 
 def test_it_stops_when_the_last_plan_ends_or_the_next_conference_takes_it_on() -> None:
     made, facts = decided()
-    stopped = made.plan_ended("C1")
-    assert CancelTimer("core_group_overdue", None) in stopped.timers
+    made.plan_ended("C1", date(2026, 11, 30))
     assert not fire(made, facts, domain.CORE_GROUP_OVERDUE, "meeting").facts
     assert not fire(made, facts, domain.ACTION_OVERDUE, "action:A2").facts
-    # a meeting held before it stopped can still be recorded; nothing more is due
+    # a meeting held after it stopped is on record; nothing more is due
     assert types(made.hold_core_group(meeting("M1", "2026-12-08"), env("2026-12-20T09:00"))) == [
         "decisions.core_group.recorded.v1"
     ]
     review, _ = decided()
-    assert review.hand_on_core_group().timers and review.core_group is not None
-    assert review.core_group.stopped == "next_conference"
+    review.hand_on_core_group(date(2027, 2, 23))
+    assert review.core_group is not None
+    assert (review.core_group.stopped, review.core_group.stopped_on) == (
+        "next_conference",
+        date(2027, 2, 23),
+    )
+
+
+def test_what_was_due_before_it_stopped_is_judged_whichever_conference_arrives_first() -> None:
+    """The review's outcome and this conference's meetings come in two streams: the review
+    may be applied first. What fell due before the review is raised all the same, and a
+    meeting held before it still sets the next."""
+    made, facts = decided()
+    made.hand_on_core_group(date(2027, 2, 23))
+    assert types(fire(made, facts, domain.CORE_GROUP_OVERDUE, "meeting")) == [
+        "decisions.core_group.overdue.v1"
+    ]
+    effects = made.hold_core_group(meeting("M1", "2026-12-10"), env("2026-12-10T15:00"))
+    assert types(effects) == ["decisions.core_group.recorded.v1", "decisions.core_group.due.v1"]
+    assert types(fire(made, facts, domain.ACTION_OVERDUE, "action:A2")) == [
+        "decisions.plan_action.overdue.v1"
+    ]
 
 
 def test_a_meeting_waits_for_the_outcome_and_is_refused_without_a_plan() -> None:

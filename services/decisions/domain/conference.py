@@ -29,6 +29,9 @@ from services.decisions.domain.complaints import Complaint
 from services.decisions.domain.core_group import CoreGroup
 from services.decisions.domain.plans import Applied
 
+Day = date
+"""A date (the aggregate's `date` property is the conference's date)."""
+
 
 @dataclass(frozen=True)
 class ChildRef:
@@ -195,17 +198,18 @@ class Conference:
         """The detailed plan: its actions replace the outline plan's."""
         return self._core_group(data.conference_id).set_actions(data.actions, env)
 
-    def hand_on_core_group(self) -> Effects:
-        """The next conference took the plans on: this conference's core group stops."""
-        return self.core_group.stop("next_conference") if self.core_group else Effects()
+    def hand_on_core_group(self, on: Day) -> Effects:
+        """The next conference (on `on`) took the plans on: this conference's core group
+        stops from then."""
+        return self.core_group.stop("next_conference", on) if self.core_group else Effects()
 
-    def plan_ended(self, child_id: str) -> Effects:
+    def plan_ended(self, child_id: str, on: Day) -> Effects:
         """A child's plan ended outside a conference: the core group stops with the last."""
         group = self.core_group
         if group is None or child_id not in group.children:
             return Effects()
         group.children = [c for c in group.children if c != child_id]
-        return Effects() if group.children else group.stop("plans_ended")
+        return Effects() if group.children else group.stop("plans_ended", on)
 
     def core_group_overdue(self, timer: Timer, env: Env) -> Effects:
         """The core group did not meet by the date it was due."""

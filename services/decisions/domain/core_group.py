@@ -54,6 +54,15 @@ class CoreGroup:
     actions: list[Action] = field(default_factory=list)
     stopped: str | None = None
     """Why it no longer meets: `plans_ended`, `next_conference`, or `no_plan` (a correction)."""
+    told: list[str] = field(default_factory=list)
+    """Each missed meeting and action raised, once (a timer set again never raises twice)."""
+    stopped_on: date | None = None
+    """From when: what was due before it is still judged, whatever order the conference's
+    and the next conference's events arrive in."""
+
+    def meets_on(self, day: date) -> bool:
+        """True when the group still met for this conference on `day`."""
+        return self.stopped_on is None or day < self.stopped_on
 
     @property
     def notify(self) -> list[str]:
@@ -65,7 +74,7 @@ class CoreGroup:
     def due_effects(self, env: Env, after: date | None = None) -> Effects:
         """Say when the next meeting is due, and set the timer that notices it missed."""
         effects = Effects()
-        if self.next_due is None or self.stopped:
+        if self.next_due is None or self.stopped == "no_plan":
             return effects
         effects.emit(
             "decisions.core_group.due.v1",
@@ -95,7 +104,7 @@ class CoreGroup:
         self.actions = [
             Action(a.action_id, a.who, a.due_by, a.child_id, done.get(a.action_id)) for a in actions
         ]
-        if not self.stopped:
+        if self.stopped != "no_plan":
             for action in self.actions:
                 if action.done_on is None:
                     effects.set_timer(
@@ -139,25 +148,23 @@ class CoreGroup:
         for action_id in done:
             effects.cancel_timers(ACTION_OVERDUE, f"action:{action_id}")
         latest = max(m.held_on for m in self.meetings)
-        if not self.stopped and latest == data.held_on:
+        if self.meets_on(data.held_on) and latest == data.held_on:
             self.next_due = next_meeting(data.held_on, env)
             effects.extend(self.due_effects(env, data.held_on))
         return effects
 
-    def stop(self, why: str) -> Effects:
-        """The group no longer meets for this conference: nothing more is due or raised."""
-        effects = Effects()
-        if self.stopped:
-            return effects
-        self.stopped = why
-        effects.cancel_timers(CORE_GROUP_OVERDUE)
-        effects.cancel_timers(ACTION_OVERDUE)
-        return effects
+    def stop(self, why: str, on: date) -> Effects:
+        """The group no longer meets for this conference from `on`: nothing due from then is
+        raised (what was due before is: its timers judge by the date, so the facts are the
+        same whichever of the two conferences' events arrive first)."""
+        if self.stopped_on is None or on < self.stopped_on:
+            self.stopped, self.stopped_on = why, on
+        return Effects()
 
     def meeting_overdue(self, timer: Timer, env: Env) -> Effects:
         """No meeting was held by the date the next one was due."""
         due = date.fromisoformat(str(timer.payload["due_by"]))
-        if self.stopped or self.next_due != due:
+        if not self.meets_on(due) or self.next_due != due or not self._first(f"meeting|{due}"):
             return Effects()
         return Effects.of(
             "decisions.core_group.overdue.v1",
@@ -169,7 +176,9 @@ class CoreGroup:
         """A plan action not done by its date."""
         due = date.fromisoformat(str(timer.payload["due_by"]))
         action = next((a for a in self.actions if a.action_id == timer.payload["action_id"]), None)
-        if self.stopped or action is None or action.due_by != due or action.done_on is not None:
+        if action is None or action.due_by != due or action.done_on is not None:
+            return Effects()
+        if not self.meets_on(due) or not self._first(f"action|{action.action_id}|{due}"):
             return Effects()
         return Effects.of(
             "decisions.plan_action.overdue.v1",
@@ -183,6 +192,12 @@ class CoreGroup:
             ),
             self.conference_id,
         )
+
+    def _first(self, told: str) -> bool:
+        if told in self.told:
+            return False
+        self.told.append(told)
+        return True
 
 
 def next_meeting(after: date, env: Env) -> date:

@@ -249,9 +249,9 @@ def _core_group(
     protected = [d.child_id for d in decisions if d.decision == "child_protection_plan"]
     group = conference.core_group
     if not protected:
-        return group.stop("no_plan") if group is not None else Effects()
+        return group.stop("no_plan", conference.date) if group is not None else Effects()
     first_due = core_group_due(conference.date, env.policy, env.calendar)
-    if group is None or group.stopped == "no_plan":
+    if group is None or group.stopped == "no_plan":  # a correction back to a plan restarts it
         group = CoreGroup(
             conference.conference_id, conference.chair_person_id, [], None, [], first_due,
             actions=group.actions if group else [],
