@@ -54,16 +54,16 @@ def _broker(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
         raise broker_problem(settings.amqp_url, error) from error
 
 
-def _database(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
-    """Run a command's work on the decisions database; one that does not answer is a
-    Problem."""
+def _database(settings: Settings, work: Coroutine[Any, Any, T], service: str = "decisions") -> T:
+    """Run a command's work on a service's database (the decisions service's unless said);
+    one that does not answer is a Problem."""
     try:
         return asyncio.run(work)
     except (OSError, TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
         raise Problem(
-            f"cannot reach the decisions database at "
-            f"{where(settings.database_url_for('decisions'))} "
-            f"(DATABASE_URL or DECISIONS_DATABASE_URL): {type(error).__name__}"
+            f"cannot reach the {service} database at "
+            f"{where(settings.database_url_for(service))} "
+            f"(DATABASE_URL or {service.upper()}_DATABASE_URL): {type(error).__name__}"
         ) from error
 
 
@@ -297,16 +297,22 @@ def stats(
     to: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
-    """Timeliness: initial conferences within 15 working days, reviews on time, plans."""
+    """Timeliness: initial and transfer-in conferences within 15 working days, reviews on
+    time, plans (reviewed, repeated, long), core groups and minutes on time."""
+    import dataclasses
     import json
 
+    from services.decisions.measures import Share
     from services.decisions.reporting import timeliness
+    from services.reports.reporting import minutes_on_time
 
     first, last = _day(from_, "--from"), _day(to, "--to")
     if last < first:
         raise typer.BadParameter(f"--to {to} is before --from {from_}")
     settings = _settings()
     figures = _database(settings, timeliness(settings, tenant, first, last))
+    minutes = _database(settings, minutes_on_time(settings, tenant, first, last), "reports")
+    figures = dataclasses.replace(figures, minutes_on_time=Share(*minutes))
     if as_json:
         typer.echo(json.dumps(figures.as_dict(), indent=2))
     else:

@@ -6,19 +6,21 @@ from typing import Any
 
 from rules.calendar import WorkingDayCalendar
 from rules.policy import Policy
+from services.decisions import measures
+from services.decisions.measures import Share
 
-
-@dataclass(frozen=True)
-class Share:
-    """How many of how many."""
-
-    count: int
-    of: int
-
-    @property
-    def percent(self) -> float | None:
-        """The share as a percentage (None when there is nothing to count)."""
-        return None if self.of == 0 else round(100 * self.count / self.of, 1)
+SHARES = (
+    "initial_within_timescale",
+    "reviews_on_time",
+    "children_initial_within_timescale",
+    "transfer_in_within_timescale",
+    "plans_reviewed_within_timescales",
+    "second_or_subsequent_plans",
+    "second_or_subsequent_within_two_years",
+    "plans_ended_after_two_years_or_more",
+    "core_groups_on_time",
+    "minutes_on_time",
+)
 
 
 @dataclass(frozen=True)
@@ -35,23 +37,35 @@ class Timeliness:
     plans_started: dict[str, int]
     plans_ended: dict[str, int]
     plans_open_at_end: dict[str, int]
+    transfer_in_within_timescale: Share
+    plans_reviewed_within_timescales: Share
+    """Protection plans open at the end, reviewed by every date a review was due."""
+    second_or_subsequent_plans: Share
+    """Of the protection plans started: the child had had one before."""
+    second_or_subsequent_within_two_years: Share
+    """Of the protection plans started: within two years of the previous one ending."""
+    plans_ended_after_two_years_or_more: Share
+    plans_open_two_years_or_more: int
+    core_groups_on_time: Share
+    minutes_on_time: Share | None = None
+    """Conferences held in the period whose minutes were shared in time (from the reports
+    service's database; None when it was not read)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
         values = asdict(self)
         values["start"], values["end"] = self.start.isoformat(), self.end.isoformat()
-        for key in (
-            "initial_within_timescale",
-            "reviews_on_time",
-            "children_initial_within_timescale",
-        ):
-            values[key]["percent"] = getattr(self, key).percent
+        for key in SHARES:
+            if getattr(self, key) is not None:
+                values[key]["percent"] = getattr(self, key).percent
         return values
 
     def table(self) -> str:
         """The figures as a small table."""
 
-        def share(value: Share) -> str:
+        def share(value: Share | None) -> str:
+            if value is None:
+                return "not read"
             percent = "-" if value.percent is None else f"{value.percent}%"
             return f"{value.count} of {value.of} ({percent})"
 
@@ -64,6 +78,17 @@ class Timeliness:
                 share(self.children_initial_within_timescale),
             ),
             ("reviews held on time", share(self.reviews_on_time)),
+            ("transfer-in conferences within timescale", share(self.transfer_in_within_timescale)),
+            ("plans reviewed within timescales", share(self.plans_reviewed_within_timescales)),
+            ("second or subsequent plans", share(self.second_or_subsequent_plans)),
+            ("  within two years", share(self.second_or_subsequent_within_two_years)),
+            (
+                "plans ended after two years or more",
+                share(self.plans_ended_after_two_years_or_more),
+            ),
+            ("plans open two years or more", str(self.plans_open_two_years_or_more)),
+            ("core group meetings on time", share(self.core_groups_on_time)),
+            ("minutes shared on time", share(self.minutes_on_time)),
         ]
         for label, counts in (
             ("plans started", self.plans_started),
@@ -93,7 +118,8 @@ def timeliness(
     policy: Policy,
     calendar: WorkingDayCalendar,
 ) -> Timeliness:
-    """Initial conferences within the timescale, reviews on time, plans started, ended, open."""
+    """Initial and transfer-in conferences within the timescale, reviews on time, plans
+    started, ended, open, reviewed, repeated and long, core groups on time."""
     initials = [
         (c.date, c.details.get("strategy_discussion_date"), len(c.children))
         for c in conferences
@@ -121,6 +147,8 @@ def timeliness(
                 total += 1
                 on_time += held <= due
             due = calendar.within_months(held, policy.later_review_within_months)
+    ever, within_two = measures.subsequent_plans(live, start, end)
+    long_ended, long_open = measures.two_years_or_more(live, start, end)
     return Timeliness(
         tenant,
         start,
@@ -133,4 +161,11 @@ def timeliness(
         _count(
             [p for p in live if p.start_date <= end and (p.end_date is None or p.end_date > end)]
         ),
+        measures.transfer_in_within(conferences, start, end, policy, calendar),
+        measures.reviewed_within_timescales(live, end, policy, calendar),
+        ever,
+        within_two,
+        long_ended,
+        long_open,
+        measures.core_groups_on_time(conferences, start, end),
     )
