@@ -116,6 +116,22 @@ async def play(settings: Settings, *, in_memory: bool, say: Callable[[str], None
         await publish("outcome")
         await timeline.wait_for("decisions.core_group.due.v1")
         await timeline.wait_for("decisions.review.due.v1", 2)
+        # the father was excluded without reports withheld: he is told the decision too
+        await timeline.wait_for("decisions.decision_notice.due.v1", 6)
+        await publish("core_group_1")
+        await timeline.wait_for("decisions.core_group.due.v1", 2)
+        await publish("plan_agreed")
+        await publish("minutes_1")  # the chair, four professionals and both parents
+        await timeline.wait_for("reports.minutes.shared.v1", 7)
+        await publish("correction")
+        await timeline.wait_for("reports.minutes.correction_requested.v1")
+        await publish("answer")
+        await publish("minutes_2")
+        await timeline.wait_for("reports.minutes.shared.v1", 14)
+        await move_clock("2026-12-21T09:05:00+00:00")  # the school's action was due the 18th
+        await timeline.wait_for("decisions.plan_action.overdue.v1")
+        await publish("core_group_2")
+        await timeline.wait_for("decisions.core_group.due.v1", 3)
     return timeline
 
 

@@ -1,5 +1,7 @@
 """The family's story as the council's CRM tells it: one initial conference for two
-children, its invitations answered, reports, an exclusion and the chair's decision."""
+children, its invitations answered, reports, an exclusion and the chair's decision; then
+what follows it: the core group's first meeting and the detailed plan, the minutes shared,
+corrected at the mother's request and shared again, and the core group's second meeting."""
 
 import uuid
 from typing import Any
@@ -226,7 +228,73 @@ def scenario(conference_id: str) -> dict[str, dict[str, Any]]:
                 ],
                 "lead_social_worker": "P-SW",
                 "core_group": ["P-MUM", "P-DAD", "P-SW", "P-HV", "P-SCH"],
+                "plan_actions": ACTIONS[:2],
             },
             "2026-11-25T12:30:00+00:00",
         ),
+        **after_the_conference(conference_id),
+    }
+
+
+ACTIONS = [
+    {"action_id": "A-1", "what": "Health check", "who": "P-HV", "due_by": "2026-12-04",
+     "child_id": "C-2"},
+    {"action_id": "A-2", "what": "Parenting course", "who": "P-MUM", "due_by": "2027-01-15"},
+    {"action_id": "A-3", "what": "School support plan", "who": "P-SCH", "due_by": "2026-12-18",
+     "child_id": "C-1"},
+]  # fmt: skip
+"""The outline plan's two actions, and one more in the detailed plan."""
+
+
+def after_the_conference(conference_id: str) -> dict[str, dict[str, Any]]:
+    """The core group twice, the detailed plan, the minutes and their correction."""
+    minutes = {"uri": "crm://documents/MIN-1", "sha256": "b" * 64, "media_type": "application/pdf"}
+
+    def event(type_name: str, at: str, **data: Any) -> dict[str, Any]:
+        return crm_event(type_name, conference_id, {"conference_id": conference_id, **data}, at)
+
+    def meeting(meeting_id: str, on: str, done: list[str]) -> dict[str, Any]:
+        return event("crm.core_group.held.v1", f"{on}T15:00:00+00:00", meeting_id=meeting_id,
+                     held_on=on, attended=["P-MUM", "P-SW", "P-HV"],
+                     actions_reviewed=[{"action_id": a, "done": True} for a in done])  # fmt: skip
+
+    def minutes_version(version: int, at: str) -> dict[str, Any]:
+        document = {**minutes, "uri": f"{minutes['uri']}-v{version}"}
+        restricted = {**minutes, "uri": "crm://documents/MIN-1-restricted"}
+        return event(
+            "crm.minutes.submitted.v1",
+            at,
+            minutes_id="MIN-1",
+            version=version,
+            submitted_at=at,
+            document=document,
+            restricted_document=restricted,
+        )
+
+    return {
+        "core_group_1": meeting("CG-1", "2026-12-03", ["A-1"]),
+        "plan_agreed": event(
+            "crm.plan.agreed.v1",
+            "2026-12-03T16:00:00+00:00",
+            agreed_on="2026-12-03",
+            actions=ACTIONS,
+        ),
+        "minutes_1": minutes_version(1, "2026-12-08T10:00:00+00:00"),
+        "correction": event(
+            "crm.minutes.correction_requested.v1",
+            "2026-12-09T11:00:00+00:00",
+            request_id="CR-1",
+            person_id="P-MUM",
+            requested_at="2026-12-09T11:00:00+00:00",
+        ),
+        "answer": event(
+            "crm.minutes.correction_answered.v1",
+            "2026-12-11T14:00:00+00:00",
+            request_id="CR-1",
+            answered_by="P-CHAIR",
+            answered_at="2026-12-11T14:00:00+00:00",
+            accepted=True,
+        ),
+        "minutes_2": minutes_version(2, "2026-12-14T10:00:00+00:00"),
+        "core_group_2": meeting("CG-2", "2026-12-30", []),
     }

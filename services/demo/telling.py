@@ -69,6 +69,9 @@ WORDS = {
     "parental_responsibility_not_invited": "someone with parental responsibility is not invited",
     "interpreter_needed": "an interpreter is needed and none is invited",
     "excluded": "excluded by the chair",
+    "chair_ordered": "the chair ordered it withheld",
+    "lead_social_worker": "lead social worker",
+    "core_group": "core group",
 }
 """Plain words for the contract's codes; any other code is shown with spaces."""
 
@@ -198,6 +201,58 @@ FACTS: dict[str, Callable[[dict[str, Any]], str]] = {
     ),
     "decisions.core_group.due.v1": lambda d: (
         f"core group of {len(d['members'])} to meet by {when(d['due_by'])}"
+        + (
+            f" (after meeting on {when(d['after_meeting_on'])})"
+            if d.get("after_meeting_on")
+            else ""
+        )
+    ),
+    "decisions.decision_notice.due.v1": lambda d: (
+        f"decision to be sent to {d['recipient_person_id']} ({word(d['recipient'])}) by "
+        f"{when(d['send_by'])}"
+        + (", with how to complain" if d["how_to_complain"] else "")
+        + (f", correcting {len(d['changes'])} thing(s)" if d["changes"] else "")
+    ),
+    "decisions.decision_notice.withheld.v1": lambda d: (
+        f"decision not sent to {d['recipient_person_id']}: {word(d['reason'])}"
+    ),
+    "crm.core_group.held.v1": lambda d: (
+        f"core group met on {when(d['held_on'])}, {len(d['attended'])} there"
+    ),
+    "decisions.core_group.recorded.v1": lambda d: (
+        f"core group meeting {'on time' if d['on_time'] else 'late'}"
+        + (f"; done: {', '.join(d['actions_done'])}" if d["actions_done"] else "")
+    ),
+    "decisions.core_group.overdue.v1": lambda d: (
+        f"core group did not meet by {when(d['due_by'])}; told {', '.join(d['notify'])}"
+    ),
+    "decisions.plan_action.overdue.v1": lambda d: (
+        f"plan action {d['action_id']} ({d['who']}) not done by {when(d['due_by'])}; told "
+        f"{', '.join(d['notify'])}"
+    ),
+    "crm.plan.agreed.v1": lambda d: f"detailed plan agreed: {len(d['actions'])} actions",
+    "crm.minutes.submitted.v1": lambda d: f"minutes, version {d['version']}",
+    "reports.minutes.shared.v1": lambda d: (
+        f"minutes v{d['version']} to {d['recipient_person_id']} ({word(d['recipient_role'])})"
+        + (", restricted part included" if d["includes_restricted"] else "")
+        + (f", corrections by {when(d['corrections_by'])}" if d["corrections_by"] else "")
+        + ("" if d["on_time"] else ", later than the policy asks")
+    ),
+    "reports.minutes.withheld.v1": lambda d: (
+        f"minutes v{d['version']} not sent to {d['recipient_person_id']}: {word(d['reason'])}"
+    ),
+    "crm.minutes.correction_requested.v1": lambda d: f"{d['person_id']} asks for a correction",
+    "reports.minutes.correction_requested.v1": lambda d: (
+        f"chair to answer {d['person_id']}'s correction by {when(d['answer_by'])}"
+    ),
+    "crm.minutes.correction_answered.v1": lambda d: (
+        f"chair {'accepts' if d['accepted'] else 'declines'} the correction"
+    ),
+    "reports.minutes.reminder_sent.v1": lambda d: (
+        f"chair reminded: {word(d['about'])} due by {when(d['due_by'])}"
+    ),
+    "reports.minutes.overdue.v1": lambda d: (
+        f"{word(d['about'])} not in by {when(d['due_by'])}; told {', '.join(d['notify'])}"
     ),
 }
 

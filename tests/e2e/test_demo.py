@@ -30,14 +30,27 @@ async def test_demo_on_the_real_broker(settings: Settings) -> None:
         "review conference by Thu 25 Feb 2027",
         "to meet by Wed 09 Dec 2026",
         "council 886 (Kent)",
-        # Kent's family deadline comes first: the reminder names both
-        "report due to the chair Fri 20 Nov 2026, and the family's copy before that, "
-        "by Wed 18 Nov 2026",
+        # Kent's family copy is due "5 days" before: calendar days, the chair's day too
+        "to the chair by Fri 20 Nov 2026, to the family by Fri 20 Nov 2026",
+        # after the conference: the decision told, minutes shared and corrected, the core
+        # group twice, a plan action past its date
+        "decision to be sent to P-MUM (family) by Thu 26 Nov 2026, with how to complain",
+        "decision to be sent to P-SW (lead social worker) by Thu 26 Nov 2026",
+        "minutes v1 to P-POL (police), restricted part included",
+        "minutes v1 to P-MUM (parent), corrections by Tue 22 Dec 2026",
+        "chair to answer P-MUM's correction by Wed 23 Dec 2026",
+        "minutes v2 to P-MUM (parent)",
+        "core group meeting on time; done: A-1",
+        "plan action A-3 (P-SCH) not done by Fri 18 Dec 2026; told P-SW, P-CHAIR",
+        "core group of 5 to meet by Thu 28 Jan 2027 (after meeting on Wed 30 Dec 2026)",
     ):
         assert expected in output
-    assert "63 events from crm, decisions, invitations, reports." in output
+    assert "94 events from crm, decisions, invitations, reports." in output
     assert "Parent One" not in output  # the timeline shows ids and roles, never names
     assert "crm://documents/R-POL-restricted" not in output
+    assert "restricted part included" not in "".join(
+        line for line in output.splitlines() if "(parent)" in line
+    )
 
 
 async def test_demo_falls_back_to_memory_when_no_broker_answers(settings: Settings) -> None:
@@ -46,7 +59,7 @@ async def test_demo_falls_back_to_memory_when_no_broker_answers(settings: Settin
     assert code == 0
     assert "No RabbitMQ broker answered" in output
     assert "in-memory broker" in output
-    assert "63 events from crm, decisions, invitations, reports." in output
+    assert "94 events from crm, decisions, invitations, reports." in output
 
 
 async def test_the_timeline_reads_as_a_council_user_reads_it(settings: Settings) -> None:
@@ -61,7 +74,7 @@ async def test_the_timeline_reads_as_a_council_user_reads_it(settings: Settings)
     rows = [
         line for line in runs[0].splitlines() if re.match(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ", line)
     ]
-    assert len(rows) == 63
+    assert len(rows) == 94
     moments = [datetime.strptime(row[:21], "%a %d %b %Y %H:%M") for row in rows]
     assert moments == sorted(moments)
     said = "\n".join(row[60:] for row in rows)  # what happened, past the event names
