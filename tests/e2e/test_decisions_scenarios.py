@@ -254,6 +254,19 @@ async def test_siblings_reviews_step_down_transfer_unborn_and_correction_then_ce
         ("S1", "NEG", "EMO", "2026-07-08"),
         ("K1", "NEG", "PHY", "2026-10-14"),  # a correction of the category: the same plan
     ]
+    # the decision is told to each person, and told again after the correction, saying what
+    # changed (the outcome sent without a correction reason was refused: nothing told)
+    told = [n for n in of(listener, "decision_notice.due") if n["conference_id"] == "ICPC-K"]
+    first = {n["recipient_person_id"]: n for n in told if n["supersedes"] is None}
+    again = {n["recipient_person_id"]: n for n in told if n["supersedes"] is not None}
+    assert set(first) == set(again) == {"MUM", "SW", "POL", "MW"}
+    assert {json.dumps(n["changes"], sort_keys=True) for n in again.values()} == {
+        json.dumps([{"child_id": "K1", "what": "categories"}])
+    }
+    assert (again["MUM"]["children"][0]["categories"], first["MUM"]["send_by"]) == (
+        ["physical"],
+        "2026-10-15",
+    )
     ended = {
         (e["child_id"], e["plan_type"], e["end_date"], e["reason"], e.get("voided"))
         for e in of(listener, "plan.ended")
