@@ -7,6 +7,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.store import tls
+
 SERVICES = ("invitations", "reports", "decisions")
 
 
@@ -209,6 +211,33 @@ class Settings(BaseSettings):
         default="crm=crm,invitations=invitations,reports=reports,decisions=decisions",
         description="The broker user each producer connects as (secure profile).",
     )
+
+    require_tls: bool = Field(
+        default=False,
+        description="Refuse to connect without encryption the server's certificate is "
+        "checked for: AMQP_URL must be amqps:// (not no_verify_ssl) and every PostgreSQL URL "
+        "must say sslmode=verify-full.",
+    )
+
+    @model_validator(mode="after")
+    def _encrypted_when_required(self) -> "Settings":
+        if not self.require_tls:
+            return self
+        plain = []
+        broker = urlsplit(self.amqp_url)
+        if broker.scheme != "amqps" or "no_verify_ssl=1" in broker.query:
+            plain.append("AMQP_URL must be amqps:// with the broker's certificate verified")
+        for variable, url in (
+            ("DATABASE_URL", self.database_url),
+            ("INVITATIONS_DATABASE_URL", self.invitations_database_url),
+            ("REPORTS_DATABASE_URL", self.reports_database_url),
+            ("DECISIONS_DATABASE_URL", self.decisions_database_url),
+        ):
+            if url is not None and not url.startswith("sqlite") and not tls.verified(url):
+                plain.append(f"{variable} must say sslmode=verify-full")
+        if plain:
+            raise ValueError("CONVENE_REQUIRE_TLS is set: " + "; ".join(plain))
+        return self
 
     @model_validator(mode="after")
     def _secure_profile_signs_handbacks(self) -> "Settings":

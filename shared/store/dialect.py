@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from shared.store import tls
+
 T = TypeVar("T")
 
 Bind = AsyncConnection | AsyncEngine | sa.engine.Dialect
@@ -173,14 +175,20 @@ class PostgreSQL(Dialect):
         connection (an overflow connection is closed when it is returned, so a burst wider
         than the pool opened and closed one per transaction: 5 % of a busy service's time
         spent connecting)."""
-        return create_async_engine(
-            url,
+        clean, encryption = tls.split(url)
+        connect_args: dict[str, Any] = {"server_settings": {"search_path": schema}}
+        if encryption is not None:  # the URL's sslmode (and certificates), as libpq reads them
+            connect_args["ssl"] = encryption
+        engine = create_async_engine(
+            clean,
             pool_size=pool_size,
             max_overflow=0,
             pool_timeout=60,
             pool_recycle=1800,
-            connect_args={"server_settings": {"search_path": schema}},
+            connect_args=connect_args,
         )
+        tls.remember(engine.sync_engine, encryption)
+        return engine
 
     def single_statements(self, engine: AsyncEngine) -> AsyncEngine:
         """In autocommit: a single statement costs no BEGIN and COMMIT round trips."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.store import tls
 from shared.store.dialect import dialect_of
 
 
@@ -169,7 +170,10 @@ class AdvisoryLock(ProcessLock):
         if self._connection is None or self._connection.is_closed():
             self._locked = False
             url = self._engine.url.set(drivername="postgresql")
-            self._connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+            self._connection = await asyncpg.connect(
+                url.render_as_string(hide_password=False),
+                ssl=tls.for_engine(self._engine.sync_engine),
+            )
 
     async def _start_listening(self) -> None:
         if self._listen is None:

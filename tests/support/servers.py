@@ -5,6 +5,7 @@ nodes (alone or as a three-node cluster) and a PostgreSQL cluster. The shared br
 import contextlib
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.infrastructure import free_port
@@ -29,25 +31,52 @@ def _wait_for_port(port: int, process: "subprocess.Popen[bytes]", within: float,
     raise TimeoutError(f"{what} did not listen on {port} within {within}s")
 
 
-class RabbitNode:
-    """One RabbitMQ node of the test's own: its own name, ports, data and logs."""
+@dataclass(frozen=True)
+class ServerTls:
+    """A server's certificate and key, the authority that clients are checked against, and
+    whether a client must present a certificate of its own."""
 
-    def __init__(self, folder: Path, name: str) -> None:
+    certificate: Path
+    key: Path
+    authority: Path
+    client_certificate_required: bool = False
+
+
+class RabbitNode:
+    """One RabbitMQ node of the test's own: its own name, ports, data and logs; with `tls`,
+    it listens for AMQP over TLS only."""
+
+    def __init__(self, folder: Path, name: str, tls: ServerTls | None = None) -> None:
         self.folder = folder / name
         self.folder.mkdir(parents=True)
         self.folder.chmod(0o777)  # the server runs as the rabbitmq user, who must reach it
         self.port, self.dist_port = free_port(), free_port()
         self.node = f"convene-{uuid.uuid4().hex[:8]}-{name}@localhost"
-        (self.folder / "rabbitmq.conf").write_text(
-            f"listeners.tcp.1 = 127.0.0.1:{self.port}\nloopback_users = none\n", encoding="utf-8"
-        )
+        self.tls = tls
+        config = f"listeners.tcp.1 = 127.0.0.1:{self.port}\nloopback_users = none\n"
+        if tls is not None:
+            required = "true" if tls.client_certificate_required else "false"
+            config = (
+                "listeners.tcp = none\n"
+                f"listeners.ssl.1 = 127.0.0.1:{self.port}\n"
+                "loopback_users = none\n"
+                f"ssl_options.cacertfile = {tls.authority}\n"
+                f"ssl_options.certfile = {tls.certificate}\n"
+                f"ssl_options.keyfile = {tls.key}\n"
+                "ssl_options.verify = verify_peer\n"
+                f"ssl_options.fail_if_no_peer_cert = {required}\n"
+            )
+        (self.folder / "rabbitmq.conf").write_text(config, encoding="utf-8")
         (self.folder / "enabled_plugins").write_text("[].\n", encoding="utf-8")
         self.ctl = ["rabbitmqctl", "-n", self.node, "--quiet"]
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        """Its AMQP URL (guest, default vhost)."""
+        """Its AMQP URL (guest, default vhost); over TLS, the host name its certificate
+        names, with no authority to check it against yet."""
+        if self.tls is not None:
+            return f"amqps://guest:guest@localhost:{self.port}/"
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
     def _env(self) -> dict[str, str]:
@@ -113,11 +142,11 @@ class RabbitNode:
 class PrivateRabbit:
     """A private RabbitMQ node, or a cluster of them (quorum queues replicated on all)."""
 
-    def __init__(self, nodes: int = 1) -> None:
+    def __init__(self, nodes: int = 1, tls: ServerTls | None = None) -> None:
         # Not under pytest's tmp_path: the server runs as the rabbitmq user, who must reach it.
         self.folder = Path(tempfile.mkdtemp(prefix="convene-rabbitmq-"))
         self.folder.chmod(0o777)  # a throwaway folder of the test's own
-        self.nodes = [RabbitNode(self.folder, f"n{i + 1}") for i in range(nodes)]
+        self.nodes = [RabbitNode(self.folder, f"n{i + 1}", tls) for i in range(nodes)]
 
     def __enter__(self) -> "PrivateRabbit":
         try:
@@ -142,9 +171,11 @@ class PrivateRabbit:
 
 class PrivatePostgres:
     """A PostgreSQL cluster of the test's own (initdb in a temporary folder, its own port,
-    run as the postgres user), which a test may stop and start again."""
+    run as the postgres user), which a test may stop and start again; with `tls`, it takes
+    encrypted connections only."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ServerTls | None = None) -> None:
+        self.tls = tls
         found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
         assert found, "PostgreSQL server binaries are not installed"
         self.bin = found[-1].parent
@@ -155,8 +186,10 @@ class PrivatePostgres:
 
     @property
     def url(self) -> str:
-        """Its URL (trust authentication on loopback)."""
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+        """Its URL (trust authentication on loopback; over TLS, the host name its
+        certificate names)."""
+        host = "localhost" if self.tls is not None else "127.0.0.1"
+        return f"postgresql+asyncpg://postgres@{host}:{self.port}/postgres"
 
     def _as_postgres(self, *command: str) -> None:
         subprocess.run(  # fixed local commands, as the postgres user
@@ -169,8 +202,31 @@ class PrivatePostgres:
             str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
             "--auth=trust", "--no-sync",
         )  # fmt: skip
+        if self.tls is not None:
+            self._encrypted_only(self.tls)
         self.start()
         return self
+
+    def _encrypted_only(self, tls: ServerTls) -> None:
+        """Serve TLS with the given certificate, and refuse every connection without it."""
+        owner = pwd.getpwnam("postgres")
+        for name, source in (("server.crt", tls.certificate), ("server.key", tls.key),
+                             ("root.crt", tls.authority)):  # fmt: skip
+            target = self.data / name
+            shutil.copyfile(source, target)
+            os.chown(target, owner.pw_uid, owner.pw_gid)
+            target.chmod(0o600)
+        with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+            conf.write("ssl_ca_file = 'root.crt'\n")
+        (self.data / "pg_hba.conf").write_text(
+            "local all all trust\n"
+            "hostnossl all all 0.0.0.0/0 reject\n"
+            "hostnossl all all ::/0 reject\n"
+            "hostssl all all 0.0.0.0/0 trust\n"
+            "hostssl all all ::/0 trust\n",
+            encoding="utf-8",
+        )
 
     def start(self) -> None:
         """Start (or start again) and wait until it takes connections."""
