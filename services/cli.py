@@ -19,10 +19,31 @@ from services.app import DEFINITIONS, serve
 from shared.observability.logging import configure_logging
 from shared.runtime.problems import Problem, broker_problem, say, settings_problem, where
 from shared.runtime.settings import Settings
+from shared.version import VERSION
 
 T = TypeVar("T")
 
 app = typer.Typer(help="Convene: child protection conference services.", no_args_is_help=True)
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"convene {VERSION}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the release and exit."
+        ),
+    ] = False,
+) -> None:
+    """Convene: child protection conference services."""
+
+
 contracts_app = typer.Typer(help="The message contract.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
 broker_app = typer.Typer(help="Broker provisioning.", no_args_is_help=True)

@@ -22,7 +22,9 @@ from services.decisions.domain import ChildPlans, Conference
 from shared.application.handling import HandlerContext
 from shared.store.aggregates import AggregateStore, Loaded
 
-CONFERENCES = AggregateStore("conference", Conference)
+CONFERENCES = AggregateStore(
+    "conference", Conference, version=2, upgrades={1: domain.upgrade_conference_1}
+)
 CHILDREN = AggregateStore("child", ChildPlans)
 
 

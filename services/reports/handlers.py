@@ -15,11 +15,13 @@ from contracts.crm_v1 import (
     ParticipantAdded,
     ReportSubmitted,
 )
-from services.reports.domain import Conference
+from services.reports.domain import Conference, upgrade_conference_1
 from shared.application.handling import HandlerContext
 from shared.store.aggregates import AggregateStore
 
-CONFERENCES = AggregateStore("conference", Conference)
+CONFERENCES = AggregateStore(
+    "conference", Conference, version=2, upgrades={1: upgrade_conference_1}
+)
 
 
 async def on_conference_requested(ctx: HandlerContext, data: ConferenceRequested) -> None:

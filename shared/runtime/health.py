@@ -4,7 +4,8 @@
 `GET /metrics` serves the Prometheus metrics,
 with a JSON body naming each check (and the process id, so a probe can tell it reached
 this process): not ready while the database is away (deliveries
-are paused then). `GET /live` answers 200 while the process runs. No personal data
+are paused then). `GET /live` answers 200 while the process runs. Each answer says the
+release (`version`). No personal data
 is ever in it.
 """
 
@@ -13,6 +14,8 @@ import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
+
+from shared.version import VERSION
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -80,7 +83,12 @@ class HealthServer:
                 writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             else:
                 body = json.dumps(
-                    {"healthy": all(results.values()), "checks": results, "pid": os.getpid()}
+                    {
+                        "healthy": all(results.values()),
+                        "checks": results,
+                        "pid": os.getpid(),
+                        "version": VERSION,
+                    }
                 ).encode()
                 line = b"200 OK" if all(results.values()) else b"503 Service Unavailable"
                 writer.write(

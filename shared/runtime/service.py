@@ -50,7 +50,7 @@ from shared.runtime.settings import Settings
 from shared.runtime.waiting import WaitingEvents
 from shared.store import retention, timers
 from shared.store.backlog import measure_backlog
-from shared.store.db import create_engine, migrate
+from shared.store.db import LaterRelease, create_engine, migrate
 from shared.store.locks import ReplicaMark
 from shared.store.outbox import OutboxWriter, notify_channel
 from shared.store.retention import Retention
@@ -148,6 +148,8 @@ class ServiceRuntime(Intake):
                 f"cannot reach the database of {self.name} at {where(database)} "
                 f"(DATABASE_URL or {self.name.upper()}_DATABASE_URL): {type(error).__name__}"
             ) from error
+        except LaterRelease as error:
+            raise Problem(f"the database of {self.name} at {where(database)}: {error}") from None
         if not in_memory and self.settings.declare_topology:
             try:
                 await declare_service_topology(

@@ -4,9 +4,17 @@ A service's `domain.py` defines its aggregates as dataclasses; the store turns
 them to and from JSON with pydantic, loads one whole (locked until the
 transaction ends, so competing replicas and timers apply one at a time) and
 saves it once.
+
+Each document says the version of its shape (`"__v"`; none: version 1, as the first
+release wrote them). A document of an older shape is brought up to date by the store's
+upgrade steps as it is read (and written back in the new shape when next saved); one of a
+newer shape than this release knows is refused: a release never reads what a later one
+wrote as if it understood it.
 """
 
 import functools
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -95,12 +103,28 @@ class Loaded(Generic[T]):
     stored: bool
 
 
-class AggregateStore(Generic[T]):
-    """Reads and writes one kind of aggregate of one service."""
+Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+"""One step: a document of version N (a dict) to version N + 1."""
 
-    def __init__(self, kind: str, model: type[T]) -> None:
+
+class NewerShape(Exception):
+    """A stored document was written by a later release: this one refuses to read it."""
+
+
+class AggregateStore(Generic[T]):
+    """Reads and writes one kind of aggregate of one service, at `version` of its shape;
+    `upgrades[n]` brings a document of version n to n + 1."""
+
+    def __init__(
+        self, kind: str, model: type[T], version: int = 1, upgrades: Mapping[int, Upgrade] = {}
+    ) -> None:
+        missing = [n for n in range(1, version) if n not in upgrades]
+        assert not missing, f"{kind}: no upgrade step from version {missing}"
         self.kind = kind
+        self.version = version
+        self._upgrades = dict(upgrades)
         self._adapter: TypeAdapter[T] = TypeAdapter(model)
+        self._current = f'{{"__v":{version},'.encode()
 
     async def all(self, connection: AsyncConnection, tenant: str) -> list[T]:
         """Every aggregate of this kind for one council (reports and exports)."""
@@ -112,9 +136,24 @@ class AggregateStore(Generic[T]):
         return [self.parse(row.state) for row in result]
 
     def dump(self, state: T) -> str:
-        """The JSON document of an aggregate, as text."""
-        return self._adapter.dump_json(state).decode()
+        """The JSON document of an aggregate, as text, saying its shape's version."""
+        body = self._adapter.dump_json(state)
+        if body == b"{}":
+            return f'{{"__v":{self.version}}}'
+        return (self._current + body[1:]).decode()
 
     def parse(self, document: str | bytes) -> T:
-        """An aggregate from its JSON document's text."""
-        return self._adapter.validate_json(document)
+        """An aggregate from its JSON document's text, upgraded from an older shape."""
+        raw = document.encode() if isinstance(document, str) else document
+        if raw.startswith(self._current):  # the shape this release writes: no detour
+            return self._adapter.validate_json(raw)
+        values = json.loads(raw)
+        version = int(values.pop("__v", 1))
+        if version > self.version:
+            raise NewerShape(
+                f"a stored {self.kind} has shape version {version}; this release knows up to "
+                f"{self.version}: it was written by a later release (downgrading is refused)"
+            )
+        for step in range(version, self.version):
+            values = self._upgrades[step](values)
+        return self._adapter.validate_python(values)

@@ -8,6 +8,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -91,6 +92,11 @@ def migration_heads(service_migrations: Path) -> list[str]:
     return sorted(ScriptDirectory.from_config(_alembic_config(service_migrations)).get_heads())
 
 
+class LaterRelease(Exception):
+    """The database was migrated by a later release than this one: running on it is a
+    downgrade, refused."""
+
+
 async def migrate(engine: AsyncEngine, schema: str, service_migrations: Path) -> None:
     """Bring the service's database to the newest schema (plumbing and service tables).
 
@@ -103,6 +109,16 @@ async def migrate(engine: AsyncEngine, schema: str, service_migrations: Path) ->
 
         def upgrade(sync_connection: sa.Connection) -> None:
             config.attributes["connection"] = sync_connection
-            command.upgrade(config, "heads")
+            try:
+                command.upgrade(config, "heads")
+            except CommandError as error:
+                if "Can't locate revision" not in str(error):
+                    raise
+                found = sync_connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+                raise LaterRelease(
+                    f"its schema is at {', '.join(r[0] for r in found)}, which a later release "
+                    "wrote and this one does not know: downgrading is refused (run the release "
+                    "that migrated it, or a later one)"
+                ) from None
 
         await connection.run_sync(upgrade)

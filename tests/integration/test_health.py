@@ -9,6 +9,7 @@ import pytest
 import services.app as app_module
 from services.app import running
 from shared.runtime.settings import Settings
+from shared.version import VERSION
 
 
 async def _get(port: int, path: str) -> tuple[str, dict[str, object] | None]:
@@ -38,9 +39,11 @@ async def test_health_reports_broker_and_database(settings: Settings, database: 
                     "reports_migrated": True,
                 },
                 "pid": os.getpid(),
+                "version": VERSION,
             }
         status, body = await _get(port, "/live")
         assert status == "HTTP/1.1 200 OK" and body is not None and body["healthy"]
+        assert body["version"] == VERSION != "unknown"  # the release, for whoever looks
         status, _ = await _get(port, "/elsewhere")
         assert status == "HTTP/1.1 404 Not Found"
 
@@ -65,6 +68,7 @@ async def test_a_failing_check_answers_503() -> None:
         "healthy": False,
         "checks": {"broker": True, "database": False},
         "pid": os.getpid(),
+        "version": VERSION,
     }
 
 

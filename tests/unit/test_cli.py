@@ -123,3 +123,12 @@ def test_a_report_prints_only_its_json_whatever_logging_was_set_up_before(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["tenant"] == "201"
     assert "Logging error" not in result.output and "DDL" not in result.output
+
+
+def test_version_is_the_release_in_pyproject() -> None:
+    import tomllib
+
+    release = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"convene {release['version']}"

@@ -28,6 +28,7 @@ from services.decisions.domain.conference import (
     Conference,
     Listed,
     OutcomeRecord,
+    upgrade_conference_1,
 )
 from services.decisions.domain.core_group import (
     ACTION_OVERDUE,
@@ -96,4 +97,5 @@ __all__ = [
     "review_due",
     "rule_violations",
     "stable_id",
+    "upgrade_conference_1",
 ]

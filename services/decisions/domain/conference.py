@@ -292,3 +292,13 @@ def listed(participant: Participant) -> Listed:
         participant.agency,
         participant.has_parental_responsibility,
     )
+
+
+def upgrade_conference_1(document: dict[str, Any]) -> dict[str, Any]:
+    """A conference stored by release 0.1.0, which did not keep who holds parental
+    responsibility: each parent listed is taken to hold it (the process invites parents as
+    those with parental responsibility); a carer is not. Everything added since has a
+    default."""
+    for person in document.get("listed", []):
+        person.setdefault("parental_responsibility", person.get("role") == "parent")
+    return document

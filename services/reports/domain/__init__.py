@@ -40,6 +40,7 @@ from services.reports.domain.state import (
     ParticipantFacts,
     ReportState,
     ShareState,
+    upgrade_conference_1,
 )
 
 __all__ = [
@@ -75,4 +76,5 @@ __all__ = [
     "request_id",
     "requests_for",
     "share_on_time",
+    "upgrade_conference_1",
 ]

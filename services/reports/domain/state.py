@@ -3,7 +3,7 @@ aggregate asks of it (is a report in, was this reminder sent, the deadlines)."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from rules.calendar import local_date
 from rules.effects import Env, RuleViolation, Timer
@@ -204,3 +204,22 @@ def which_deadline(timer: Timer) -> Literal["chair", "family"]:
 def due_by_of(timer: Timer, default: date | None) -> date | None:
     value = timer.payload.get("due_by")
     return date.fromisoformat(str(value)) if value else default
+
+
+def upgrade_conference_1(document: dict[str, Any]) -> dict[str, Any]:
+    """A conference stored by release 0.1.0, under its sharing rules: a family member
+    already receiving reports keeps receiving them (as if the chair had said so; a later no
+    stops it), and the allocated social worker becomes a recipient of what arrives from
+    now. Everything else added since has a default."""
+    recipients = document.setdefault("recipients", [])
+    allowed = document.setdefault("shared_with_by_chair", [])
+    for recipient in recipients:
+        if recipient.get("role") == "family_member" and recipient["person_id"] not in allowed:
+            allowed.append(recipient["person_id"])
+    known = {r["person_id"] for r in recipients}
+    for person in document.get("participants", []):
+        if person.get("role") == ALLOCATED_SOCIAL_WORKER and person["person_id"] not in known:
+            recipients.append({"person_id": person["person_id"], "role": person["role"],
+                               "withhold_ordered": False})  # fmt: skip
+            known.add(person["person_id"])
+    return document
