@@ -24,14 +24,16 @@ $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.js
 
 contract-tools: $(TOOLS)/node_modules/.installed
 
-# A headless browser for the contract page's test: Debian's Chromium, installed when
-# missing and this is Debian run as root (elsewhere install chromium yourself).
+# A headless browser for the contract page's test: Debian's Chromium, without the
+# packages it merely recommends (no desktop services, no printing), installed when missing
+# and this is Debian run as root (elsewhere install chromium yourself).
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+		  echo "installing Debian's chromium for the contract page's test (no recommended packages)" && \
+		  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null || \
 		    { apt-get update -q >/dev/null && \
-		      DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }; } || \
+		      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; }; }; } || \
 		echo "no Chromium: install it, or the contract page's test fails"
 
 ## Serve the contract as a web page at http://127.0.0.1:8000/ (AsyncAPI React component).

@@ -160,10 +160,13 @@ async def declare_service_topology(
     url: str, service: str, event_types: Iterable[str], retry_delays: Iterable[float] = ()
 ) -> None:
     """Declare a service's own exchange, its queue with its bindings, its dead letters and
-    its delayed-retry queues."""
+    its delayed-retry queues; and the CRM's `crm.facts`, bound to this service's exchange,
+    so that a CRM following the contract finds its queue once any service has run."""
     connection = await aio_pika.connect(url)
     async with connection:
-        await _declare(await connection.channel(), service, event_types, retry_delays)
+        channel = await connection.channel()
+        await _declare(channel, service, event_types, retry_delays)
+        await _declare_crm_queue(channel, [service])
 
 
 async def declare_all(
@@ -180,18 +183,21 @@ async def declare_all(
         delays = list(retry_delays)
         for service, event_types in services.items():
             await _declare(channel, service, event_types, delays)
-        dead = await channel.declare_exchange(
-            CRM_DEAD_LETTERS, aio_pika.ExchangeType.DIRECT, durable=True
-        )
-        parked = await channel.declare_queue(
-            CRM_DEAD_LETTER_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        await parked.bind(dead, routing_key=CRM_DEAD_LETTER_QUEUE)
-        facts = await channel.declare_queue(
-            CRM_QUEUE, durable=True, arguments=crm_queue_arguments()
-        )
-        for service in services:
-            await facts.bind(f"{service}.events", routing_key="#")
+        await _declare_crm_queue(channel, list(services))
+
+
+async def _declare_crm_queue(channel: aio_pika.abc.AbstractChannel, services: list[str]) -> None:
+    """The CRM's `crm.facts` (with its dead letters), bound to these services' exchanges."""
+    dead = await channel.declare_exchange(
+        CRM_DEAD_LETTERS, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    parked = await channel.declare_queue(
+        CRM_DEAD_LETTER_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await parked.bind(dead, routing_key=CRM_DEAD_LETTER_QUEUE)
+    facts = await channel.declare_queue(CRM_QUEUE, durable=True, arguments=crm_queue_arguments())
+    for service in services:
+        await facts.bind(f"{service}.events", routing_key="#")
 
 
 def _unroutable(message: Message, returned: DeliveredMessage) -> None:

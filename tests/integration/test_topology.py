@@ -94,3 +94,32 @@ async def test_a_fact_the_crm_cannot_take_goes_to_its_dead_letter_queue(amqp_url
         await kept.ack()
         arguments = topology.crm_queue_arguments()
         assert arguments["x-overflow"] == "reject-publish" and arguments["x-max-length"] > 0
+
+
+async def test_a_service_run_alone_declares_the_crms_queue_too(settings: Settings) -> None:
+    """A CRM following the contract page finds `crm.facts` once any service has run, without
+    `convene broker setup`, and it takes that service's facts."""
+    from tests.support.infrastructure import private_vhost
+
+    with private_vhost() as vhost:
+        url = settings.amqp_url.rsplit("/", 1)[0] + f"/{vhost}"
+        async with running(["invitations"], settings.model_copy(update={"amqp_url": url})):
+            connection = await aio_pika.connect(url)
+            async with connection:
+                channel = await connection.channel()
+                facts = await channel.declare_queue("crm.facts", passive=True)  # 404 if not
+                crm_events = await channel.declare_exchange("crm.events", passive=True)
+                requested = cloud_event(
+                    "crm.conference.requested.v1", "CONF-ALONE", family_conference("CONF-ALONE")
+                )
+                await crm_events.publish(
+                    aio_pika.Message(json.dumps(requested).encode(), message_id=requested["id"]),
+                    routing_key=requested["type"],
+                )
+                async with asyncio.timeout(20):
+                    while True:
+                        message = await facts.get(fail=False, no_ack=True)
+                        if message is not None:
+                            assert json.loads(message.body)["source"] == "invitations"
+                            break
+                        await asyncio.sleep(0.05)  # poll the CRM's queue
