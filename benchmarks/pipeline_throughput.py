@@ -184,12 +184,17 @@ class Run:
 
 
 async def _drop_schemas(database_url: str | None, prefix: str) -> None:
+    """Drop every schema a run made (all that start with its prefix), whatever it ended in."""
     if database_url is None:
         return
     engine = create_async_engine(database_url)
     async with engine.begin() as connection:
-        for name in DEFINITIONS:
-            await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{prefix}{name}" CASCADE'))
+        made = await connection.execute(
+            sa.text("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :prefix)"),
+            {"prefix": prefix},
+        )
+        for (name,) in made.all():
+            await connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
     await engine.dispose()
 
 
@@ -214,16 +219,18 @@ async def throughput(
     """Seconds for the whole burst, the facts, each process's memory before and after."""
     with tempfile.TemporaryDirectory() as folder:
         prefix = f"bench{uuid.uuid4().hex[:6]}_"
-        async with pipeline(
-            url, database_url, Path(folder), prefix, processes=layout, env=BENCH_ENV
-        ) as (services, crm):
-            before = rss_mib(services)
-            started = time.perf_counter()
-            await _publish_burst(url, events)
-            last = await _until_quiet(crm, expected)
-            after = rss_mib(services)
-            facts = list(crm.facts)
-        await _drop_schemas(database_url, prefix)
+        try:
+            async with pipeline(
+                url, database_url, Path(folder), prefix, processes=layout, env=BENCH_ENV
+            ) as (services, crm):
+                before = rss_mib(services)
+                started = time.perf_counter()
+                await _publish_burst(url, events)
+                last = await _until_quiet(crm, expected)
+                after = rss_mib(services)
+                facts = list(crm.facts)
+        finally:
+            await _drop_schemas(database_url, prefix)
     memory = {name: (before[name], after[name]) for name in before}
     return Run(last - started, facts, memory)
 
@@ -263,21 +270,23 @@ async def latency(
     sent: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         prefix = f"lat{uuid.uuid4().hex[:6]}_"
-        async with pipeline(url, database_url, Path(folder), prefix, env=BENCH_ENV) as (_, crm):
-            connection = await aio_pika.connect(url)
-            async with connection:
-                channel = await connection.channel(publisher_confirms=True)
-                exchange = await channel.get_exchange("crm.events")
-                started = time.perf_counter()
-                pending = []
-                for at, event in schedule:
-                    await asyncio.sleep(max(0.0, started + at - time.perf_counter()))
-                    sent[event["id"]] = time.perf_counter()
-                    pending.append(asyncio.create_task(_send(exchange, event)))
-                await asyncio.gather(*pending)
-            await _until_quiet(crm, None)
-            facts, arrived = list(crm.facts), list(crm.arrived)
-        await _drop_schemas(database_url, prefix)
+        try:
+            async with pipeline(url, database_url, Path(folder), prefix, env=BENCH_ENV) as (_, crm):
+                connection = await aio_pika.connect(url)
+                async with connection:
+                    channel = await connection.channel(publisher_confirms=True)
+                    exchange = await channel.get_exchange("crm.events")
+                    started = time.perf_counter()
+                    pending = []
+                    for at, event in schedule:
+                        await asyncio.sleep(max(0.0, started + at - time.perf_counter()))
+                        sent[event["id"]] = time.perf_counter()
+                        pending.append(asyncio.create_task(_send(exchange, event)))
+                    await asyncio.gather(*pending)
+                await _until_quiet(crm, None)
+                facts, arrived = list(crm.facts), list(crm.arrived)
+        finally:
+            await _drop_schemas(database_url, prefix)
     cause = {fact["id"]: fact.get("causationid") for fact in facts}
 
     def root(fact_id: str) -> str | None:
@@ -358,31 +367,35 @@ async def scale(
             for event in events:
                 lines.write(json.dumps(event) + "\n")
         prefix = f"scale{uuid.uuid4().hex[:6]}_"
-        async with pipeline(url, database_url, Path(folder), prefix, env=BENCH_ENV, keep=False) as (
-            _,
-            crm,
-        ):
-            command = [str(Path(sys.executable).parent / "convene"), "backfill", str(history)]
-            started = time.perf_counter()
-            played = await asyncio.create_subprocess_exec(
-                *command,
-                env={**os.environ, "AMQP_URL": url, "CONVENE_LOG_FORMAT": "console"},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-            output, _ = await played.communicate()
-            applied = time.perf_counter() - started
-            count = -1
-            while count != crm.count:  # the last facts on their way to the CRM
-                count = crm.count
-                await asyncio.sleep(3)
-            delivered = crm.last - started
-        shown = []
-        if plans and database_url is not None:
-            for name in DEFINITIONS:
-                lines = await hot_path_plans(database_url, f"{prefix}{name}")
-                shown += [f"{name}: {lines[0]}", *(f"  {line}" for line in lines[1:])]
-        await _drop_schemas(database_url, prefix)
+        try:
+            async with pipeline(
+                url, database_url, Path(folder), prefix, env=BENCH_ENV, keep=False
+            ) as (
+                _,
+                crm,
+            ):
+                command = [str(Path(sys.executable).parent / "convene"), "backfill", str(history)]
+                started = time.perf_counter()
+                played = await asyncio.create_subprocess_exec(
+                    *command,
+                    env={**os.environ, "AMQP_URL": url, "CONVENE_LOG_FORMAT": "console"},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+                output, _ = await played.communicate()
+                applied = time.perf_counter() - started
+                count = -1
+                while count != crm.count:  # the last facts on their way to the CRM
+                    count = crm.count
+                    await asyncio.sleep(3)
+                delivered = crm.last - started
+            shown = []
+            if plans and database_url is not None:
+                for name in DEFINITIONS:
+                    lines = await hot_path_plans(database_url, f"{prefix}{name}")
+                    shown += [f"{name}: {lines[0]}", *(f"  {line}" for line in lines[1:])]
+        finally:
+            await _drop_schemas(database_url, prefix)
     summary = output.decode().strip().splitlines()
     return delivered, (
         f"{_steadiness(crm.arrived)}\n  {'':<10} {crm.count} facts ({len(crm.ids)} distinct "
