@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -139,7 +140,10 @@ async def running(
         health = None
         if settings.health_port is not None and not in_memory:
             health = HealthServer(
-                _checks(broker, runtimes), port=settings.health_port, metrics=metrics_text
+                _checks(broker, runtimes),
+                host=settings.health_host,
+                port=settings.health_port,
+                metrics=metrics_text,
             )
             await health.start()
             stack.push_async_callback(health.stop)
@@ -179,24 +183,36 @@ def consuming(broker: RabbitBroker) -> bool:
 async def _watch_consumers(
     broker: RabbitBroker, stop: asyncio.Event, lost: list[bool], lost_after: float
 ) -> None:
-    """Stop the process (to be restarted) when its consumers have been detached for
-    `lost_after` seconds: a consumer that will not come back must not leave a live process
-    that takes nothing."""
+    """Stop the process (to be restarted) when its consumers have been detached for long
+    enough that, with the bounded shutdown that follows (`shutdown_bound`), it has exited
+    within `lost_after` seconds of losing them: a consumer that will not come back must not
+    leave a live process that takes nothing."""
     detached_since: float | None = None
     loop = asyncio.get_running_loop()
+    check = min(CONSUMER_CHECK_SECONDS, lost_after / 10)
+    # detection lags a check at most; the shutdown after it takes `shutdown_bound` at most
+    declare_after = max(0.0, lost_after - check - shutdown_bound(lost_after))
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), CONSUMER_CHECK_SECONDS)
+            await asyncio.wait_for(stop.wait(), check)
         if stop.is_set():
             return
         if consuming(broker):
             detached_since = None
             continue
         detached_since = detached_since or loop.time()
-        if loop.time() - detached_since >= lost_after:
+        if loop.time() - detached_since >= declare_after:
             log.error("broker_consumers_lost", seconds=lost_after)
             lost.append(True)
             stop.set()
+
+
+def shutdown_bound(lost_after: float) -> float:
+    """How long a process whose consumers are lost may take to shut down before it exits
+    regardless (a quarter of the setting, at most 10 s): closing cleanly can wait on a broker
+    that does not answer, and nothing is lost by not waiting (what was not committed is
+    redelivered, what was committed and not yet published leaves from the outbox on restart)."""
+    return min(10.0, lost_after / 4)
 
 
 CONSUMER_CHECK_SECONDS = 5.0
@@ -247,12 +263,28 @@ async def serve(names: Sequence[str], settings: Settings) -> None:
         return
     telemetry.configure_tracing(settings.tracing, "-".join(names))
     lost: list[bool] = []
-    async with running(names, settings) as services:
-        _settle_heap()
-        watch = asyncio.create_task(
-            _watch_consumers(services.broker, stop, lost, settings.consumers_lost_seconds)
-        )
-        await stop.wait()
-        await watch
+
+    async def served() -> None:
+        async with running(names, settings) as services:
+            _settle_heap()
+            watch = asyncio.create_task(
+                _watch_consumers(services.broker, stop, lost, settings.consumers_lost_seconds)
+            )
+            await stop.wait()
+            await watch
+
+    serving = asyncio.create_task(served())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if serving.done() or not lost:
+        await serving  # started badly (a Problem), or asked to stop: close cleanly
+    else:
+        try:
+            await asyncio.wait_for(serving, shutdown_bound(settings.consumers_lost_seconds))
+        except TimeoutError:
+            log.error("shutdown_abandoned", reason="broker_consumers_lost")
+            logging.shutdown()
+            os._exit(1)  # the broker does not answer: exit all the same, to be restarted
     if lost:  # exit non-zero: the platform starts the service again
         raise SystemExit(1)

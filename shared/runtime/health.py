@@ -21,7 +21,8 @@ Check = Callable[[], Awaitable[bool]]
 
 
 class HealthServer:
-    """Answers `GET /health` from a set of named checks."""
+    """Answers `GET /ready` (and `/health`) from a set of named checks, run in the background
+    every `refresh_seconds` so that a probe is answered at once from what they last found."""
 
     def __init__(
         self,
@@ -29,12 +30,16 @@ class HealthServer:
         host: str = "0.0.0.0",  # noqa: S104  # probes come from outside the container
         port: int = 8080,
         metrics: Callable[[], tuple[bytes, str]] | None = None,
+        refresh_seconds: float = 1.0,
     ):
         self._checks = checks
         self._metrics = metrics
         self._host = host
         self._port = port
         self._server: asyncio.Server | None = None
+        self._refresh_seconds = refresh_seconds
+        self._latest: dict[str, bool] = {name: False for name in checks}
+        self._refreshing: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -76,7 +81,9 @@ class HealthServer:
             if path == [b"/live"]:
                 results = {"process": True}
             elif path in ([b"/health"], [b"/ready"]):
-                results = await self.status()
+                # from the state kept by the checks running in the background: a probe is
+                # answered at once, even while a check waits on a broker that does not answer
+                results = dict(self._latest)
             else:
                 results = None
             if results is None:
@@ -102,11 +109,23 @@ class HealthServer:
         writer.close()
 
     async def start(self) -> None:
-        """Start listening."""
+        """Run the checks once, keep running them in the background, and start listening."""
+        self._latest = await self.status()
+        self._refreshing = asyncio.create_task(self._refresh())
         self._server = await asyncio.start_server(self._answer, self._host, self._port)
 
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh_seconds)
+            with contextlib.suppress(Exception):  # a check's failure is its result
+                self._latest = await self.status()
+
     async def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening and checking."""
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

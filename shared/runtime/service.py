@@ -61,6 +61,10 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
+BACKLOG_ASK_SECONDS = 5.0
+"""How long to wait for the broker to say how many messages wait in the queue."""
+
+
 class ServiceRuntime(Intake):
     """One service's moving parts, started and stopped together."""
 
@@ -225,11 +229,16 @@ class ServiceRuntime(Intake):
         """Messages waiting in the service's queue (not yet delivered to any replica), and
         deliveries here not yet counted as in flight: read by the client and not yet taken,
         or waiting for an earlier one."""
-        queue = await broker.declare_queue(
-            RabbitQueue(incoming_queue_name(self.name), declare=False)
-        )
-        declared = await queue.declare()
-        return int(declared.message_count or 0) + self._arrivals.waiting + self._order.held
+        async def declared() -> int:
+            queue = await broker.declare_queue(
+                RabbitQueue(incoming_queue_name(self.name), declare=False)
+            )
+            return int((await queue.declare()).message_count or 0)
+
+        # bounded: with the broker away the client waits to reconnect for ever, and a
+        # scheduler waiting here could neither be stopped nor judge anything meanwhile
+        waiting = await asyncio.wait_for(declared(), BACKLOG_ASK_SECONDS)
+        return waiting + self._arrivals.waiting + self._order.held
 
     async def _record_progress(self, connection: AsyncConnection, flow: Flow) -> None:
         """A council seen for the first time by this replica gets its progress row now."""

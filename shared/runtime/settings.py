@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
     log_format: Literal["json", "console"] = Field(default="json")
+    health_host: str = Field(
+        default="0.0.0.0",  # noqa: S104  # probes come from outside the container
+        description="The address the health port binds (127.0.0.1: this machine only).",
+    )
     health_port: int | None = Field(
         default=None, ge=0, le=65535, description="Serve GET /health on this port."
     )

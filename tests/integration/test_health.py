@@ -23,6 +23,17 @@ async def _get(port: int, path: str) -> tuple[str, dict[str, object] | None]:
     return status, json.loads(body) if body else None
 
 
+async def _ready_changes(port: int, expected: str) -> tuple[str, dict[str, object] | None]:
+    """`/ready` answers from the checks run in the background (every second): the answer
+    once they have seen the change."""
+    async with asyncio.timeout(10):
+        while True:
+            status, body = await _get(port, "/ready")
+            if status == expected:
+                return status, body
+            await asyncio.sleep(0.1)  # the background checks run every second
+
+
 async def test_health_reports_broker_and_database(settings: Settings, database: str) -> None:
     with_health = settings.model_copy(update={"health_port": 0})
     async with running(["reports"], with_health) as app:
@@ -81,8 +92,7 @@ async def test_ready_says_not_ready_once_the_broker_connection_is_closed(
         connection = app.broker._connection
         assert connection is not None
         await connection.close()
-        status, body = await _get(port, "/ready")
-        assert status == "HTTP/1.1 503 Service Unavailable"
+        status, body = await _ready_changes(port, "HTTP/1.1 503 Service Unavailable")
         assert body is not None and body["checks"]["broker"] is False
         status, _ = await _get(port, "/live")  # the process is alive: no restart for this
         assert status == "HTTP/1.1 200 OK"
@@ -105,9 +115,35 @@ async def test_a_consumer_channel_lost_for_good_is_not_ready_and_ends_the_proces
         assert app_module.consuming(app.broker) and not stop.is_set()
         subscriber = next(iter(app.broker.subscribers))
         await subscriber._queue_obj.channel.close()  # type: ignore[attr-defined]
-        status, body = await _get(port, "/ready")
-        assert status == "HTTP/1.1 503 Service Unavailable"
+        _, body = await _ready_changes(port, "HTTP/1.1 503 Service Unavailable")
         assert body is not None and body["checks"]["consumers"] is False
         assert body["checks"]["broker"] is True  # the connection is fine
         await asyncio.wait_for(watch, 10)
     assert stop.is_set() and lost == [True]
+
+
+async def test_a_probe_is_answered_from_kept_state_while_a_check_hangs() -> None:
+    """A broker that does not answer makes its check wait (up to 5 s): the probe does not,
+    it gets what the checks last found. (The time is printed, not asserted: what is checked
+    is that the answer does not wait for the hanging check.)"""
+    from shared.runtime.health import HealthServer
+
+    answer = asyncio.Event()
+
+    async def hangs_after_the_first() -> bool:
+        if answer.is_set():
+            await asyncio.sleep(3600)  # a broker that never answers
+        answer.set()
+        return True
+
+    server = HealthServer({"broker": hangs_after_the_first}, "127.0.0.1", 0, refresh_seconds=0.05)
+    await server.start()
+    try:
+        await asyncio.sleep(0.2)  # the background check is now hanging
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        status, body = await asyncio.wait_for(_get(server.port, "/ready"), 2)
+        print(f"/ready answered in {1000 * (loop.time() - asked):.1f} ms while a check hung")
+    finally:
+        await server.stop()
+    assert status == "HTTP/1.1 200 OK" and body is not None and body["checks"] == {"broker": True}
