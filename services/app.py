@@ -27,7 +27,7 @@ from shared.observability import telemetry
 from shared.observability.logging import get_logger
 from shared.runtime.definition import ServiceDefinition
 from shared.runtime.health import Check, HealthServer
-from shared.runtime.problems import broker_problem
+from shared.runtime.problems import Problem, broker_problem
 from shared.runtime.service import ServiceRuntime
 from shared.runtime.settings import Settings
 
@@ -145,7 +145,13 @@ async def running(
                 port=settings.health_port,
                 metrics=metrics_text,
             )
-            await health.start()
+            try:
+                await health.start()
+            except OSError as error:
+                raise Problem(
+                    f"cannot listen on {settings.health_host}:{settings.health_port} "
+                    f"(CONVENE_HEALTH_PORT, CONVENE_HEALTH_HOST): {error.strerror or error}"
+                ) from None
             stack.push_async_callback(health.stop)
         yield Running(broker, runtimes, in_memory, health)
 

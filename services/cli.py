@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import aiormq
 import sqlalchemy as sa
+import structlog
 import typer
 from pydantic import ValidationError
 
@@ -18,7 +19,7 @@ from contracts.export import export
 from services.app import DEFINITIONS, serve
 from shared.observability.logging import configure_logging
 from shared.runtime.problems import Problem, broker_problem, say, settings_problem, where
-from shared.runtime.settings import Settings
+from shared.runtime.settings import Settings, unknown_variables
 from shared.version import VERSION
 
 T = TypeVar("T")
@@ -64,7 +65,23 @@ def _settings(*, serving: bool = False) -> Settings:
         raise settings_problem(error, dict(Settings.model_fields)) from None
     quiet = not serving and settings.log_level.upper() == "INFO"
     configure_logging("WARNING" if quiet else settings.log_level, settings.log_format)
+    unknown = unknown_variables(dict(os.environ))
+    if unknown:  # a misspelt setting changes nothing: say so, by name
+        structlog.get_logger().warning("settings_not_read", unknown_settings=unknown)
     return settings
+
+
+def _existing_database(settings: Settings, service: str) -> None:
+    """A command that reads a service's records refuses to make an empty database to read."""
+    url = settings.database_url_for(service)
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[-1])
+        if not path.is_file():
+            raise Problem(
+                f"no {service} database at {path}: set DATABASE_URL or "
+                f"{service.upper()}_DATABASE_URL (or CONVENE_DATA_DIR) to the one the "
+                f"{service} service writes"
+            )
 
 
 def _broker(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
@@ -298,6 +315,7 @@ def census_export(
     from services.decisions.reporting import census_return
 
     settings = _settings()
+    _existing_database(settings, "decisions")
     document = _database(settings, census_return(settings, tenant, year))
     if output is None:
         sys.stdout.buffer.write(document)
@@ -331,6 +349,8 @@ def stats(
     if last < first:
         raise typer.BadParameter(f"--to {to} is before --from {from_}")
     settings = _settings()
+    _existing_database(settings, "decisions")
+    _existing_database(settings, "reports")
     figures = _database(settings, timeliness(settings, tenant, first, last))
     minutes = _database(settings, minutes_on_time(settings, tenant, first, last), "reports")
     figures = dataclasses.replace(figures, minutes_on_time=Share(*minutes))

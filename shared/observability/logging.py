@@ -22,7 +22,7 @@ SAFE_KEYS = frozenset(
         "timer_kind", "outcome", "delay_seconds", "mode", "database", "revision", "request_id",
         "plan_id", "record_id", "report_id", "dead_letter_queue", "reason_code", "version",
         "broker_frame", "broker_reply_code", "broker_reply_text", "broker_exchange",
-        "broker_routing_key",
+        "broker_routing_key", "unknown_settings",
     }
 )  # fmt: skip
 

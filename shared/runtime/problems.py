@@ -36,7 +36,15 @@ def where(url: str) -> str:
 
 
 def broker_problem(url: str, error: BaseException) -> Problem:
-    """The broker did not answer, or refused the user."""
+    """The broker did not answer, or refused the user or the vhost."""
+    if "Connection.Close" in str(error):  # refused while opening the vhost
+        vhost = urlsplit(url).path.lstrip("/") or "/"
+        return Problem(
+            f"the broker at {where(url)} refused vhost {vhost!r} (AMQP_URL): it does not exist, "
+            "or the user may not use it"
+        )
+    if "ACCESS_REFUSED" in str(error) or type(error).__name__ == "ProbableAuthenticationError":
+        return Problem(f"the broker at {where(url)} refused the user and password (AMQP_URL)")
     return Problem(f"cannot reach the broker at {where(url)} (AMQP_URL): {type(error).__name__}")
 
 

@@ -61,6 +61,15 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
+def _reason(error: BaseException) -> str:
+    """What the database said, on one line (a missing database, a refused user), else the
+    kind of failure."""
+    said = str(getattr(error, "orig", None) or "").split("\n", 1)[0].strip()
+    if said:
+        return said.split(") ", 1)[-1] if said.startswith("(") else said
+    return type(error).__name__
+
+
 BACKLOG_ASK_SECONDS = 5.0
 """How long to wait for the broker to say how many messages wait in the queue."""
 
@@ -147,11 +156,11 @@ class ServiceRuntime(Intake):
             await migrate(
                 self.engine, self.settings.schema_for(self.name), self.definition.migrations
             )
-        except (OSError, TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        except (OSError, TimeoutError, sa.exc.DBAPIError) as error:
             raise Problem(
                 f"cannot reach the database of {self.name} at {where(database)} "
-                f"(DATABASE_URL or {self.name.upper()}_DATABASE_URL): {type(error).__name__}"
-            ) from error
+                f"(DATABASE_URL or {self.name.upper()}_DATABASE_URL): {_reason(error)}"
+            ) from None
         except LaterRelease as error:
             raise Problem(f"the database of {self.name} at {where(database)}: {error}") from None
         if not in_memory and self.settings.declare_topology:
@@ -229,6 +238,7 @@ class ServiceRuntime(Intake):
         """Messages waiting in the service's queue (not yet delivered to any replica), and
         deliveries here not yet counted as in flight: read by the client and not yet taken,
         or waiting for an earlier one."""
+
         async def declared() -> int:
             queue = await broker.declare_queue(
                 RabbitQueue(incoming_queue_name(self.name), declare=False)

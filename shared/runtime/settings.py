@@ -1,5 +1,7 @@
 """Configuration, from the environment only."""
 
+import difflib
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -7,6 +9,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rules.policy import load_policy
 from shared.store import tls
 
 SERVICES = ("invitations", "reports", "decisions")
@@ -46,6 +49,36 @@ class Settings(BaseSettings):
         default=None, validation_alias="DECISIONS_DATABASE_URL"
     )
 
+    @field_validator("amqp_url", mode="before")
+    @classmethod
+    def _an_amqp_url(cls, url: object) -> object:
+        if isinstance(url, str):
+            parts = urlsplit(url)
+            if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+                raise ValueError(
+                    f"{_shown(url)} is not an AMQP URL: amqp://user@host:5672/vhost, or "
+                    "amqps:// for TLS"
+                )
+        return url
+
+    @field_validator(
+        "database_url",
+        "invitations_database_url",
+        "reports_database_url",
+        "decisions_database_url",
+        mode="before",
+    )
+    @classmethod
+    def _a_database_url(cls, url: object) -> object:
+        if isinstance(url, str):
+            scheme = urlsplit(url).scheme.split("+", 1)[0]
+            if scheme not in ("postgresql", "postgres", "sqlite"):
+                raise ValueError(
+                    f"{scheme or url!r} is not a database Convene runs on: postgresql://… "
+                    "or sqlite:///path"
+                )
+        return url
+
     @field_validator("amqp_url")
     @classmethod
     def _broker_password_from_file(cls, url: str, info: ValidationInfo) -> str:
@@ -75,7 +108,32 @@ class Settings(BaseSettings):
     tenant_policies: str = Field(
         default="", description="Per-council policies: `886=kent,317=/etc/convene/317.toml`."
     )
-    log_level: str = Field(default="INFO")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(default="INFO")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
+
+    @field_validator("policy")
+    @classmethod
+    def _a_known_policy(cls, name: str) -> str:
+        load_policy(name)  # a preset or a file that parses, else the reason
+        return name
+
+    @field_validator("tenant_policies")
+    @classmethod
+    def _council_policies(cls, value: str) -> str:
+        for pair in (p for p in value.split(",") if p.strip()):
+            tenant, _, choice = pair.partition("=")
+            if not re.fullmatch(r"[0-9]{3}", tenant.strip()) or not choice.strip():
+                raise ValueError(
+                    f"{pair!r} is not LA=POLICY (a council's three-digit DfE LA code, then a "
+                    "preset or a file), as in 886=kent,317=/etc/convene/317.toml"
+                )
+            load_policy(choice.strip())
+        return value
+
     log_format: Literal["json", "console"] = Field(default="json")
     health_host: str = Field(
         default="0.0.0.0",  # noqa: S104  # probes come from outside the container
@@ -274,7 +332,12 @@ class Settings(BaseSettings):
 
     def tenant_policy_map(self) -> dict[str, str]:
         """Council LA code to the policy preset or file it uses."""
-        return dict(pair.split("=", 1) for pair in self.tenant_policies.split(",") if pair)
+        return {
+            tenant.strip(): choice.strip()
+            for tenant, _, choice in (
+                pair.partition("=") for pair in self.tenant_policies.split(",") if pair.strip()
+            )
+        }
 
 
 def read_secret(path: Path, what: str) -> str:
@@ -314,3 +377,30 @@ def async_url(url: str) -> str:
         if url.startswith(plain):
             return driver + url[len(plain) :]
     return url
+
+
+def _shown(url: str) -> str:
+    """A URL as it may be said back: without its password."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return repr(urlunsplit(parts._replace(netloc=netloc)))
+    return repr(url)
+
+
+def unknown_variables(environ: dict[str, str]) -> list[str]:
+    """The `CONVENE_*` variables no setting reads (a misspelt one changes nothing), each with
+    the setting it may have meant."""
+    known = {
+        (
+            info.validation_alias if isinstance(info.validation_alias, str) else f"CONVENE_{name}"
+        ).upper()
+        for name, info in Settings.model_fields.items()
+    }
+    said = []
+    for variable in sorted(v for v in environ if v.upper().startswith("CONVENE_")):
+        if variable.upper() in known:
+            continue
+        close = difflib.get_close_matches(variable.upper(), sorted(known), n=1)
+        said.append(f"{variable} (did you mean {close[0]}?)" if close else variable)
+    return said

@@ -1,5 +1,6 @@
 """The `convene` command line."""
 
+import asyncio
 import io
 import json
 import sys
@@ -118,6 +119,8 @@ def test_a_report_prints_only_its_json_whatever_logging_was_set_up_before(
         "CONVENE_LOG_FORMAT": "json",
         "CONVENE_LOG_LEVEL": None,
     }
+    for name in ("decisions", "reports"):  # the services' databases, as they made them
+        asyncio.run(_made(tmp_path / f"{name}.db", name))
     arguments = ["stats", "--tenant", "201", "--from", "2026-04-01", "--to", "2027-03-31", "--json"]
     result = runner.invoke(app, arguments, env=env)
     assert result.exit_code == 0, result.output
@@ -132,3 +135,14 @@ def test_version_is_the_release_in_pyproject() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.strip() == f"convene {release['version']}"
+
+
+async def _made(path: Path, service: str) -> None:
+    from services.app import DEFINITIONS
+    from shared.store.db import create_engine, migrate
+
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", service)
+    try:
+        await migrate(engine, service, DEFINITIONS[service].migrations)
+    finally:
+        await engine.dispose()
