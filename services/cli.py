@@ -360,6 +360,27 @@ def stats(
         typer.echo(figures.table())
 
 
+@app.command()
+def show(
+    conference: Annotated[str, typer.Argument(help="The CRM's conference id.")],
+    tenant: Annotated[str, typer.Option(help="The council's DfE LA code.", callback=_tenant)],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of lines.")] = False,
+    personal: Annotated[
+        bool, typer.Option("--personal", help="Show names and other personal data too.")
+    ] = False,
+) -> None:
+    """What each service holds about one conference: who is invited and their answers,
+    exclusions, reports in and missing, every share and withholding with its reason, minutes,
+    decisions and plans, timers pending, events waiting and dead letters."""
+    import json
+
+    from services.show import as_text, story
+
+    settings = _settings()
+    told = _database(settings, story(settings, tenant, conference, personal=personal))
+    typer.echo(json.dumps(told, indent=2, default=str) if as_json else as_text(told))
+
+
 def main(argv: list[str] | None = None) -> None:
     """The commands (the console script goes through `services.entry`). A problem the
     operator can fix is one line (one JSON line with CONVENE_LOG_FORMAT=json), exit 2."""

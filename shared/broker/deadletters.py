@@ -9,6 +9,7 @@ the next replay. Both commands can be limited to one council's events.
 """
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,9 +37,16 @@ class DeadLetter:
     routing_key: str
     attempts: int
     dead_lettered_at: str
+    subject: str | None = None
+    """The conference (or child) it is about, when its body says."""
 
 
 def _describe(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
+    letter = _described(message)
+    return dataclasses.replace(letter, subject=_body_field(message, "subject"))
+
+
+def _described(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
     headers: dict[str, Any] = dict(message.headers or {})
     deaths = headers.get("x-death") or []
     if "x-convene-error-type" not in headers and deaths:  # the broker dead-lettered it
@@ -65,12 +73,16 @@ def _describe(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
 
 def tenant_of(message: aio_pika.abc.AbstractIncomingMessage) -> str | None:
     """The council a dead letter belongs to, when its body says."""
+    return _body_field(message, "tenant")
+
+
+def _body_field(message: aio_pika.abc.AbstractIncomingMessage, name: str) -> str | None:
     try:
         body = json.loads(message.body)
     except (ValueError, UnicodeDecodeError):
         return None
-    tenant = body.get("tenant") if isinstance(body, dict) else None
-    return tenant if isinstance(tenant, str) else None
+    value = body.get(name) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
 
 async def _present(
