@@ -71,17 +71,21 @@ def _settings(*, serving: bool = False) -> Settings:
     return settings
 
 
+def _database_exists(settings: Settings, service: str) -> bool:
+    """A PostgreSQL database is taken to be there; a SQLite one must be a file already."""
+    url = settings.database_url_for(service)
+    return not url.startswith("sqlite") or Path(url.split("///", 1)[-1]).is_file()
+
+
 def _existing_database(settings: Settings, service: str) -> None:
     """A command that reads a service's records refuses to make an empty database to read."""
     url = settings.database_url_for(service)
-    if url.startswith("sqlite"):
-        path = Path(url.split("///", 1)[-1])
-        if not path.is_file():
-            raise Problem(
-                f"no {service} database at {path}: set DATABASE_URL or "
-                f"{service.upper()}_DATABASE_URL (or CONVENE_DATA_DIR) to the one the "
-                f"{service} service writes"
-            )
+    if not _database_exists(settings, service):
+        raise Problem(
+            f"no {service} database at {Path(url.split('///', 1)[-1])}: set DATABASE_URL or "
+            f"{service.upper()}_DATABASE_URL (or CONVENE_DATA_DIR) to the one the "
+            f"{service} service writes"
+        )
 
 
 def _broker(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
@@ -350,10 +354,10 @@ def stats(
         raise typer.BadParameter(f"--to {to} is before --from {from_}")
     settings = _settings()
     _existing_database(settings, "decisions")
-    _existing_database(settings, "reports")
     figures = _database(settings, timeliness(settings, tenant, first, last))
-    minutes = _database(settings, minutes_on_time(settings, tenant, first, last), "reports")
-    figures = dataclasses.replace(figures, minutes_on_time=Share(*minutes))
+    if _database_exists(settings, "reports"):  # else the minutes' figure is "not read"
+        minutes = _database(settings, minutes_on_time(settings, tenant, first, last), "reports")
+        figures = dataclasses.replace(figures, minutes_on_time=Share(*minutes))
     if as_json:
         typer.echo(json.dumps(figures.as_dict(), indent=2))
     else:

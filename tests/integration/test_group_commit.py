@@ -102,7 +102,7 @@ async def test_deliveries_ready_together_are_written_in_one_transaction_in_their
         assert (group.groups, group.grouped) == (2, 16)  # 16 deliveries, at most 10 a group
         tallies = await _tallies(runtime)
         assert len(tallies) == 16
-        assert tallies[("807", "CONF-3")] == {"count": 1, "events": ["E3"]}
+        assert tallies[("807", "CONF-3")] == {"__v": 1, "count": 1, "events": ["E3"]}
         # The facts are queued in the order the deliveries came.
         bodies = await _column(runtime, outbox.c.body, outbox.c.position)
         subjects = [body.split('"subject":"', 1)[1].split('"', 1)[0] for body in bodies]
