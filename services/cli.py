@@ -17,9 +17,11 @@ from pydantic import ValidationError
 
 from contracts.export import export
 from services.app import DEFINITIONS, serve
+from services.show import database_exists
 from shared.observability.logging import configure_logging
 from shared.runtime.problems import Problem, broker_problem, say, settings_problem, where
-from shared.runtime.settings import Settings, unknown_variables
+from shared.runtime.settings import Settings
+from shared.runtime.variables import unknown_variables
 from shared.version import VERSION
 
 T = TypeVar("T")
@@ -71,16 +73,10 @@ def _settings(*, serving: bool = False) -> Settings:
     return settings
 
 
-def _database_exists(settings: Settings, service: str) -> bool:
-    """A PostgreSQL database is taken to be there; a SQLite one must be a file already."""
-    url = settings.database_url_for(service)
-    return not url.startswith("sqlite") or Path(url.split("///", 1)[-1]).is_file()
-
-
 def _existing_database(settings: Settings, service: str) -> None:
     """A command that reads a service's records refuses to make an empty database to read."""
     url = settings.database_url_for(service)
-    if not _database_exists(settings, service):
+    if not database_exists(settings, service):
         raise Problem(
             f"no {service} database at {Path(url.split('///', 1)[-1])}: set DATABASE_URL or "
             f"{service.upper()}_DATABASE_URL (or CONVENE_DATA_DIR) to the one the "
@@ -355,7 +351,7 @@ def stats(
     settings = _settings()
     _existing_database(settings, "decisions")
     figures = _database(settings, timeliness(settings, tenant, first, last))
-    if _database_exists(settings, "reports"):  # else the minutes' figure is "not read"
+    if database_exists(settings, "reports"):  # else the minutes' figure is "not read"
         minutes = _database(settings, minutes_on_time(settings, tenant, first, last), "reports")
         figures = dataclasses.replace(figures, minutes_on_time=Share(*minutes))
     if as_json:

@@ -51,7 +51,7 @@ async def _held_by(
     settings: Settings, service: str, tenant: str, conference: str, personal: bool
 ) -> dict[str, Any]:
     url = settings.database_url_for(service)
-    if not _exists(url):
+    if not database_exists(settings, service):
         return {"database": "none here"}
     engine = create_engine(url, settings.schema_for(service))
     try:
@@ -113,8 +113,9 @@ def _code(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(r"[a-z_]+", value) is not None
 
 
-def _exists(url: str) -> bool:
+def database_exists(settings: Settings, service: str) -> bool:
     """A PostgreSQL database is taken to be there; a SQLite one must be a file already."""
+    url = settings.database_url_for(service)
     return not url.startswith("sqlite") or Path(url.split("///", 1)[-1]).is_file()
 
 

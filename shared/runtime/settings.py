@@ -1,6 +1,5 @@
 """Configuration, from the environment only."""
 
-import difflib
 import re
 from pathlib import Path
 from typing import Literal
@@ -386,21 +385,3 @@ def _shown(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return repr(urlunsplit(parts._replace(netloc=netloc)))
     return repr(url)
-
-
-def unknown_variables(environ: dict[str, str]) -> list[str]:
-    """The `CONVENE_*` variables no setting reads (a misspelt one changes nothing), each with
-    the setting it may have meant."""
-    known = {
-        (
-            info.validation_alias if isinstance(info.validation_alias, str) else f"CONVENE_{name}"
-        ).upper()
-        for name, info in Settings.model_fields.items()
-    }
-    said = []
-    for variable in sorted(v for v in environ if v.upper().startswith("CONVENE_")):
-        if variable.upper() in known:
-            continue
-        close = difflib.get_close_matches(variable.upper(), sorted(known), n=1)
-        said.append(f"{variable} (did you mean {close[0]}?)" if close else variable)
-    return said
