@@ -5,7 +5,7 @@ them (outbox, timer rows) in the transaction that saves the aggregate.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from rules.calendar import WorkingDayCalendar
@@ -83,6 +83,25 @@ class Effects:
     def cancel_timers(self, kind: str | None = None, name: str | None = None) -> None:
         """Cancel one timer, or all of this aggregate's timers."""
         self.timers.append(CancelTimer(kind, name))
+
+    def remind_and_chase(
+        self,
+        kinds: tuple[str, str],
+        name: str,
+        due_by: date,
+        env: "Env",
+        payload: dict[str, Any],
+    ) -> None:
+        """The two timers of a deadline (`kinds`: the reminder's, the chase's): the reminder
+        the policy's `reminder_before_deadline` before it at `notify_at` (none when that
+        moment has passed: whoever set the deadline says it), the chase at `notify_at` on the
+        working day after it."""
+        remind, chase = kinds
+        remind_on = env.policy.before("reminder_before_deadline", due_by, env.calendar)
+        remind_at = env.calendar.at_on(remind_on, env.policy.notify_at)
+        if remind_at > env.at:
+            self.set_timer(remind, name, remind_at, payload)
+        self.set_timer(chase, name, env.calendar.after(due_by, env.policy.notify_at), payload)
 
     def extend(self, other: "Effects") -> None:
         """Append what another step did."""

@@ -128,18 +128,19 @@ async def test_a_probe_is_answered_from_kept_state_while_a_check_hangs() -> None
     is that the answer does not wait for the hanging check.)"""
     from shared.runtime.health import HealthServer
 
-    answer = asyncio.Event()
+    answer, hanging = asyncio.Event(), asyncio.Event()
 
     async def hangs_after_the_first() -> bool:
         if answer.is_set():
-            await asyncio.sleep(3600)  # a broker that never answers
+            hanging.set()
+            await asyncio.Event().wait()  # a broker that never answers
         answer.set()
         return True
 
     server = HealthServer({"broker": hangs_after_the_first}, "127.0.0.1", 0, refresh_seconds=0.05)
     await server.start()
     try:
-        await asyncio.sleep(0.2)  # the background check is now hanging
+        await asyncio.wait_for(hanging.wait(), 10)  # the background check now hangs
         loop = asyncio.get_running_loop()
         asked = loop.time()
         status, body = await asyncio.wait_for(_get(server.port, "/ready"), 2)

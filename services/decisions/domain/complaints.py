@@ -81,12 +81,8 @@ def receive(
     for step, due_by in due.items():
         name = f"{data.complaint_id}:{step}"
         payload = {"complaint_id": data.complaint_id, "step": step, "due_by": str(due_by)}
-        remind_on = env.policy.before("reminder_before_deadline", due_by, env.calendar)
-        remind_at = env.calendar.at_on(remind_on, env.policy.notify_at)
-        if remind_at > env.at:
-            effects.set_timer(COMPLAINT_REMINDER, name, remind_at, payload)
-        effects.set_timer(
-            COMPLAINT_OVERDUE, name, env.calendar.after(due_by, env.policy.notify_at), payload
+        effects.remind_and_chase(
+            (COMPLAINT_REMINDER, COMPLAINT_OVERDUE), name, due_by, env, payload
         )
     return complaint, effects
 

@@ -220,11 +220,7 @@ class Minutes(ConferenceState):
     ) -> Effects:
         effects = Effects()
         payload = {"due_by": str(due_by), "name": name}
-        remind_on = env.policy.before("reminder_before_deadline", due_by, env.calendar)
-        remind_at = env.calendar.at_on(remind_on, env.policy.notify_at)
-        if remind_at > env.at:
-            effects.set_timer(remind, name, remind_at, payload)
-        effects.set_timer(chase, name, env.calendar.after(due_by, env.policy.notify_at), payload)
+        effects.remind_and_chase((remind, chase), name, due_by, env, payload)
         return effects
 
     def _minutes_recipients(self) -> list[MinutesRecipient]:

@@ -124,13 +124,7 @@ class Reminding(ConferenceState):
         for which, due_by in deadlines_of(request):
             name = f"{request.request_id}:{which}"
             payload = {"request_id": request.request_id, "deadline": which, "due_by": str(due_by)}
-            remind_on = env.policy.before("reminder_before_deadline", due_by, env.calendar)
-            remind_at = env.calendar.at_on(remind_on, env.policy.notify_at)
-            if remind_at > env.at:  # a reminder whose moment passed: the request says it
-                effects.set_timer(REMINDER, name, remind_at, payload)
-            effects.set_timer(
-                OVERDUE, name, env.calendar.after(due_by, env.policy.notify_at), payload
-            )
+            effects.remind_and_chase((REMINDER, OVERDUE), name, due_by, env, payload)
         return effects
 
     def _schedule_readiness(self, env: Env) -> Effects:
