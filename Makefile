@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit faults test-order bench install contract-tools browser contract-page contracts clean
+.PHONY: demo test test-servers images lint typecheck unit faults test-order bench install contract-tools browser contract-page contracts clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer")'
@@ -45,12 +45,26 @@ contract-page: contract-tools
 demo: install
 	$(BIN)/convene demo
 
-## Lint, check the formatting, type-check and run every test (needs RabbitMQ and
-## PostgreSQL; see README) in TEST_WORKERS processes (pytest-xdist), each with a vhost
-## and database schemas of its own.
+## Lint, check the formatting, type-check and run every test in TEST_WORKERS processes
+## (pytest-xdist). The broker and database: containers of the images below when a Docker
+## engine answers (each test process its own), the local RabbitMQ and PostgreSQL
+## otherwise (each process a vhost and schemas of its own); pytest's header says which.
 TEST_WORKERS ?= 2
-test: lint typecheck contract-tools browser
+test: lint typecheck contract-tools browser test-servers
 	$(BIN)/pytest -n $(TEST_WORKERS)
+
+test-servers:
+	@if [ "$${CONVENE_TEST_SERVERS:-}" != local ] && docker info >/dev/null 2>&1; then \
+		echo "a Docker engine answers: the tests run against containers (make images first)"; \
+		$(MAKE) --no-print-directory images; \
+	else \
+		echo "no Docker engine: the tests run against the local RabbitMQ and PostgreSQL"; \
+	fi
+
+## Every image, from Debian's and PyPI's packages alone (deploy/images/build): the
+## product's (convene:<version>), and the RabbitMQ and PostgreSQL the tests and compose use.
+images:
+	deploy/images/build
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,9 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.runtime.settings import SERVICES, Settings, async_url
-from tests.support.infrastructure import postgres_url, rabbitmq_url
+from tests.support.infrastructure import describe_servers, postgres_url, rabbitmq_url
 
 BROKER_TESTS = ("integration", "e2e", "faults")
+
+
+def pytest_report_header() -> str:
+    """Say which servers the tests run against: containers or the local ones."""
+    return describe_servers()
 
 
 @pytest.fixture(scope="session")

@@ -101,8 +101,7 @@ async def test_a_service_run_alone_declares_the_crms_queue_too(settings: Setting
     `convene broker setup`, and it takes that service's facts."""
     from tests.support.infrastructure import private_vhost
 
-    with private_vhost() as vhost:
-        url = settings.amqp_url.rsplit("/", 1)[0] + f"/{vhost}"
+    with private_vhost(settings.amqp_url) as url:
         async with running(["invitations"], settings.model_copy(update={"amqp_url": url})):
             connection = await aio_pika.connect(url)
             async with connection:

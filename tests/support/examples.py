@@ -109,8 +109,8 @@ def _stable(event: dict[str, Any]) -> dict[str, Any]:
 async def collect() -> dict[str, dict[str, Any]]:
     """One event of each type, as the services published it."""
     history = family_history("886") + _other_conference("886")
-    with private_vhost() as vhost, tempfile.TemporaryDirectory() as folder:
-        url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    local = "amqp://guest:guest@127.0.0.1:5672/"
+    with private_vhost(local) as url, tempfile.TemporaryDirectory() as folder:
         settings = Settings(  # type: ignore[call-arg]
             AMQP_URL=url, data_dir=Path(folder), timer_quiet_seconds=0.5,
             timer_poll_seconds=0.1, outbox_poll_seconds=0.1, park_retry_seconds=0.5,

@@ -1,9 +1,23 @@
-"""Where the real broker and database come from: testcontainers when a Docker engine
-answers, otherwise AMQP_URL / DATABASE_URL, otherwise the local servers."""
+"""Where the real broker and database come from.
+
+In this order: AMQP_URL / DATABASE_URL when set; containers (testcontainers) of the images
+`make images` builds from Debian's packages when a Docker engine answers; otherwise the
+local servers (RabbitMQ on 127.0.0.1:5672 with a vhost of this run's own, PostgreSQL on
+127.0.0.1:5432, database `test`). CONVENE_TEST_SERVERS=local or =containers chooses.
+"""
 
 import contextlib
 import os
+import subprocess
+import uuid
 from collections.abc import Iterator
+from typing import Any
+
+RABBITMQ_IMAGE = os.environ.get("CONVENE_TEST_RABBITMQ_IMAGE", "convene/rabbitmq:3.10-management")
+POSTGRES_IMAGE = os.environ.get("CONVENE_TEST_POSTGRES_IMAGE", "convene/postgres:15")
+
+# The broker container of this process, when the tests run on one (for rabbitmqctl).
+_broker: dict[str, Any] = {}
 
 
 def docker_engine_available() -> bool:
@@ -18,16 +32,28 @@ def docker_engine_available() -> bool:
     return True
 
 
-def local_rabbitmqctl_reaches_the_test_broker() -> bool:
-    """True when `rabbitmqctl` on this machine administers the broker the tests use."""
-    import shutil
-    from urllib.parse import urlsplit
+def servers_path() -> str:
+    """`containers` or `local`: which servers this run's tests use (said in pytest's header)."""
+    chosen = os.environ.get("CONVENE_TEST_SERVERS", "")
+    if chosen in ("containers", "local"):
+        return chosen
+    if chosen:
+        raise SystemExit(f"CONVENE_TEST_SERVERS must be containers or local, not {chosen!r}")
+    return "containers" if docker_engine_available() else "local"
 
-    if shutil.which("rabbitmqctl") is None:
-        return False
-    if os.environ.get("AMQP_URL"):
-        return urlsplit(os.environ["AMQP_URL"]).hostname in ("127.0.0.1", "localhost")
-    return not docker_engine_available()
+
+def _container(kind: Any, image: str, **options: Any) -> Any:
+    """A testcontainers container of one of our images (never pulled from a registry)."""
+    import docker
+
+    # The reaper (Ryuk) is an image from a public registry: containers are stopped by the
+    # context managers below instead.
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    try:
+        docker.from_env(timeout=10).images.get(image)
+    except docker.errors.ImageNotFound:
+        raise SystemExit(f"image {image} is not built: run `make images`") from None
+    return kind(image, **options)
 
 
 @contextlib.contextmanager
@@ -35,37 +61,45 @@ def rabbitmq_url() -> Iterator[str]:
     """An AMQP URL for a real RabbitMQ broker."""
     if os.environ.get("AMQP_URL"):
         yield os.environ["AMQP_URL"]
-    elif docker_engine_available():
+    elif servers_path() == "containers":
         from testcontainers.rabbitmq import RabbitMqContainer
 
-        with RabbitMqContainer("rabbitmq:3.13-management") as container:
+        with _container(RabbitMqContainer, RABBITMQ_IMAGE) as container:
             params = container.get_connection_params()
-            yield f"amqp://guest:guest@{params.host}:{params.port}/"
-    elif local_rabbitmqctl_reaches_the_test_broker():
-        with private_vhost() as vhost:
-            yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+            _broker["container"] = container
+            try:
+                yield f"amqp://guest:guest@{params.host}:{params.port}/"
+            finally:
+                _broker.clear()
     else:
-        yield "amqp://guest:guest@127.0.0.1:5672/"
+        with private_vhost("amqp://guest:guest@127.0.0.1:5672/") as url:
+            yield url
+
+
+def rabbitmqctl(*arguments: str) -> None:
+    """Administer the broker the tests use: its container's, or this machine's."""
+    container = _broker.get("container")
+    if container is not None:
+        code, output = container.exec(["rabbitmqctl", "-q", *arguments])
+        if code != 0:
+            raise RuntimeError(f"rabbitmqctl {arguments[0]} failed: {output!r}")
+    else:
+        subprocess.run(["rabbitmqctl", "-q", *arguments], check=True, timeout=60)
 
 
 @contextlib.contextmanager
-def private_vhost() -> Iterator[str]:
-    """A vhost of this test run's own on the shared broker (others may use it at the same
-    time): created at the start, deleted at the end once nothing declares in it."""
-    import subprocess
-    import uuid
-
+def private_vhost(amqp_url: str) -> Iterator[str]:
+    """A vhost of its own on the broker of `amqp_url` (others may use that broker at the same
+    time): created at the start, deleted at the end once nothing declares in it. Yields its
+    AMQP URL."""
     vhost = f"convene-test-{uuid.uuid4().hex[:10]}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, timeout=60)
-    subprocess.run(
-        ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
-        check=True,
-        timeout=60,
-    )
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     try:
-        yield vhost
+        yield amqp_url.rsplit("/", 1)[0] + f"/{vhost}"
     finally:
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, timeout=60)
+        with contextlib.suppress(Exception):
+            rabbitmqctl("delete_vhost", vhost)
 
 
 @contextlib.contextmanager
@@ -73,13 +107,28 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL for a real server."""
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
-    elif docker_engine_available():
+    elif servers_path() == "containers":
         from testcontainers.postgres import PostgresContainer
 
-        with PostgresContainer("postgres:16-alpine", driver="asyncpg") as container:
+        with _container(PostgresContainer, POSTGRES_IMAGE, driver="asyncpg") as container:
             yield container.get_connection_url()
     else:
         yield "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def describe_servers() -> str:
+    """One line for pytest's header: which servers the tests use."""
+    if os.environ.get("AMQP_URL") or os.environ.get("DATABASE_URL"):
+        return "servers: AMQP_URL / DATABASE_URL as given"
+    if servers_path() == "containers":
+        return (
+            f"servers: containers through testcontainers ({RABBITMQ_IMAGE}, {POSTGRES_IMAGE}), "
+            "each test process its own"
+        )
+    return (
+        "servers: local (RabbitMQ 127.0.0.1:5672, a vhost per test process; "
+        "PostgreSQL 127.0.0.1:5432, schemas per test)"
+    )
 
 
 def free_port() -> int:
