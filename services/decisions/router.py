@@ -67,6 +67,7 @@ BINDINGS = [
         handlers.on_exclusion_decided,
         "Remember a family member the chair excluded with reports withheld: the decision "
         "notice is not sent to them, and the chair is told.",
+        since="0.2.0",
     ),
     Binding(
         "crm.conference.held.v1",
@@ -91,27 +92,32 @@ BINDINGS = [
         "crm.plan.agreed.v1",
         handlers.on_plan_agreed,
         "The detailed plan: its actions replace the outline plan's, each watched for its date.",
+        since="0.2.0",
     ),
     Binding(
         "crm.core_group.held.v1",
         handlers.on_core_group_held,
         "Record a core group meeting (on time or late) and the actions it found done; the "
         "next meeting is due within the council's interval.",
+        since="0.2.0",
     ),
     Binding(
         "crm.complaint.received.v1",
         handlers.on_complaint_received,
         "Record a complaint about a conference with the dates it is to be acknowledged and "
         "answered by; the chair is reminded and chased. The decision stands.",
+        since="0.2.0",
     ),
     Binding(
         "crm.complaint.acknowledged.v1",
         handlers.on_complaint_acknowledged,
         "A complaint was acknowledged: no more reminders or chases for that.",
+        since="0.2.0",
     ),
     Binding(
         "crm.complaint.answered.v1",
         handlers.on_complaint_answered,
         "The chair answered a complaint (or it was withdrawn): its outcome, on time or not.",
+        since="0.2.0",
     ),
 ]

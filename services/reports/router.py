@@ -45,6 +45,7 @@ BINDINGS = [
         handlers.on_family_sharing_decided,
         "Share reports with a family member who is not a parent or carer from the chair's "
         "yes (what has arrived, then what comes), and no more after a no.",
+        since="0.2.0",
     ),
     Binding(
         "crm.exclusion.decided.v1",
@@ -55,12 +56,14 @@ BINDINGS = [
         "crm.invitation.responded.v1",
         handlers.on_invitation_responded,
         "Remember an answer: those who send apologies receive the minutes too.",
+        since="0.2.0",
     ),
     Binding(
         "crm.conference.held.v1",
         handlers.on_conference_held,
         "Remember who attended (they receive the minutes) and move the minutes' deadline to "
         "the date it was held.",
+        since="0.2.0",
     ),
     Binding(
         "crm.minutes.submitted.v1",
@@ -68,16 +71,19 @@ BINDINGS = [
         "Share the minutes as reports are shared (the restricted part with the chair and "
         "professionals only, nothing to a family member the chair withheld reports from); "
         "an amended version with the same people, superseding the earlier one.",
+        since="0.2.0",
     ),
     Binding(
         "crm.minutes.correction_requested.v1",
         handlers.on_minutes_correction_requested,
         "A family member's request to correct the minutes, within the council's days of "
         "receiving them: the chair is asked to answer, reminded and chased.",
+        since="0.2.0",
     ),
     Binding(
         "crm.minutes.correction_answered.v1",
         handlers.on_minutes_correction_answered,
         "The chair answered a request to correct the minutes: no more reminders or chases.",
+        since="0.2.0",
     ),
 ]

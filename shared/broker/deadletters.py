@@ -11,6 +11,8 @@ the next replay. Both commands can be limited to one council's events.
 import asyncio
 import dataclasses
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -134,12 +136,27 @@ async def _until_back(
         await asyncio.sleep(0.02)
 
 
+def refused_as_not_consumed(letter: DeadLetter, service: str) -> str | None:
+    """The event type a replica refused only because it did not consume that type, or did
+    not know it at all (an earlier release of the service, meeting a type bound to its queue
+    for a later one), else None."""
+    if letter.error_type != "MalformedInput":
+        return None
+    prefix = f"{service} does not consume "
+    if letter.error.startswith(prefix):
+        return letter.error.removeprefix(prefix).strip()
+    unknown = re.fullmatch(r"unknown event type or version '([\w.]+)'", letter.error)
+    return unknown.group(1) if unknown else None
+
+
 async def replay_dead_letters(
     url: str,
     service: str,
     limit: int = 100,
     tenant: str | None = None,
     handback_key: bytes | None = None,
+    only: Callable[[DeadLetter], bool] | None = None,
+    source: str | None = None,
 ) -> int:
     """Put up to `limit` of the dead letters present now back on the service's queue;
     returns how many.
@@ -147,14 +164,19 @@ async def replay_dead_letters(
     A message the broker itself dead-lettered (its delivery limit) carries no signed
     sender; with the service's `handback_key` it is signed for the sender RabbitMQ
     recorded in its `user_id` (which RabbitMQ checked when it was first published).
+    `only` chooses among them by what the listing would say of each; `source` takes them
+    from another of the service's queues than its dead letters.
     """
     connection = await aio_pika.connect(url)
     replayed = 0
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        queue = await channel.declare_queue(dead_letter_queue_name(service), passive=True)
+        queue = await channel.declare_queue(source or dead_letter_queue_name(service), passive=True)
         exchange = await channel.declare_exchange(dead_letter_exchange(service).name, passive=True)
         chosen, others = await _present(queue, limit, tenant)
+        if only is not None:
+            others += [m for m in chosen if not only(_described(m))]
+            chosen = [m for m in chosen if only(_described(m))]
         for message in others:
             await message.nack(requeue=True)
         for message in chosen:

@@ -25,6 +25,9 @@ class Binding:
     event_type: str
     handler: MessageHandler
     description: str
+    since: str = "0.1.0"
+    """The release that first consumed it: during a rolling upgrade, a replica of an earlier
+    release may still be consuming the queue (shared/runtime/upgrades.py)."""
 
 
 @dataclass(frozen=True)

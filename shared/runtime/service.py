@@ -34,7 +34,6 @@ from shared.application.ordering import Arrivals, DeliveryOrder, Progress, Seque
 from shared.broker.topology import (
     BrokerPublisher,
     broker_user,
-    declare_service_topology,
     incoming_queue_name,
 )
 from shared.broker.wire import Acknowledgements
@@ -47,6 +46,7 @@ from shared.runtime.problems import Problem, broker_problem, where
 from shared.runtime.relay import OutboxRelay
 from shared.runtime.scheduler import TimerScheduler, save_progress
 from shared.runtime.settings import Settings
+from shared.runtime.upgrades import Bindings, EarlierRefusals, pending_queue_name, settle_release
 from shared.runtime.waiting import WaitingEvents
 from shared.store import retention, timers
 from shared.store.backlog import measure_backlog
@@ -122,6 +122,9 @@ class ServiceRuntime(Intake):
             settings.park_expiry_seconds,
         )  # fmt: skip
         self._sweep_now = asyncio.Event()
+        self.earlier_refusals: EarlierRefusals | None = None
+        self.bindings: Bindings | None = None
+        """Set when the service runs on a broker (not in memory)."""
         self._winding_down = asyncio.Event()
 
     async def _sweep_parked(self) -> None:
@@ -130,9 +133,12 @@ class ServiceRuntime(Intake):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sweep_now.wait(), self.settings.park_retry_seconds)
             self._sweep_now.clear()
-            if not self._took_deliveries or not self._accepting:
-                continue  # a standby: the consuming replica sweeps
+            if not self._accepting:
+                continue
             try:
+                await settle_release(self.bindings, self.earlier_refusals, self._took_deliveries)
+                if not self._took_deliveries:
+                    continue  # a standby: the consuming replica sweeps
                 await self.waiting.sweep()
             except Exception as error:
                 log.warning("parked_sweep_failed", error_type=type(error).__name__)
@@ -164,13 +170,13 @@ class ServiceRuntime(Intake):
         except LaterRelease as error:
             raise Problem(f"the database of {self.name} at {where(database)}: {error}") from None
         if not in_memory and self.settings.declare_topology:
+            key = self.settings.handback_key
+            self.bindings = Bindings(
+                self.settings.amqp_url, self.definition, self.settings.retry_delay_list(),
+                key.get_secret_value().encode() if key else None,
+            )  # fmt: skip
             try:
-                await declare_service_topology(
-                    self.settings.amqp_url,
-                    self.name,
-                    self.definition.event_types,
-                    self.settings.retry_delay_list(),
-                )
+                await self.bindings.declare()
             except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as error:
                 raise broker_problem(self.settings.amqp_url, error) from error
         publisher = BrokerPublisher(
@@ -240,10 +246,14 @@ class ServiceRuntime(Intake):
         or waiting for an earlier one."""
 
         async def declared() -> int:
-            queue = await broker.declare_queue(
-                RabbitQueue(incoming_queue_name(self.name), declare=False)
-            )
-            return int((await queue.declare()).message_count or 0)
+            names = [incoming_queue_name(self.name)]
+            if self.bindings is not None and not self.bindings.settled:
+                names.append(pending_queue_name(self.name))  # held back for this release
+            counts = [
+                (await (await broker.declare_queue(RabbitQueue(n, declare=False))).declare())
+                for n in names
+            ]
+            return sum(int(count.message_count or 0) for count in counts)
 
         # bounded: with the broker away the client waits to reconnect for ever, and a
         # scheduler waiting here could neither be stopped nor judge anything meanwhile
@@ -298,6 +308,11 @@ class ServiceRuntime(Intake):
         assert self.relay is not None and self.scheduler is not None, "prepare() first"
         if not in_memory:
             await self._watch_arrivals(broker)
+            key = self.settings.handback_key
+            self.earlier_refusals = EarlierRefusals(
+                self.settings.amqp_url, self.name, set(self.definition.event_types),
+                key.get_secret_value().encode() if key else None,
+            )  # fmt: skip
         self.relay.start()
         self.relay.wake()
         self.scheduler.start()

@@ -62,7 +62,7 @@ def rabbitmq_url() -> Iterator[str]:
     if os.environ.get("AMQP_URL"):
         yield os.environ["AMQP_URL"]
     elif servers_path() == "containers":
-        from testcontainers.rabbitmq import RabbitMqContainer
+        from testcontainers.community.rabbitmq import RabbitMqContainer
 
         with _container(RabbitMqContainer, RABBITMQ_IMAGE) as container:
             params = container.get_connection_params()
@@ -108,7 +108,7 @@ def postgres_url() -> Iterator[str]:
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
     elif servers_path() == "containers":
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         with _container(PostgresContainer, POSTGRES_IMAGE, driver="asyncpg") as container:
             yield container.get_connection_url()

@@ -227,15 +227,18 @@ class Services:
         folder.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.ports: dict[str, int] = {}
+        self.programs: dict[str, Path | None] = {}
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, program: Path | None = None) -> None:
         """Start `convene run <service>`; `name` may be `<service>#<n>` for a replica, and the
-        service `all` runs the three in one process."""
+        service `all` runs the three in one process. `program`: another release's."""
         port = free_port()
         env = {**os.environ, **self.env, "CONVENE_HEALTH_PORT": str(port)}
         log = (self.folder / f"{name}.log").open("ab")
+        self.programs[name] = program
+        program = program or Path(sys.executable).parent / "convene"
         self.processes[name] = subprocess.Popen(  # the product's own command
-            [str(Path(sys.executable).parent / "convene"), "run", name.split("#")[0]],
+            [str(program), "run", name.split("#")[0]],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -264,7 +267,7 @@ class Services:
                     log = (self.folder / f"{name}.log").read_text()[-3000:]
                     if "address already in use" not in log:
                         raise RuntimeError(f"{name} exited:\n{log}")
-                    self.start(name)
+                    self.start(name, self.programs.get(name))
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not ready within {within}s: {names}")
             await asyncio.sleep(0.1)  # poll for the condition
@@ -307,6 +310,17 @@ async def _purge(amqp_url: str) -> None:
             await queue.purge()
 
 
+async def _declare_crm_side(amqp_url: str) -> None:
+    """The exchanges and the CRM's `crm.facts`, bound to the three services' exchanges."""
+    await declare_all(amqp_url, {}, [])
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        facts = await channel.declare_queue(CRM_QUEUE, passive=True)
+        for service in DEFINITIONS:
+            await facts.bind(f"{service}.events", routing_key="#")
+
+
 def service_env(
     amqp_url: str, database_url: str | None, folder: Path, prefix: str
 ) -> dict[str, str]:
@@ -343,21 +357,27 @@ async def pipeline(
     processes: Sequence[str] = tuple(DEFINITIONS),
     env: dict[str, str] | None = None,
     keep: bool = True,
+    program: Path | None = None,
+    declare: bool = True,
 ) -> AsyncIterator[tuple[Services, Collector]]:
     """The topology declared (through `declare_url`: in a cluster, the node that leads the
-    queues) and emptied, the three services started and ready, the CRM listening."""
-    await declare_all(
-        declare_url or amqp_url,
-        {n: d.event_types for n, d in DEFINITIONS.items()},
-        RETRY_DELAYS,
-    )
-    await _purge(amqp_url)
+    queues) and emptied, the three services started and ready, the CRM listening. Without
+    `declare`, only the CRM's side is: each service declares its own (an empty vhost)."""
+    if declare:
+        await declare_all(
+            declare_url or amqp_url,
+            {n: d.event_types for n, d in DEFINITIONS.items()},
+            RETRY_DELAYS,
+        )
+        await _purge(amqp_url)
+    else:
+        await _declare_crm_side(amqp_url)
     settings = {**service_env(amqp_url, database_url, folder, prefix), **(env or {})}
     services = Services(settings, folder)
     collector = Collector(amqp_url, keep)
     try:
         for name in processes:
-            services.start(name)
+            services.start(name, program)
         await services.wait_ready(list(processes))
         await collector.start()
         yield services, collector

@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from contracts.crm_v1 import ConferenceHeld, ConferenceRequested, OutcomeDecided, ReportSubmitted
+from contracts.crm_v1 import (
+    ConferenceHeld,
+    ConferenceRequested,
+    CoreGroupHeld,
+    OutcomeDecided,
+    ReportSubmitted,
+)
 from rules.calendar import WorkingDayCalendar
 from rules.effects import Env
 from rules.policy import Policy
@@ -79,6 +85,35 @@ def test_a_decisions_conference_of_the_first_release_is_read_and_its_parents_tol
     }
     assert "MUM" in told and "NAN" not in told
     assert json.loads(DECISIONS.dump(read))["__v"] == 2  # written back in the new shape
+
+
+def test_a_plan_the_first_release_recorded_gets_its_core_group_and_takes_its_meetings() -> None:
+    made, _ = decisions.Conference.request(
+        ConferenceRequested.model_validate(family_conference("C")), None
+    )
+    made.hold(ConferenceHeld(conference_id="C", held_on=date(2026, 11, 25)))
+    children = {c.child_id: decisions.ChildPlans(c.child_id) for c in made.children}
+    outcome = OutcomeDecided.model_validate(
+        {"conference_id": "C", "decided_at": "2026-11-25T12:30:00+00:00", "decided_by": "CHAIR",
+         "children": [{"child_id": "C1", "decision": "child_protection_plan",
+                       "categories": ["neglect"]},
+                      {"child_id": "C2", "decision": "no_further_action"}],
+         "lead_social_worker": "SW", "core_group": ["MUM", "SW"]}
+    )  # fmt: skip
+    decisions.decide("201", made, children, outcome, "R", env("2026-11-25T12:30"))
+    values = json.loads(DECISIONS.dump(made))
+    for record in values["records"]:  # 0.1.0 kept neither on the record
+        record.pop("core_group"), record.pop("lead_social_worker")
+    read = DECISIONS.parse(
+        _first_release(json.dumps(values), "withheld_from", "core_group", "complaints")
+    )
+    assert read.core_group is not None and read.core_group.children == ["C1"]
+    held = CoreGroupHeld.model_validate(
+        {"conference_id": "C", "meeting_id": "M1", "held_on": "2026-12-03"}
+    )
+    facts = read.hold_core_group(held, env("2026-12-03T15:00"))
+    recorded = [f.data for f in facts.facts if f.type_name == "decisions.core_group.recorded.v1"]
+    assert len(recorded) == 1 and recorded[0].on_time and recorded[0].due_by is None
 
 
 def test_a_reports_conference_of_the_first_release_keeps_its_family_and_adds_the_worker() -> None:

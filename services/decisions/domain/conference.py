@@ -297,8 +297,30 @@ def listed(participant: Participant) -> Listed:
 def upgrade_conference_1(document: dict[str, Any]) -> dict[str, Any]:
     """A conference stored by release 0.1.0, which did not keep who holds parental
     responsibility: each parent listed is taken to hold it (the process invites parents as
-    those with parental responsibility); a carer is not. Everything added since has a
+    those with parental responsibility); a carer is not.
+
+    Nor did it keep the core group of a child protection plan it recorded (it announced the
+    first meeting, and kept no more): the plan's core group is made, so the meetings the CRM
+    records from now on are taken. Its members and first meeting's date were not kept, so
+    the first meeting recorded is taken as on time. Everything else added since has a
     default."""
     for person in document.get("listed", []):
         person.setdefault("parental_responsibility", person.get("role") == "parent")
+    records = document.get("records", [])
+    superseded = {record.get("supersedes") for record in records}
+    current = next((r for r in reversed(records) if r["record_id"] not in superseded), None)
+    if current is not None and document.get("core_group") is None:
+        protected = [
+            child["child_id"] for child in current.get("children", [])
+            if child.get("decision") == "child_protection_plan"
+        ]  # fmt: skip
+        if protected:
+            document["core_group"] = {
+                "conference_id": document["conference_id"],
+                "chair_person_id": document["chair_person_id"],
+                "members": [],
+                "lead_social_worker": None,
+                "children": protected,
+                "next_due": None,
+            }
     return document
