@@ -51,7 +51,7 @@ demo: install
 ## otherwise (each process a vhost and schemas of its own); pytest's header says which.
 TEST_WORKERS ?= 2
 test: lint typecheck contract-tools browser test-servers
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-servers:
 	@if [ "$${CONVENE_TEST_SERVERS:-}" != local ] && docker info >/dev/null 2>&1; then \

@@ -30,6 +30,17 @@ class Binding:
     release may still be consuming the queue (shared/runtime/upgrades.py)."""
 
 
+def converted(handler: MessageHandler, convert: Callable[[Any], Any]) -> MessageHandler:
+    """The handler of a `.v2` type published beside the `.v1` it replaces (the contract's
+    rule for a breaking change): its data converted to the `.v1`'s, then the `.v1`'s handler,
+    so both are accepted and give the same facts."""
+
+    async def handle(ctx: Any, data: Any) -> None:
+        await handler(ctx, convert(data))
+
+    return handle
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
     """Everything that makes one service what it is."""
@@ -39,6 +50,10 @@ class ServiceDefinition:
     bindings: Sequence[Binding]
     timer_rules: Mapping[str, TimerRule] = field(default_factory=dict)
     ordering_keys: OrderingKeys = by_conference
+
+    def since_of(self, event_type: str) -> str | None:
+        """The release that first consumed a type (None: not consumed)."""
+        return next((b.since for b in self.bindings if b.event_type == event_type), None)
 
     @property
     def event_types(self) -> list[str]:

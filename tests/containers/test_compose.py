@@ -116,6 +116,9 @@ def test_the_demos_conference_through_the_compose_deployment(tmp_path: Path) -> 
         facts = asyncio.run(_facts(deployment.amqp_url("crm"), EXPECTED, within=180))
         queues = deployment.queues()
         show = deployment.exec("reports", "convene", "show", conference, "--tenant", "886")
+        shown = deployment.exec(
+            "reports", "convene", "show", conference, "--tenant", "886", "--json"
+        )
 
     counts = Counter(fact["type"] for fact in facts)
     print(f"\n{len(story)} CRM events in ({story[0]['time']} to {story[-1]['time']}), "
@@ -136,3 +139,7 @@ def test_the_demos_conference_through_the_compose_deployment(tmp_path: Path) -> 
     dead = {name: n for name, n in queues.items() if name.endswith(".dlq") and n}
     assert dead == {}, f"dead letters: {dead}"
     assert show.returncode == 0, show.stderr
+    assert shown.returncode == 0, shown.stderr
+    print(shown.stdout)
+    story_told = json.loads(shown.stdout)
+    assert conference in json.dumps(story_told) and "P-DAD" in show.stdout
