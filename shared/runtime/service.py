@@ -137,8 +137,11 @@ class ServiceRuntime(Intake):
                 continue
             try:
                 await settle_release(self.bindings, self.earlier_refusals, self._took_deliveries)
-                if not self._took_deliveries:
-                    continue  # a standby: the consuming replica sweeps
+            except Exception as error:  # tried again at the next sweep
+                log.warning("release_settling_failed", error_type=type(error).__name__)
+            if not self._took_deliveries:
+                continue  # a standby: the consuming replica sweeps
+            try:
                 await self.waiting.sweep()
             except Exception as error:
                 log.warning("parked_sweep_failed", error_type=type(error).__name__)

@@ -1,24 +1,24 @@
-"""Deliveries an earlier release of this service refused because it did not consume their
-type, taken back once this release (which consumes it) is the one consuming.
+"""Rolling upgrades: a type a release newly consumes never meets a replica of the earlier
+release, and none of it published once the release's first replica runs is lost (what
+was published before reached only the services that consumed it then: CHANGELOG.md says
+what a CRM sends again).
 
 During a rolling upgrade both releases consume the service's queue for a while, one
-replica at a time (the queue has a single active consumer). The new release binds the
-types it newly consumes as soon as its first replica starts; until the last replica of
-the earlier release is gone, that one may still be the consuming replica and dead-letter
-such an event as "<service> does not consume <type>" (it says nothing to the producer: a
-binding too many is not the producer's mistake). The consuming replica of the new release
-puts those dead letters back on its queue, now and then: nothing published during the
-upgrade is lost, and none is applied twice (the inbox knows what was).
+replica at a time (the queue has a single active consumer, which passes to the replicas
+started after it). `Bindings` binds the types new in this release to
+`<service>.incoming.pending`, where they wait while an earlier replica may consume, and
+moves them to the service's queue once a replica of this release is the one consuming it
+(it took a delivery, or it is the queue's only consumer): by then no earlier replica is
+left to meet them (one that did would dead-letter the event, and, for a type its contract
+does not know at all, tell the CRM it refused it). The move is marked on the broker
+(`<service>.bindings.<version>`, an exchange), so later replicas of the release bind
+everything to the queue at once; a first replica with nobody consuming yet binds
+everything at once too. Releases are upgraded one at a time.
 
-Better still, such an event never reaches the earlier release (which, for a type its
-contract does not know at all, would also tell the CRM it refused it): `Bindings` binds the
-types new in this release to `<service>.incoming.pending` first, where they wait, and moves
-them to the service's queue once a replica of this release is the one consuming it (it took
-a delivery, or it is the queue's only consumer). A replica of the earlier release consumes
-until it stops, and the queue's single active consumer passes to the replicas started after
-it; so when this release consumes, no earlier replica is left to meet those types. The move
-is marked on the broker (`<service>.bindings.<version>`, an exchange), so later replicas of
-the release bind everything to the queue at once. Releases are upgraded one at a time.
+`EarlierRefusals` covers bindings made early by someone else (definitions loaded before
+the last earlier replica stopped): the dead letters an earlier release made of a type this
+one consumes ("does not consume", "unknown event type") are put back on the queue, now and
+then; the inbox makes any of them already applied harmless.
 """
 
 from collections.abc import Iterable
