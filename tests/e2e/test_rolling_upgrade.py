@@ -48,6 +48,12 @@ QUIET = {"CONVENE_TIMER_QUIET_SECONDS": "5"}
 alike (the back-fill's events of a council are never a second apart; a replica replaced
 holds its queue up for a few)."""
 PREVIOUS = "0.1.0"
+CORE_GROUP_FACTS = {
+    "decisions.core_group.due.v1",
+    "decisions.core_group.overdue.v1",
+    "decisions.core_group.recorded.v1",
+    "decisions.plan_action.overdue.v1",
+}
 
 
 async def _quiet(
@@ -115,16 +121,6 @@ async def _trickle(
         flow.during += flow.upgrading
 
     async def once_upgraded() -> None:
-        # As the upgrade notes say: again what a service newly consumes and was sent before
-        # it ran this release (the others ignore what they applied), then the types new in
-        # the contract.
-        for n, sent in enumerate(list(flow.sent)):
-            if any(
-                n < flow.first[s] and d.since_of(sent["type"]) == VERSION
-                for s, d in DEFINITIONS.items()
-            ):
-                await send(sent)
-                flow.resent += 1
         for held in waiting:
             await send(held)
         waiting.clear()
@@ -145,16 +141,25 @@ async def _trickle(
         await once_upgraded()
 
 
-async def _upgrade(services: Services, flow: Flow, log: list[str]) -> None:
-    """Each service on its own, each replica in turn: stop the old one, start the new one."""
+async def _upgrade(url: str, services: Services, flow: Flow, log: list[str]) -> None:
+    """Each service on its own, each replica in turn: stop the old one, start the new one.
+    Once a service's first replica of this release is ready, the CRM sends again, as the
+    upgrade notes say, what that service newly consumes and was sent before (the services
+    that consumed it then ignore what they applied)."""
     flow.upgrading = True
-    for service in DEFINITIONS:
+    for service, definition in DEFINITIONS.items():
         for replica in range(1, REPLICAS + 1):
             name = f"{service}#{replica}"
             services.terminate(name)
             services.start(name)  # this release
             await services.wait_ready([name])
-            flow.first.setdefault(service, flow.published)
+            if service not in flow.first:
+                flow.first[service] = len(flow.sent)
+                again = [e for e in flow.sent if definition.since_of(e["type"]) == VERSION]
+                for event in again:
+                    await publish(url, [event])
+                    flow.sent.append(event)
+                flow.resent += len(again)
             log.append(f"{name}: {PREVIOUS} -> {VERSION}")
     flow.upgrading = False
     flow.done = True
@@ -189,7 +194,7 @@ async def _rolling(
     ) as (services, crm):  # fmt: skip
         flowing = asyncio.create_task(_trickle(url, events, flow, newly))
         await asyncio.sleep(SPREAD / 10)  # the back-fill under way before the first step
-        await _upgrade(services, flow, steps)
+        await _upgrade(url, services, flow, steps)
         steps.append(f"{flow.during} of {len(events)} events published during the upgrade")
         await flowing
         async with asyncio.timeout(120):
@@ -273,9 +278,16 @@ async def test_services_upgraded_replica_by_replica_during_a_back_fill(
         + ", ".join(f"{s} {len(a)}" for s, a in applied.items())
     )
     print("\n".join(steps))
-    assert flow.during > 0 and flow.published == len(events)
+    kinds = Counter(json.loads(key)[0] for key in Counter(other).elements())
+    print("neither alone, by type:", dict(sorted(kinds.items())))
+    assert flow.during > 0 and flow.published + flow.resent == len(events)
     assert lost == {}, [json.loads(k)[:3] for k in list(lost)[:3]]
     assert twice == {}, [json.loads(k)[:3] for k in list(twice)[:3]]
+    # What neither release alone publishes comes only from what 0.1.0 did not keep of a
+    # plan it recorded (its core group's members, lead social worker and first meeting's
+    # date, and the outline plan's actions): the meetings and plan the CRM records after
+    # the upgrade are taken, judged without them (CHANGELOG.md, "Upgrading from 0.1.0").
+    assert {json.loads(key)[0] for key in other} <= CORE_GROUP_FACTS, kinds
     assert refused == [], [json.loads(k)[3] for k in refused[:3]]
     assert left == 0
     assert unapplied == {service: [] for service in DEFINITIONS}
