@@ -193,7 +193,8 @@ async def _rolling(
         declare=False, env=QUIET,
     ) as (services, crm):  # fmt: skip
         flowing = asyncio.create_task(_trickle(url, events, flow, newly))
-        await asyncio.sleep(SPREAD / 10)  # the back-fill under way before the first step
+        while flow.published < len(events) // 10:  # the back-fill under way before the first step
+            await asyncio.sleep(0.05)  # poll the CRM's count
         await _upgrade(url, services, flow, steps)
         steps.append(f"{flow.during} of {len(events)} events published during the upgrade")
         await flowing
